@@ -1,0 +1,450 @@
+package customer
+
+import (
+	"fmt"
+	"net/mail"
+	"slices"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/nyaruka/phonenumbers"
+
+	"kirjuri/core/fault"
+	"kirjuri/core/finnish"
+)
+
+// Limits on free text, in characters.
+const (
+	MaxNameLen  = 200
+	MaxEmailLen = 254
+	MaxGroupLen = 100
+	MaxListLen  = 100 // addresses, phones, cards, groups, links, contacts
+)
+
+// apply returns base changed by p, with every value normalised and every
+// rule checked. It reports all problems at once.
+func apply(base Data, p Patch) (Data, error) {
+	d := cloneData(base)
+	v := &fault.Validation{}
+
+	if p.Type.IsSet() {
+		if !p.Type.Value().Valid() {
+			v.Add("type", "must be person or company")
+		}
+		d.Type = p.Type.Value()
+	} else if p.Type.IsClear() {
+		v.Add("type", "cannot be removed: must be person or company")
+	}
+	setText(v, "firstName", &d.FirstName, p.FirstName, MaxNameLen)
+	setText(v, "lastName", &d.LastName, p.LastName, MaxNameLen)
+	setText(v, "companyName", &d.CompanyName, p.CompanyName, MaxNameLen)
+	setParsed(v, "businessId", &d.BusinessID, p.BusinessID, finnish.ParseBusinessID)
+	setParsed(v, "vatNumber", &d.VATNumber, p.VATNumber, finnish.ParseVATNumber)
+	switch {
+	case p.VATStatus.IsSet() && !p.VATStatus.Value().Valid():
+		v.Add("vatStatus", "must be one of 1 (domestic), 2 (construction reverse charge), 3 (EU goods), 4 (EU services), 5 (EU other), 6 (EU triangulation), 7 (outside the EU)")
+	case p.VATStatus.IsSet():
+		d.VATStatus = p.VATStatus.Value()
+	case p.VATStatus.IsClear():
+		d.VATStatus = DefaultVATStatus
+	}
+	setParsed(v, "email", &d.Email, p.Email, ParseEmail)
+	switch {
+	case p.Language.IsSet() && !p.Language.Value().Valid():
+		v.Add("language", "must be fi, sv or en")
+	case p.Language.IsSet():
+		d.Language = p.Language.Value()
+	case p.Language.IsClear():
+		d.Language = DefaultLanguage
+	}
+	// The identity code is personal data: its errors never echo the value.
+	setParsed(v, "ssn", &d.SSN, p.SSN, finnish.ParseHETU)
+	setFlag(&d.MarketingEmail, p.MarketingEmail)
+	setFlag(&d.MarketingSMS, p.MarketingSMS)
+	setFlag(&d.GDPRRestricted, p.GDPRRestricted)
+	setFlag(&d.CreditAllowed, p.CreditAllowed)
+	setParsed(v, "externalId", &d.ExternalID, p.ExternalID, parseIdentifier)
+	setParsed(v, "netvisorId", &d.NetvisorID, p.NetvisorID, parseIdentifier)
+
+	if !p.ExternalSystems.IsKeep() {
+		d.ExternalSystems = normalizeLinks(v, p.ExternalSystems.Value())
+	}
+	if !p.CustomerCards.IsKeep() {
+		d.CustomerCards = normalizeCards(v, p.CustomerCards.Value())
+	}
+	if !p.Groups.IsKeep() {
+		d.Groups = normalizeGroups(v, "groups", p.Groups.Value())
+	}
+	if len(p.GroupMembership) > 0 {
+		d.Groups = applyMembership(v, d.Groups, p.GroupMembership)
+	}
+	if !p.Addresses.IsKeep() {
+		d.Addresses = normalizeAddresses(v, p.Addresses.Value())
+	}
+	if !p.PhoneNumbers.IsKeep() {
+		d.PhoneNumbers = normalizePhones(v, p.PhoneNumbers.Value())
+	}
+
+	switch {
+	case p.EInvoiceMode.IsSet() && !p.EInvoiceMode.Value().Valid():
+		v.Add("eInvoice.mode", `must be "", "Broker" or "Email"`)
+	case p.EInvoiceMode.IsSet():
+		d.EInvoice.Mode = p.EInvoiceMode.Value()
+	case p.EInvoiceMode.IsClear():
+		d.EInvoice.Mode = EInvoiceNone
+	}
+	setParsed(v, "eInvoice.broker", &d.EInvoice.Broker, p.EInvoiceBroker, finnish.ParseIntermediator)
+	setParsed(v, "eInvoice.address", &d.EInvoice.Address, p.EInvoiceAddress, finnish.ParseEInvoiceAddress)
+	setParsed(v, "eInvoice.email", &d.EInvoice.Email, p.EInvoiceEmail, ParseEmail)
+
+	if err := v.Err(); err != nil {
+		return Data{}, err
+	}
+	d = normalizeLists(d)
+	if err := validate(d); err != nil {
+		return Data{}, err
+	}
+	return d, nil
+}
+
+// validate checks the rules that tie fields together. It is also run on data
+// read from storage.
+func validate(d Data) error {
+	v := &fault.Validation{}
+	switch d.Type {
+	case Person:
+		if d.FirstName == "" {
+			v.Add("firstName", "is required for a person")
+		}
+		if d.LastName == "" {
+			v.Add("lastName", "is required for a person")
+		}
+		if d.CompanyName != "" {
+			v.Add("companyName", "is for company customers only")
+		}
+		if d.BusinessID != "" {
+			v.Add("businessId", "is for company customers only")
+		}
+		if d.VATNumber != "" {
+			v.Add("vatNumber", "is for company customers only")
+		}
+		if len(d.Contacts) > 0 {
+			v.Add("contacts", "contact persons belong to company customers; remove them before making this customer a person")
+		}
+	case Company:
+		if d.CompanyName == "" {
+			v.Add("companyName", "is required for a company")
+		}
+		if d.BusinessID == "" {
+			v.Add("businessId", "is required for a company")
+		}
+		if d.SSN != "" {
+			v.Add("ssn", "a personal identity code is for person customers only")
+		}
+	default:
+		v.Add("type", "must be person or company")
+	}
+	if d.VATNumber != "" && d.BusinessID != "" && d.VATNumber != finnish.VATNumberFor(d.BusinessID) {
+		v.Add("vatNumber", "does not match businessId %s (expected %s)", d.BusinessID, finnish.VATNumberFor(d.BusinessID))
+	}
+	if !d.VATStatus.Valid() {
+		v.Add("vatStatus", "must be between 1 and 7")
+	} else if d.VATStatus.CompanyOnly() && d.Type != Company {
+		v.Add("vatStatus", "value %d is for company customers only", d.VATStatus)
+	}
+	if !d.Language.Valid() {
+		v.Add("language", "must be fi, sv or en")
+	}
+	switch d.EInvoice.Mode {
+	case EInvoiceBroker:
+		if d.EInvoice.Broker == "" {
+			v.Add("eInvoice.broker", "is required when the e-invoice mode is Broker")
+		}
+		if d.EInvoice.Address == "" {
+			v.Add("eInvoice.address", "is required when the e-invoice mode is Broker")
+		}
+	case EInvoiceEmail:
+		if d.EInvoice.Email == "" {
+			v.Add("eInvoice.email", "is required when the e-invoice mode is Email")
+		}
+	}
+	return v.Err()
+}
+
+func setFlag(dst *bool, o Opt[bool]) {
+	switch {
+	case o.IsSet():
+		*dst = o.Value()
+	case o.IsClear():
+		*dst = false
+	}
+}
+
+func setText(v *fault.Validation, field string, dst *string, o Opt[string], max int) {
+	setParsed(v, field, dst, o, func(s string) (string, error) { return ParseText(s, max) })
+}
+
+// setParsed applies a text field through its parser; an empty value is the
+// same as clearing it.
+func setParsed(v *fault.Validation, field string, dst *string, o Opt[string], parse func(string) (string, error)) {
+	switch {
+	case o.IsClear():
+		*dst = ""
+	case o.IsSet() && strings.TrimSpace(o.Value()) == "":
+		*dst = ""
+	case o.IsSet():
+		s, err := parse(o.Value())
+		if err != nil {
+			v.AddErr(field, err)
+			return
+		}
+		*dst = s
+	}
+}
+
+// ParseText trims s and checks its length and that it holds no control
+// characters.
+func ParseText(s string, max int) (string, error) {
+	s = strings.TrimSpace(s)
+	if !utf8.ValidString(s) {
+		return "", fmt.Errorf("is not valid UTF-8 text")
+	}
+	if n := utf8.RuneCountInString(s); n > max {
+		return "", fmt.Errorf("is %d characters long; at most %d are allowed", n, max)
+	}
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		return "", fmt.Errorf("must not contain control characters such as line breaks or tabs")
+	}
+	return s, nil
+}
+
+func parseIdentifier(s string) (string, error) { return ParseText(s, MaxIdentifierLen) }
+
+// ParseEmail checks a plain email address (no display name) and returns it
+// trimmed, with the domain in lower case.
+func ParseEmail(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if len(s) > MaxEmailLen {
+		return "", fmt.Errorf("is longer than %d characters", MaxEmailLen)
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s {
+		return "", fmt.Errorf("is not a valid email address")
+	}
+	at := strings.LastIndexByte(s, '@')
+	local, domain := s[:at], strings.ToLower(s[at+1:])
+	if !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
+		return "", fmt.Errorf("is not a valid email address: the domain needs a dot, as in name@example.fi")
+	}
+	if strings.IndexFunc(s, func(r rune) bool { return r > unicode.MaxASCII || unicode.IsSpace(r) }) >= 0 {
+		return "", fmt.Errorf("is not a valid email address: only ASCII characters are accepted")
+	}
+	return local + "@" + domain, nil
+}
+
+// NormalizePhone parses a phone number, Finnish when it has no country code,
+// and returns it in E.164 form: "040 1234567" becomes "+358401234567".
+func NormalizePhone(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", fmt.Errorf("is empty")
+	}
+	if len(s) > 40 {
+		return "", fmt.Errorf("is too long to be a phone number")
+	}
+	if strings.HasPrefix(s, "00") {
+		s = "+" + s[2:]
+	}
+	n, err := phonenumbers.Parse(s, "FI")
+	if err != nil || !phonenumbers.IsValidNumber(n) {
+		return "", fmt.Errorf("is not a valid phone number (a Finnish number, or an international one starting with +)")
+	}
+	return phonenumbers.Format(n, phonenumbers.E164), nil
+}
+
+func checkListLen(v *fault.Validation, field string, n int) bool {
+	if n > MaxListLen {
+		v.Add(field, "has %d entries; at most %d are allowed", n, MaxListLen)
+		return false
+	}
+	return true
+}
+
+func normalizeLinks(v *fault.Validation, in []ExternalLink) []ExternalLink {
+	if !checkListLen(v, "externalSystems", len(in)) {
+		return nil
+	}
+	out := make([]ExternalLink, 0, len(in))
+	for i, l := range in {
+		f := fmt.Sprintf("externalSystems[%d]", i)
+		id, err := parseIdentifier(l.Identifier)
+		switch {
+		case l.SystemID == 0 && id == "":
+			v.Add(f, "needs systemId and identifier")
+			continue
+		case l.SystemID == 0:
+			v.Add(f+".systemId", "is required when identifier is given; allowed: %s", AllowedSystemIDs())
+			continue
+		case !l.SystemID.Valid():
+			v.Add(f+".systemId", "%d is not a known external system; allowed: %s", l.SystemID, AllowedSystemIDs())
+			continue
+		case err != nil:
+			v.AddErr(f+".identifier", err)
+			continue
+		case id == "":
+			v.Add(f+".identifier", "is required when systemId is given")
+			continue
+		}
+		link := ExternalLink{SystemID: l.SystemID, Identifier: id}
+		if slices.Contains(out, link) {
+			v.Add(f, "link %s is listed twice", link)
+			continue
+		}
+		out = append(out, link)
+	}
+	return out
+}
+
+func normalizeCards(v *fault.Validation, in []string) []string {
+	if !checkListLen(v, "customerCards", len(in)) {
+		return nil
+	}
+	out := make([]string, 0, len(in))
+	for i, c := range in {
+		f := fmt.Sprintf("customerCards[%d]", i)
+		s, err := parseIdentifier(c)
+		switch {
+		case err != nil:
+			v.AddErr(f, err)
+		case s == "":
+			v.Add(f, "is empty")
+		case slices.Contains(out, s):
+			v.Add(f, "card is listed twice")
+		default:
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// ParseGroupID checks a group's external id.
+func ParseGroupID(s string) (string, error) {
+	s, err := ParseText(s, MaxGroupLen)
+	if err == nil && s == "" {
+		err = fmt.Errorf("is empty")
+	}
+	return s, err
+}
+
+func normalizeGroups(v *fault.Validation, field string, in []string) []string {
+	if !checkListLen(v, field, len(in)) {
+		return nil
+	}
+	out := make([]string, 0, len(in))
+	for i, g := range in {
+		s, err := ParseGroupID(g)
+		if err != nil {
+			v.AddErr(fmt.Sprintf("%s[%d]", field, i), err)
+			continue
+		}
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func applyMembership(v *fault.Validation, groups []string, m map[string]bool) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		g, err := ParseGroupID(k)
+		if err != nil {
+			v.AddErr("group:"+k, err)
+			continue
+		}
+		has := slices.Contains(groups, g)
+		switch {
+		case m[k] && !has:
+			groups = append(groups, g)
+		case !m[k] && has:
+			groups = slices.DeleteFunc(slices.Clone(groups), func(x string) bool { return x == g })
+		}
+	}
+	checkListLen(v, "groups", len(groups))
+	return groups
+}
+
+func normalizeAddresses(v *fault.Validation, in []Address) []Address {
+	if !checkListLen(v, "addresses", len(in)) {
+		return nil
+	}
+	out := make([]Address, 0, len(in))
+	for i, a := range in {
+		av := &fault.Validation{}
+		n := Address{Type: a.Type}
+		if !a.Type.Valid() {
+			av.Add("type", "must be Invoice, Delivery or Home")
+		}
+		setText(av, "streetAddress1", &n.StreetAddress1, Set(a.StreetAddress1), MaxNameLen)
+		setText(av, "streetAddress2", &n.StreetAddress2, Set(a.StreetAddress2), MaxNameLen)
+		setText(av, "city", &n.City, Set(a.City), MaxNameLen)
+		n.Country = "FI"
+		if strings.TrimSpace(a.Country) != "" {
+			setParsed(av, "country", &n.Country, Set(a.Country), finnish.ParseCountry)
+		}
+		if strings.TrimSpace(a.PostalCode) != "" {
+			pc, err := finnish.ParsePostalCode(n.Country, a.PostalCode)
+			if err != nil {
+				av.AddErr("postalCode", err)
+			}
+			n.PostalCode = pc
+		}
+		if av.Err() != nil {
+			v.Prefixed(fmt.Sprintf("addresses[%d]", i), av)
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+func normalizePhones(v *fault.Validation, in []string) []string {
+	if !checkListLen(v, "phoneNumbers", len(in)) {
+		return nil
+	}
+	out := make([]string, 0, len(in))
+	for i, p := range in {
+		n, err := NormalizePhone(p)
+		if err != nil {
+			v.AddErr(fmt.Sprintf("phoneNumbers[%d]", i), err)
+			continue
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func normalizeContact(c Contact) (Contact, *fault.Validation) {
+	v := &fault.Validation{}
+	n := Contact{ID: c.ID}
+	if c.ID == uuid.Nil {
+		v.Add("id", "is missing")
+	}
+	setText(v, "name", &n.Name, Set(c.Name), MaxNameLen)
+	if n.Name == "" && v.Err() == nil {
+		v.Add("name", "is required")
+	}
+	setText(v, "role", &n.Role, Set(c.Role), MaxNameLen)
+	setParsed(v, "email", &n.Email, Set(c.Email), ParseEmail)
+	setParsed(v, "phone", &n.Phone, Set(c.Phone), NormalizePhone)
+	return n, v
+}
