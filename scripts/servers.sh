@@ -9,7 +9,9 @@
 # <repo>/.data/ (apart from installing missing packages with apt-get).
 set -euo pipefail
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# runuser and clickhouse-server live in /usr/sbin, not always on PATH.
+PATH=$PATH:/usr/sbin:/sbin
+REPO=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_DB=kirjuri
 PG_USER=kirjuri
 CH_DB=kirjuri
@@ -97,7 +99,6 @@ ensure_postgres() {
 }
 
 find_ch_bin() {
-  PATH=$PATH:/usr/sbin:/usr/bin
   command -v clickhouse-server >/dev/null && command -v clickhouse-client >/dev/null
 }
 ensure_clickhouse() {
@@ -111,8 +112,8 @@ ensure_clickhouse() {
 ensure_curl() { command -v curl >/dev/null || apt_install curl; }
 
 # proc_cmdline_has PID TEXT: is PID alive with TEXT in its command line?
-# (A pid file may name a PID that now belongs to some other process.)
-# (A zombie has an empty command line, so it never counts.)
+# A pid file may name a PID that now belongs to some other process; a
+# zombie has an empty command line, so it never counts.
 proc_cmdline_has() {
   local cmdline
   cmdline=$( { tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null) || return 1
@@ -160,13 +161,15 @@ pg_fix_permissions() {
      || [ -n "$(find "$PG_HOME" ! -user postgres -print -quit)" ]; then
     chown -R postgres: "$PG_HOME"
   fi
-  local d=$DATA
-  while [ "$d" != / ]; do
-    if ! runuser -u postgres -- test -x "$d" 2>/dev/null; then
-      log "making $d traversable (o+x) for the postgres user"
-      chmod o+x "$d"
+  # Top-down, so each folder is tested with all of its parents already open.
+  local d path=""
+  local IFS=/
+  for d in ${DATA#/}; do
+    path=$path/$d
+    if ! runuser -u postgres -- test -x "$path" 2>/dev/null; then
+      log "making $path traversable (o+x) for the postgres user"
+      chmod o+x "$path"
     fi
-    d=$(dirname "$d")
   done
 }
 
@@ -181,6 +184,7 @@ pg_init() {
   rm -rf "$tmp"
   as_pg initdb -D "$tmp" -U "$PG_USER" --auth=trust --encoding=UTF8 --locale="$locale" \
     >"$PG_HOME/initdb.log" 2>&1 || { cat "$PG_HOME/initdb.log" >&2; die "initdb failed"; }
+  $IS_ROOT && chown postgres: "$PG_HOME/initdb.log"
   mv "$tmp" "$PGDATA"
 }
 
@@ -203,7 +207,13 @@ pg_clear_stale_pid() {
 pg_up() {
   ensure_postgres
   if pg_answers; then
-    log "PostgreSQL already answers on 127.0.0.1:$PG_PORT, reusing it"
+    local dir
+    dir=$(psql_q -d postgres -tAc 'SHOW data_directory' 2>/dev/null || echo '?')
+    if [ "$dir" = "$PGDATA" ]; then
+      log "PostgreSQL already running on 127.0.0.1:$PG_PORT, reusing it"
+    else
+      log "warning: reusing the PostgreSQL that answers on 127.0.0.1:$PG_PORT, whose data folder is $dir, not $PGDATA"
+    fi
   else
     pg_fix_permissions
     pg_init
@@ -291,7 +301,11 @@ ch_start() {
   ensure_clickhouse
   ensure_curl
   if ch_answers; then
-    log "ClickHouse already answers on 127.0.0.1:$CH_HTTP_PORT, reusing it"
+    if [ -n "$(ch_pid || true)" ]; then
+      log "ClickHouse already running on 127.0.0.1:$CH_TCP_PORT, reusing it"
+    else
+      log "warning: reusing the ClickHouse that answers on 127.0.0.1:$CH_HTTP_PORT, not started from $CH_HOME"
+    fi
   else
     local pid
     pid=$(ch_pid || true)
@@ -348,9 +362,11 @@ ch_stop() {
 
 # ---------------------------------------------------------------- commands
 
+# For `eval "$(scripts/servers.sh env)"`; quoted because of the `?`, which
+# zsh would otherwise take for a glob.
 print_env() {
-  echo "export KIRJURI_DATABASE_URL=postgres://$PG_USER@127.0.0.1:$PG_PORT/$PG_DB?sslmode=disable"
-  echo "export KIRJURI_CLICKHOUSE_URL=clickhouse://127.0.0.1:$CH_TCP_PORT/$CH_DB"
+  echo "export KIRJURI_DATABASE_URL='postgres://$PG_USER@127.0.0.1:$PG_PORT/$PG_DB?sslmode=disable'"
+  echo "export KIRJURI_CLICKHOUSE_URL='clickhouse://127.0.0.1:$CH_TCP_PORT/$CH_DB'"
 }
 
 status() {
