@@ -92,7 +92,7 @@ func New(id uuid.UUID, number int64, p Patch, ch Change) (*Customer, []consent.E
 // FromStorage rebuilds a stored customer. It checks the stored data against
 // the rules, so a broken row is reported rather than served.
 func FromStorage(d Data) (*Customer, error) {
-	d = normalizeLists(d)
+	d = cloneData(d)
 	if d.ErasedAt == nil {
 		if err := validate(d); err != nil {
 			return nil, err
@@ -156,6 +156,9 @@ func (c *Customer) AddContact(ct Contact, ch Change) error {
 
 // RemoveContact removes a contact person by id.
 func (c *Customer) RemoveContact(id uuid.UUID, ch Change) error {
+	if c.Erased() {
+		return &fault.Conflict{Message: "the customer has been erased and can no longer be changed"}
+	}
 	i := slices.IndexFunc(c.d.Contacts, func(x Contact) bool { return x.ID == id })
 	if i < 0 {
 		return &fault.NotFound{What: "contact", Key: id.String()}

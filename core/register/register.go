@@ -50,15 +50,18 @@ func (s *Service) Create(ctx context.Context, p customer.Patch, c Caller) (*cust
 	if err := checkOrigin(c.Origin); err != nil {
 		return nil, err
 	}
+	ch := s.change(c)
 	// Validate before taking a number, so bad input burns none.
-	if _, _, err := customer.New(uuid.Nil, customer.FirstNumber, p, s.change(c)); err != nil {
+	probe := ch
+	probe.NewID = func() uuid.UUID { return uuid.Nil }
+	if _, _, err := customer.New(uuid.Nil, customer.FirstNumber, p, probe); err != nil {
 		return nil, err
 	}
 	n, err := s.store.NextNumber(ctx)
 	if err != nil {
 		return nil, err
 	}
-	cu, events, err := customer.New(s.ids.New(), n, p, s.change(c))
+	cu, events, err := customer.New(s.ids.New(), n, p, ch)
 	if err != nil {
 		return nil, err
 	}

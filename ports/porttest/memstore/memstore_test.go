@@ -1,0 +1,15 @@
+package memstore_test
+
+import (
+	"testing"
+
+	"kirjuri/ports/porttest"
+	"kirjuri/ports/porttest/memstore"
+)
+
+func TestContract(t *testing.T) {
+	porttest.Run(t, func(t *testing.T) porttest.Stores {
+		s := memstore.New()
+		return porttest.Stores{Customers: s, Outbox: s, Keys: s, Idempotency: s}
+	})
+}
