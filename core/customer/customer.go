@@ -89,8 +89,11 @@ func New(id uuid.UUID, number int64, p Patch, ch Change) (*Customer, []consent.E
 	return c, consentEvents(Data{ID: id, Number: number}, next, ch), nil
 }
 
-// FromStorage rebuilds a stored customer. It checks the stored data against
-// the rules, so a broken row is reported rather than served.
+// FromStorage rebuilds a stored customer. Stores only ever hold what New and
+// the methods made, so single values are trusted as canonical (re-parsing
+// every phone number on each read would cost more than the whole lookup);
+// the rules between fields are checked, so a row broken by hand is reported
+// rather than served.
 func FromStorage(d Data) (*Customer, error) {
 	d = cloneData(d)
 	if d.ErasedAt == nil {
@@ -147,6 +150,9 @@ func (c *Customer) AddContact(ct Contact, ch Change) error {
 	norm, v := normalizeContact(ct)
 	if err := v.Err(); err != nil {
 		return err
+	}
+	if len(c.d.Contacts) >= MaxListLen {
+		return fault.Invalid("contacts", "has %d entries; at most %d are allowed", len(c.d.Contacts), MaxListLen)
 	}
 	next := cloneData(c.d)
 	next.Contacts = append(next.Contacts, norm)

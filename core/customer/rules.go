@@ -100,11 +100,22 @@ func apply(base Data, p Patch) (Data, error) {
 	setParsed(v, "eInvoice.address", &d.EInvoice.Address, p.EInvoiceAddress, finnish.ParseEInvoiceAddress)
 	setParsed(v, "eInvoice.email", &d.EInvoice.Email, p.EInvoiceEmail, ParseEmail)
 
-	if err := v.Err(); err != nil {
-		return Data{}, err
-	}
 	d = normalizeLists(d)
+	// Rule problems are reported with the field problems, except for a
+	// field already reported (a value that did not parse is not also
+	// "required").
 	if err := validate(d); err != nil {
+		reported := map[string]bool{}
+		for _, f := range v.Fields {
+			reported[f.Field] = true
+		}
+		for _, f := range err.(*fault.Validation).Fields {
+			if !reported[f.Field] {
+				v.Fields = append(v.Fields, f)
+			}
+		}
+	}
+	if err := v.Err(); err != nil {
 		return Data{}, err
 	}
 	return d, nil
@@ -215,7 +226,7 @@ func ParseText(s string, max int) (string, error) {
 	if n := utf8.RuneCountInString(s); n > max {
 		return "", fmt.Errorf("is %d characters long; at most %d are allowed", n, max)
 	}
-	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+	if strings.IndexFunc(s, isBreakOrControl) >= 0 {
 		return "", fmt.Errorf("must not contain control characters such as line breaks or tabs")
 	}
 	return s, nil
@@ -255,11 +266,16 @@ func NormalizePhone(s string) (string, error) {
 	if len(s) > 40 {
 		return "", fmt.Errorf("is too long to be a phone number")
 	}
+	if strings.IndexFunc(s, func(r rune) bool {
+		return !('0' <= r && r <= '9') && !unicode.IsSpace(r) && !strings.ContainsRune("+-()./", r)
+	}) >= 0 {
+		return "", fmt.Errorf("may hold only digits, spaces and + - ( ) . / (no text or extension)")
+	}
 	if strings.HasPrefix(s, "00") {
 		s = "+" + s[2:]
 	}
 	n, err := phonenumbers.Parse(s, "FI")
-	if err != nil || !phonenumbers.IsValidNumber(n) {
+	if err != nil || !phonenumbers.IsValidNumber(n) || n.GetExtension() != "" {
 		return "", fmt.Errorf("is not a valid phone number (a Finnish number, or an international one starting with +)")
 	}
 	return phonenumbers.Format(n, phonenumbers.E164), nil
@@ -406,6 +422,13 @@ func normalizeAddresses(v *fault.Validation, in []Address) []Address {
 			}
 			n.PostalCode = pc
 		}
+		for _, req := range []struct{ field, value string }{
+			{"streetAddress1", a.StreetAddress1}, {"postalCode", a.PostalCode}, {"city", a.City},
+		} {
+			if strings.TrimSpace(req.value) == "" {
+				av.Add(req.field, "is required for an address")
+			}
+		}
 		if av.Err() != nil {
 			v.Prefixed(fmt.Sprintf("addresses[%d]", i), av)
 			continue
@@ -439,12 +462,19 @@ func normalizeContact(c Contact) (Contact, *fault.Validation) {
 	if c.ID == uuid.Nil {
 		v.Add("id", "is missing")
 	}
+	before := len(v.Fields)
 	setText(v, "name", &n.Name, Set(c.Name), MaxNameLen)
-	if n.Name == "" && v.Err() == nil {
+	if n.Name == "" && len(v.Fields) == before {
 		v.Add("name", "is required")
 	}
 	setText(v, "role", &n.Role, Set(c.Role), MaxNameLen)
 	setParsed(v, "email", &n.Email, Set(c.Email), ParseEmail)
 	setParsed(v, "phone", &n.Phone, Set(c.Phone), NormalizePhone)
 	return n, v
+}
+
+// isBreakOrControl is true for control characters and for the Unicode line
+// and paragraph separators, which break lines without being controls.
+func isBreakOrControl(r rune) bool {
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
 }

@@ -26,15 +26,15 @@ func (t Type) Valid() bool { return t == Person || t == Company }
 type VATStatus int
 
 const (
-	VATDomestic            VATStatus = 1
-	VATConstruction        VATStatus = 2
-	VATEUGoods             VATStatus = 3
-	VATEUServices          VATStatus = 4
-	VATEUOther             VATStatus = 5
-	VATEUTriangulation     VATStatus = 6
-	VATOutsideEU           VATStatus = 7
-	DefaultVATStatus                 = VATDomestic
-	minVATStatus, maxVATStatus       = VATDomestic, VATOutsideEU
+	VATDomestic                VATStatus = 1
+	VATConstruction            VATStatus = 2
+	VATEUGoods                 VATStatus = 3
+	VATEUServices              VATStatus = 4
+	VATEUOther                 VATStatus = 5
+	VATEUTriangulation         VATStatus = 6
+	VATOutsideEU               VATStatus = 7
+	DefaultVATStatus                     = VATDomestic
+	minVATStatus, maxVATStatus           = VATDomestic, VATOutsideEU
 )
 
 // VATStatuses lists the allowed values.
@@ -145,7 +145,9 @@ const (
 // EInvoiceModes lists the allowed modes.
 var EInvoiceModes = []EInvoiceMode{EInvoiceNone, EInvoiceBroker, EInvoiceEmail}
 
-func (m EInvoiceMode) Valid() bool { return m == EInvoiceNone || m == EInvoiceBroker || m == EInvoiceEmail }
+func (m EInvoiceMode) Valid() bool {
+	return m == EInvoiceNone || m == EInvoiceBroker || m == EInvoiceEmail
+}
 
 // EInvoice holds the e-invoice settings. Broker mode needs Broker (the
 // operator id) and Address; Email mode needs a valid Email.

@@ -101,8 +101,11 @@ func (s *Service) Restrict(ctx context.Context, id uuid.UUID, restricted bool, v
 	return s.Update(ctx, id, customer.Patch{GDPRRestricted: customer.Set(restricted)}, v, c)
 }
 
-// Erase performs a GDPR erasure. Erasing an erased customer is not an error
-// and changes nothing.
+// Erase performs a GDPR erasure. The erased record is also restricted, so it
+// is never listed or pushed anywhere again, and for callers that cannot see
+// restricted customers it no longer exists (a repeated erasure answers not
+// found); for those that can, erasing again is not an error and changes
+// nothing.
 func (s *Service) Erase(ctx context.Context, id uuid.UUID, v IfVersion, c Caller) (*customer.Customer, error) {
 	if err := checkOrigin(c.Origin); err != nil {
 		return nil, err
@@ -147,7 +150,10 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID, c Caller) (*customer.Cu
 	if err != nil {
 		return nil, err
 	}
-	return cu, visible(cu, c, id.String())
+	if err := visible(cu, c, id.String()); err != nil {
+		return nil, err
+	}
+	return cu, nil
 }
 
 // ByNumber reads one customer by customer number.
@@ -156,7 +162,10 @@ func (s *Service) ByNumber(ctx context.Context, number int64, c Caller) (*custom
 	if err != nil {
 		return nil, err
 	}
-	return cu, visible(cu, c, "number "+strconv.FormatInt(number, 10))
+	if err := visible(cu, c, "number "+strconv.FormatInt(number, 10)); err != nil {
+		return nil, err
+	}
+	return cu, nil
 }
 
 // ByExternal reads one customer by its link to an external system.
@@ -168,7 +177,10 @@ func (s *Service) ByExternal(ctx context.Context, link customer.ExternalLink, c 
 	if err != nil {
 		return nil, err
 	}
-	return cu, visible(cu, c, "link "+link.String())
+	if err := visible(cu, c, "link "+link.String()); err != nil {
+		return nil, err
+	}
+	return cu, nil
 }
 
 // Find lists customers. Restricted customers are listed only when the
