@@ -1,0 +1,11 @@
+// Command kirjuri is the customer register: `kirjuri serve`, `kirjuri
+// migrate`, `kirjuri apikey create`.
+package main
+
+import (
+	"os"
+
+	"kirjuri/app"
+)
+
+func main() { os.Exit(app.Main(os.Args[1:])) }

@@ -1,0 +1,187 @@
+package app
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/v2"
+
+	"kirjuri/core/access"
+)
+
+// Config is kirjuri's configuration: a YAML file overridden by environment
+// variables. Keys are camelCase.
+type Config struct {
+	// Mode is "development" (default) or "production". Development
+	// generates an encryption key under DataDir when none is given.
+	Mode    string `koanf:"mode"`
+	DataDir string `koanf:"dataDir"`
+	HTTP    struct {
+		Addr         string `koanf:"addr"`
+		MaxBodyBytes int64  `koanf:"maxBodyBytes"`
+	} `koanf:"http"`
+	Database struct {
+		URL      string `koanf:"url"`
+		MaxConns int32  `koanf:"maxConns"`
+	} `koanf:"database"`
+	ClickHouse struct {
+		URL   string `koanf:"url"`
+		Relay struct {
+			BatchSize int    `koanf:"batchSize"`
+			Interval  string `koanf:"interval"`
+		} `koanf:"relay"`
+	} `koanf:"clickhouse"`
+	BootstrapAPIKey string `koanf:"bootstrapApiKey"`
+	// EncryptionKey encrypts personal identity codes at rest: 32 random
+	// bytes, standard base64.
+	EncryptionKey string `koanf:"encryptionKey"`
+	Log           struct {
+		Level  string `koanf:"level"`  // debug, info, warn, error
+		Format string `koanf:"format"` // json or console
+	} `koanf:"log"`
+	// Connectors holds one section per external system; see connectors.md.
+	Connectors map[string]map[string]any `koanf:"connectors"`
+}
+
+// envVars maps the environment variables of api.md onto config keys.
+var envVars = []struct{ env, key string }{
+	{"KIRJURI_MODE", "mode"},
+	{"KIRJURI_DATA_DIR", "dataDir"},
+	{"KIRJURI_HTTP_ADDR", "http.addr"},
+	{"KIRJURI_DATABASE_URL", "database.url"},
+	{"KIRJURI_CLICKHOUSE_URL", "clickhouse.url"},
+	{"KIRJURI_BOOTSTRAP_API_KEY", "bootstrapApiKey"},
+	{"KIRJURI_ENCRYPTION_KEY", "encryptionKey"},
+	{"KIRJURI_LOG_LEVEL", "log.level"},
+	{"KIRJURI_LOG_FORMAT", "log.format"},
+}
+
+func defaults() map[string]any {
+	return map[string]any{
+		"mode":                       "development",
+		"dataDir":                    ".data/dev",
+		"http.addr":                  "127.0.0.1:8080",
+		"http.maxBodyBytes":          int64(1 << 20),
+		"database.url":               "postgres://kirjuri@127.0.0.1:15432/kirjuri?sslmode=disable",
+		"database.maxConns":          int32(16),
+		"clickhouse.url":             "clickhouse://127.0.0.1:19000/kirjuri",
+		"clickhouse.relay.batchSize": 5000,
+		"clickhouse.relay.interval":  "200ms",
+		"log.level":                  "info",
+		"log.format":                 "json",
+	}
+}
+
+// LoadConfig reads the YAML file at path (when path is "", kirjuri.yaml if it
+// exists) and then the environment. Unknown keys in the file are an error.
+func LoadConfig(path string) (Config, error) {
+	k := koanf.New(".")
+	for key, v := range defaults() {
+		if err := k.Set(key, v); err != nil {
+			return Config{}, err
+		}
+	}
+	if path == "" {
+		if _, err := os.Stat("kirjuri.yaml"); err == nil {
+			path = "kirjuri.yaml"
+		}
+	}
+	if path != "" {
+		if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
+			return Config{}, fmt.Errorf("config file %s: %w", path, err)
+		}
+	}
+	for _, e := range envVars {
+		if v, ok := os.LookupEnv(e.env); ok && v != "" {
+			if err := k.Set(e.key, v); err != nil {
+				return Config{}, err
+			}
+		}
+	}
+	var c Config
+	err := k.UnmarshalWithConf("", &c, koanf.UnmarshalConf{
+		Tag: "koanf",
+		DecoderConfig: &mapstructure.DecoderConfig{
+			ErrorUnused:      true,
+			WeaklyTypedInput: true,
+			Result:           &c,
+			TagName:          "koanf",
+			DecodeHook:       mapstructure.StringToTimeDurationHookFunc(),
+		},
+	})
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	return c, c.validate()
+}
+
+func (c Config) validate() error {
+	var errs []error
+	if c.Mode != "development" && c.Mode != "production" {
+		errs = append(errs, fmt.Errorf("mode: must be development or production, not %q", c.Mode))
+	}
+	if c.Database.URL == "" {
+		errs = append(errs, errors.New("database.url (KIRJURI_DATABASE_URL) is required"))
+	}
+	if c.Mode == "production" && c.EncryptionKey == "" {
+		errs = append(errs, errors.New("encryptionKey (KIRJURI_ENCRYPTION_KEY) is required in production: 32 random bytes, standard base64"))
+	}
+	if c.EncryptionKey != "" {
+		if _, err := decodeKey(c.EncryptionKey); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.BootstrapAPIKey != "" && len(c.BootstrapAPIKey) < 20 {
+		errs = append(errs, errors.New("bootstrapApiKey (KIRJURI_BOOTSTRAP_API_KEY) must be at least 20 characters"))
+	}
+	return errors.Join(errs...)
+}
+
+func decodeKey(s string) ([]byte, error) {
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+	if err != nil || len(b) != 32 {
+		return nil, errors.New("encryptionKey (KIRJURI_ENCRYPTION_KEY) must be 32 bytes in standard base64")
+	}
+	return b, nil
+}
+
+// SSNKey returns the key for personal identity codes. In development without
+// a configured key it reads, or makes once, DataDir/encryption-key.
+func (c Config) SSNKey() ([]byte, error) {
+	if c.EncryptionKey != "" {
+		return decodeKey(c.EncryptionKey)
+	}
+	if c.Mode != "development" {
+		return nil, errors.New("encryptionKey (KIRJURI_ENCRYPTION_KEY) is required outside development")
+	}
+	path := filepath.Join(c.DataDir, "encryption-key")
+	if b, err := os.ReadFile(path); err == nil {
+		return decodeKey(string(b))
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("development encryption key: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("development encryption key: %w", err)
+	}
+	return key, nil
+}
+
+// NewSecret makes a new API key secret.
+func NewSecret() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return access.SecretPrefix + base64.RawURLEncoding.EncodeToString(b)
+}

@@ -1,0 +1,113 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/fx"
+	"go.uber.org/fx/fxevent"
+	"go.uber.org/zap"
+
+	httpapi "kirjuri/adapters/http"
+	"kirjuri/adapters/postgres"
+	"kirjuri/adapters/system"
+	"kirjuri/core/access"
+	"kirjuri/core/register"
+	"kirjuri/ports"
+)
+
+// Options is the whole application graph for cfg: the PostgreSQL store, the
+// register service, the HTTP API, the consent audit (when ClickHouse is
+// configured) and the enabled connectors. Tests build it too.
+func Options(cfg Config, log *zap.Logger) (fx.Option, error) {
+	ssnKey, err := cfg.SSNKey()
+	if err != nil {
+		return nil, err
+	}
+	connectors, err := connectorOptions(cfg.Connectors)
+	if err != nil {
+		return nil, err
+	}
+	audit, err := auditOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	return fx.Options(
+		fx.WithLogger(func() fxevent.Logger {
+			l := &fxevent.ZapLogger{Logger: log}
+			l.UseLogLevel(zap.DebugLevel)
+			return l
+		}),
+		fx.Supply(cfg, log),
+		fx.Supply(
+			fx.Annotate(registry, fx.As(new(prometheus.Registerer))),
+			fx.Annotate(registry, fx.As(new(prometheus.Gatherer))),
+		),
+		fx.Supply(postgres.Config{DatabaseURL: cfg.Database.URL, MaxConns: cfg.Database.MaxConns, SSNKey: ssnKey}),
+		postgres.Module,
+		fx.Provide(fx.Annotate(
+			func(s *postgres.Store) ports.Readiness { return s },
+			fx.ResultTags(`group:"`+httpapi.ReadinessGroup+`"`),
+		)),
+		system.Module,
+		fx.Provide(register.New),
+		fx.Supply(httpapi.Config{Addr: cfg.HTTP.Addr, Version: Version, MaxBodyBytes: cfg.HTTP.MaxBodyBytes}),
+		httpapi.Module,
+		audit,
+		fx.Options(connectors...),
+		fx.Invoke(bootstrapKey),
+	), nil
+}
+
+// Serve runs the service until ctx ends (SIGINT, SIGTERM).
+func Serve(ctx context.Context, cfg Config) error {
+	log, err := NewLogger(cfg)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	opts, err := Options(cfg, log)
+	if err != nil {
+		return err
+	}
+	app := fx.New(opts)
+	if err := app.Err(); err != nil {
+		return err
+	}
+	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := app.Start(startCtx); err != nil {
+		return err
+	}
+	log.Info("kirjuri is serving", zap.String("addr", cfg.HTTP.Addr), zap.String("version", Version))
+	select {
+	case <-ctx.Done():
+	case sig := <-app.Wait():
+		log.Info("stopping", zap.Stringer("signal", sig.Signal))
+	}
+	stopCtx, cancelStop := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancelStop()
+	return app.Stop(stopCtx)
+}
+
+// bootstrapKey creates the key of KIRJURI_BOOTSTRAP_API_KEY, with every
+// scope, when it does not exist yet.
+func bootstrapKey(lc fx.Lifecycle, cfg Config, keys ports.KeyStore, ids ports.IDs, clock ports.Clock, log *zap.Logger) {
+	if cfg.BootstrapAPIKey == "" {
+		return
+	}
+	lc.Append(fx.Hook{OnStart: func(ctx context.Context) error {
+		k := access.Key{ID: ids.New(), Name: "bootstrap", Scopes: access.Scopes, CreatedAt: clock.Now()}
+		if err := keys.CreateKey(ctx, k, access.Hash(cfg.BootstrapAPIKey)); err != nil {
+			return fmt.Errorf("bootstrap API key: %w", err)
+		}
+		log.Info("bootstrap API key is ready (every scope)")
+		return nil
+	}})
+}
