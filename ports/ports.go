@@ -13,6 +13,7 @@ import (
 	"kirjuri/core/access"
 	"kirjuri/core/consent"
 	"kirjuri/core/customer"
+	"kirjuri/core/fault"
 )
 
 // Clock tells the time.
@@ -102,13 +103,29 @@ type StoredResponse struct {
 	Created time.Time
 }
 
+// The two ways Begin refuses a key. Both are *fault.Conflict; tell them
+// apart with errors.Is.
+var (
+	ErrIdempotencyMismatch = &fault.Conflict{Field: "Idempotency-Key", Message: "this idempotency key was already used with a different request"}
+	ErrIdempotencyInFlight = &fault.Conflict{Field: "Idempotency-Key", Message: "the first request with this idempotency key is still being processed; retry later"}
+)
+
+// Idempotency windows: a finished response answers for IdempotencyTTL; an
+// unfinished claim (its process died between Begin and Finish) is taken over
+// after IdempotencyLease.
+const (
+	IdempotencyTTL   = 24 * time.Hour
+	IdempotencyLease = 2 * time.Minute
+)
+
 // Idempotency remembers the first response to a write sent with an
-// Idempotency-Key, for 24 hours.
+// Idempotency-Key, for IdempotencyTTL.
 type Idempotency interface {
 	// Begin claims (scope, key) for a request whose body hashes to
 	// fingerprint. It returns the stored response when one exists for the
-	// same fingerprint; *fault.Conflict when the key was used with another
-	// body or the first request is still running.
+	// same fingerprint; ErrIdempotencyMismatch when the key was used with
+	// another body; ErrIdempotencyInFlight while the first request runs
+	// (for at most IdempotencyLease).
 	Begin(ctx context.Context, scope, key string, fingerprint []byte) (*StoredResponse, error)
 	// Finish stores the response of a claimed key.
 	Finish(ctx context.Context, scope, key string, r StoredResponse) error

@@ -17,7 +17,6 @@ import (
 
 	"kirjuri/core/access"
 	"kirjuri/core/customer"
-	"kirjuri/core/fault"
 	"kirjuri/ports"
 	"kirjuri/ports/porttest/memstore"
 )
@@ -475,23 +474,6 @@ func TestCustomerViewCoversData(t *testing.T) {
 	// Every field of customer.Data has its place in the API's Customer.
 	if got, want := len(fieldsOf[Customer]()), len(fieldsOf[customer.Data]()); got != want {
 		t.Errorf("Customer has %d fields, customer.Data %d", got, want)
-	}
-}
-
-func TestIdempotencyConflictKinds(t *testing.T) {
-	tests := []struct {
-		give string
-		want bool
-	}{
-		{"this key was used with another request body", true},                                        // memstore
-		{"this idempotency key was already used with a different request", true},                     // postgres
-		{"the first request with this key is still running; retry later", false},                     // memstore
-		{"the first request with this idempotency key is still being processed; retry later", false}, // postgres
-	}
-	for _, tt := range tests {
-		if got := mismatch(&fault.Conflict{Field: "Idempotency-Key", Message: tt.give}); got != tt.want {
-			t.Errorf("mismatch(%q) = %v, want %v", tt.give, got, tt.want)
-		}
 	}
 }
 

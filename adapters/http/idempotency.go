@@ -8,12 +8,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 	"go.uber.org/zap"
 
-	"kirjuri/core/fault"
 	"kirjuri/ports"
 )
 
@@ -132,37 +130,17 @@ func (a *API) abandon(ctx context.Context, scope, key string) {
 // idempotencyRefused answers a Begin that did not let the request through.
 func (a *API) idempotencyRefused(w http.ResponseWriter, r *http.Request, err error) {
 	loc := &huma.ErrorDetail{Location: "header.Idempotency-Key"}
-	var c *fault.Conflict
 	switch {
-	case errors.As(err, &c) && mismatch(c):
+	case errors.Is(err, ports.ErrIdempotencyMismatch):
 		loc.Message = "was used with a different request body; use a new key for a new request"
 		writeProblem(w, http.StatusUnprocessableEntity, "Idempotency-Key reused with a different request", loc)
-	case errors.As(err, &c):
+	case errors.Is(err, ports.ErrIdempotencyInFlight):
 		loc.Message = "the first request with this key is still being processed; retry later"
 		writeProblem(w, http.StatusConflict, "request with this Idempotency-Key in progress", loc)
-	case fault.IsValidation(err):
-		loc.Message = "was used with a different request body; use a new key for a new request"
-		writeProblem(w, http.StatusUnprocessableEntity, "Idempotency-Key reused with a different request", loc)
 	default:
 		a.log.Error("idempotency: cannot claim a key", zap.String("request_id", requestIDFrom(r.Context())), zap.Error(err))
 		writeProblem(w, http.StatusInternalServerError, internalError)
 	}
-}
-
-// mismatch tells a key used with another request from a key whose first
-// request still runs. ports.Idempotency gives both as *fault.Conflict with
-// the same field, so the message decides: the mismatch speaks of another or
-// a different request or body (memstore: "this key was used with another
-// request body"; postgres: "... already used with a different request"),
-// the running one does not.
-func mismatch(c *fault.Conflict) bool {
-	s := strings.ToLower(c.Message)
-	for _, w := range []string{"body", "fingerprint", "different", "another"} {
-		if strings.Contains(s, w) {
-			return true
-		}
-	}
-	return false
 }
 
 func replay(w http.ResponseWriter, s *ports.StoredResponse) {

@@ -8,6 +8,7 @@ package register
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -42,7 +43,9 @@ type Caller struct {
 type IfVersion int64
 
 func (s *Service) change(c Caller) customer.Change {
-	return customer.Change{At: s.clock.Now().UTC(), Origin: c.Origin, NewID: s.ids.New}
+	// PostgreSQL keeps microseconds: so does the core, so that what a write
+	// returns equals what a later read shows.
+	return customer.Change{At: s.clock.Now().UTC().Truncate(time.Microsecond), Origin: c.Origin, NewID: s.ids.New}
 }
 
 // Create makes a new customer from a patch.

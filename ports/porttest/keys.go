@@ -89,26 +89,28 @@ func testIdempotency(t *testing.T, open opener) {
 			Created: f.clock.Now(),
 		}
 		steps := []struct {
-			name     string
-			do       func() (*ports.StoredResponse, error)
-			want     *ports.StoredResponse
-			conflict bool
+			name    string
+			do      func() (*ports.StoredResponse, error)
+			want    *ports.StoredResponse
+			wantErr error
 		}{
-			{"Begin on a new key", func() (*ports.StoredResponse, error) { return i.Begin(f.ctx, scope, key, fp1) }, nil, false},
-			{"Begin again while running", func() (*ports.StoredResponse, error) { return i.Begin(f.ctx, scope, key, fp1) }, nil, true},
-			{"Begin with another body while running", func() (*ports.StoredResponse, error) { return i.Begin(f.ctx, scope, key, fp2) }, nil, true},
-			{"Begin with the same key in another scope", func() (*ports.StoredResponse, error) { return i.Begin(f.ctx, "key:other", key, fp1) }, nil, false},
-			{"Finish", func() (*ports.StoredResponse, error) { return nil, i.Finish(f.ctx, scope, key, resp) }, nil, false},
-			{"Begin after Finish", func() (*ports.StoredResponse, error) { return i.Begin(f.ctx, scope, key, fp1) }, &resp, false},
-			{"Begin after Finish, again", func() (*ports.StoredResponse, error) { return i.Begin(f.ctx, scope, key, fp1) }, &resp, false},
-			{"Begin after Finish with another body", func() (*ports.StoredResponse, error) { return i.Begin(f.ctx, scope, key, fp2) }, nil, true},
-			{"other scope still running", func() (*ports.StoredResponse, error) { return i.Begin(f.ctx, "key:other", key, fp1) }, nil, true},
+			{"Begin on a new key", func() (*ports.StoredResponse, error) { return i.Begin(f.ctx, scope, key, fp1) }, nil, nil},
+			{"Begin again while running", func() (*ports.StoredResponse, error) { return i.Begin(f.ctx, scope, key, fp1) }, nil, ports.ErrIdempotencyInFlight},
+			{"Begin with another body while running", func() (*ports.StoredResponse, error) { return i.Begin(f.ctx, scope, key, fp2) }, nil, ports.ErrIdempotencyMismatch},
+			{"Begin with the same key in another scope", func() (*ports.StoredResponse, error) { return i.Begin(f.ctx, "key:other", key, fp1) }, nil, nil},
+			{"Finish", func() (*ports.StoredResponse, error) { return nil, i.Finish(f.ctx, scope, key, resp) }, nil, nil},
+			{"Begin after Finish", func() (*ports.StoredResponse, error) { return i.Begin(f.ctx, scope, key, fp1) }, &resp, nil},
+			{"Begin after Finish, again", func() (*ports.StoredResponse, error) { return i.Begin(f.ctx, scope, key, fp1) }, &resp, nil},
+			{"Begin after Finish with another body", func() (*ports.StoredResponse, error) { return i.Begin(f.ctx, scope, key, fp2) }, nil, ports.ErrIdempotencyMismatch},
+			{"other scope still running", func() (*ports.StoredResponse, error) { return i.Begin(f.ctx, "key:other", key, fp1) }, nil, ports.ErrIdempotencyInFlight},
 		}
 		for _, s := range steps {
 			got, err := s.do()
 			switch {
-			case s.conflict:
-				wantConflict(t, s.name, err, conflictField(err))
+			case s.wantErr != nil:
+				if !errors.Is(err, s.wantErr) {
+					t.Errorf("%s: error = %v, want %v", s.name, err, s.wantErr)
+				}
 				if got != nil {
 					t.Errorf("%s: returned a response %+v with the conflict", s.name, got)
 				}
@@ -159,8 +161,8 @@ func testIdempotency(t *testing.T, open opener) {
 				}
 				// And the new claim holds.
 				_, err = f.Idempotency.Begin(f.ctx, scope, key, tt.retry)
-				if !fault.IsConflict(err) {
-					t.Errorf("Begin while the retry runs = %v, want *fault.Conflict", err)
+				if !errors.Is(err, ports.ErrIdempotencyInFlight) {
+					t.Errorf("Begin while the retry runs = %v, want ErrIdempotencyInFlight", err)
 				}
 			})
 		}

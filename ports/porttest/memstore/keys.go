@@ -77,9 +77,13 @@ func (s *Store) Begin(ctx context.Context, scope, key string, fingerprint []byte
 		s.idem[k] = &claim{fingerprint: bytes.Clone(fingerprint), since: time.Now()}
 		return nil, nil
 	case !bytes.Equal(c.fingerprint, fingerprint):
-		return nil, &fault.Conflict{Field: "Idempotency-Key", Message: "this key was used with another request body"}
+		return nil, ports.ErrIdempotencyMismatch
+	case c.resp == nil && time.Since(c.since) > ports.IdempotencyLease:
+		// The first request's process died: take the claim over.
+		s.idem[k] = &claim{fingerprint: bytes.Clone(fingerprint), since: time.Now()}
+		return nil, nil
 	case c.resp == nil:
-		return nil, &fault.Conflict{Field: "Idempotency-Key", Message: "the first request with this key is still running; retry later"}
+		return nil, ports.ErrIdempotencyInFlight
 	}
 	r := cloneResponse(*c.resp)
 	return &r, nil

@@ -1,0 +1,258 @@
+package postgres
+
+import (
+	"context"
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"kirjuri/core/customer"
+	"kirjuri/core/fault"
+	"kirjuri/core/finnish"
+	"kirjuri/ports"
+)
+
+// Page sizes of Find.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 500
+)
+
+// Find lists customers matching q in customer-number order (keyset
+// pagination on number). Erased customers are never listed, restricted ones
+// only with q.IncludeRestricted.
+func (s *Store) Find(ctx context.Context, q ports.CustomerQuery) (ports.Page, error) {
+	limit := q.Limit
+	switch {
+	case limit <= 0:
+		limit = DefaultPageSize
+	case limit > MaxPageSize:
+		limit = MaxPageSize
+	}
+	w := &where{}
+	w.add("erased_at IS NULL")
+	if !q.IncludeRestricted {
+		w.add("NOT gdpr_restricted")
+	}
+	if q.Cursor != "" {
+		after, err := decodeCursor(q.Cursor)
+		if err != nil {
+			return ports.Page{}, err
+		}
+		w.add("number > ?", after)
+	}
+	if e := strings.TrimSpace(q.Email); e != "" {
+		w.add("lower(email) = lower(?)", e)
+	}
+	// A phone number belongs to a customer or two, but PostgreSQL has no
+	// statistics for unique array elements and guesses thousands of
+	// matches; it would then walk the number index through every row. With
+	// a phone filter, sort the few matches instead (number + 0 is not
+	// ordered by the index).
+	orderBy := "number"
+	if p := strings.TrimSpace(q.Phone); p != "" {
+		w.add("phone_numbers @> ?::text[]", []string{normalizePhone(p)})
+		orderBy = "number + 0"
+	}
+	if q.Number != 0 {
+		w.add("number = ?", q.Number)
+	}
+	if b := strings.TrimSpace(q.BusinessID); b != "" {
+		if canon, err := finnish.ParseBusinessID(b); err == nil {
+			b = canon
+		}
+		w.add("business_id = ?", b)
+	}
+	if g := strings.TrimSpace(q.Group); g != "" {
+		w.add("groups @> ?::text[]", []string{g})
+	}
+	if q.Type != "" {
+		w.add("type = ?", string(q.Type))
+	}
+	switch {
+	case q.Identifier != "" && q.SystemID == 0:
+		return ports.Page{}, fault.Invalid("systemId", "is required when identifier is given")
+	case q.Identifier != "":
+		w.add("id = (SELECT customer_id FROM customer_links WHERE system_id = ? AND identifier = ?)", int32(q.SystemID), q.Identifier)
+	case q.SystemID != 0:
+		w.add("EXISTS (SELECT 1 FROM customer_links l WHERE l.customer_id = customers.id AND l.system_id = ?)", int32(q.SystemID))
+	}
+	if !q.UpdatedSince.IsZero() {
+		since := q.UpdatedSince.UTC()
+		w.add("updated_at >= ?", since)
+		// Recently updated customers are mostly recent customers, at the
+		// far end of the number index, which the planner assumes evenly
+		// spread: walking it from the start would pass most of the table.
+		// When few customers changed since, sort them instead.
+		if orderBy == "number" {
+			few, err := s.fewUpdatedSince(ctx, since)
+			if err != nil {
+				return ports.Page{}, wrap("find customers", err)
+			}
+			if few {
+				orderBy = "number + 0"
+			}
+		}
+	}
+	if text := strings.TrimSpace(q.Q); text != "" {
+		addSearch(w, text)
+	}
+
+	sql := "SELECT " + readColumns + " FROM customers WHERE " + w.sql() +
+		" ORDER BY " + orderBy + " LIMIT " + strconv.Itoa(limit+1)
+	// Plan every find for its own arguments: a generic plan cannot tell a
+	// rare search term from a common one. CacheDescribe executes through the
+	// unnamed statement, which PostgreSQL plans with the actual values.
+	rows, err := s.pool.Query(ctx, sql, append([]any{pgx.QueryExecModeCacheDescribe}, w.args...)...)
+	if err != nil {
+		return ports.Page{}, wrap("find customers", err)
+	}
+	items := make([]*customer.Customer, 0, min(limit+1, 64))
+	for rows.Next() {
+		c, err := s.scanCustomer(rows)
+		if err != nil {
+			rows.Close()
+			return ports.Page{}, wrap("find customers", err)
+		}
+		items = append(items, c)
+	}
+	if err := rows.Err(); err != nil {
+		return ports.Page{}, wrap("find customers", err)
+	}
+	var page ports.Page
+	if len(items) > limit {
+		items = items[:limit]
+		page.NextCursor = encodeCursor(items[limit-1].Number())
+	}
+	page.Items = items
+	return page, nil
+}
+
+// sortableUpdates is how many customers changed since a moment Find sorts
+// by number itself rather than walk the number index.
+const sortableUpdates = 20000
+
+// fewUpdatedSince reports whether fewer than sortableUpdates customers
+// changed since a moment. It reads only the updated_at index.
+func (s *Store) fewUpdatedSince(ctx context.Context, since time.Time) (bool, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM (
+		SELECT 1 FROM customers WHERE updated_at >= $1 LIMIT $2) s`, since, sortableUpdates).Scan(&n)
+	return n < sortableUpdates, err
+}
+
+// addSearch adds the free-text condition. Text that looks like a phone
+// number is matched as one, with a leading 0 read as Finland's 358; every
+// other word must appear in the search column; an all-digit query also
+// matches that customer number exactly.
+func addSearch(w *where, text string) {
+	text = strings.ToLower(text)
+	if digits, ok := phoneDigits(text); ok {
+		if n, err := strconv.ParseInt(text, 10, 64); err == nil && n > 0 && text[0] != '0' {
+			w.add("(search LIKE ? OR number = ?)", likeContains(digits), n)
+			return
+		}
+		w.add("search LIKE ?", likeContains(digits))
+		return
+	}
+	for _, word := range strings.Fields(text) {
+		w.add("search LIKE ?", likeContains(word))
+	}
+}
+
+// phoneDigits reads text made only of digits and phone punctuation
+// ("040 123-4567", "+358 40 1234567", "(09) 123 4567") as the digits of an
+// international number without the +: a leading 00 is dropped and a single
+// leading 0 becomes 358.
+func phoneDigits(text string) (string, bool) {
+	var b strings.Builder
+	for i, r := range text {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == '+' && i == 0, r == ' ', r == '-', r == '(', r == ')', r == '.', r == '/':
+		default:
+			return "", false
+		}
+	}
+	d := b.String()
+	if d == "" {
+		return "", false
+	}
+	switch {
+	case strings.HasPrefix(text, "+"):
+	case strings.HasPrefix(d, "00"):
+		d = d[2:]
+	case strings.HasPrefix(d, "0"):
+		d = "358" + d[1:]
+	}
+	return d, d != ""
+}
+
+// normalizePhone reads a phone filter the way the core stores numbers,
+// falling back to the same digit rules as free text for numbers the core
+// would not accept (they then simply match nothing).
+func normalizePhone(p string) string {
+	if n, err := customer.NormalizePhone(p); err == nil {
+		return n
+	}
+	if d, ok := phoneDigits(p); ok {
+		return "+" + d
+	}
+	return p
+}
+
+// likeContains is a LIKE pattern matching s anywhere.
+func likeContains(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(s) + "%"
+}
+
+// where builds a conjunction with numbered placeholders; "?" in a condition
+// stands for the next argument.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, args ...any) {
+	var b strings.Builder
+	for _, a := range args {
+		i := strings.IndexByte(cond, '?')
+		w.args = append(w.args, a)
+		b.WriteString(cond[:i])
+		b.WriteString("$" + strconv.Itoa(len(w.args)))
+		cond = cond[i+1:]
+	}
+	b.WriteString(cond)
+	w.conds = append(w.conds, b.String())
+}
+
+func (w *where) sql() string { return strings.Join(w.conds, " AND ") }
+
+const cursorPrefix = "n1:"
+
+// encodeCursor makes the opaque cursor that continues after a number.
+func encodeCursor(after int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + strconv.FormatInt(after, 10)))
+}
+
+func decodeCursor(c string) (int64, error) {
+	bad := fault.Invalid("cursor", "is not a cursor returned by a previous page of this listing")
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, bad
+	}
+	s, ok := strings.CutPrefix(string(raw), cursorPrefix)
+	if !ok {
+		return 0, bad
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, bad
+	}
+	return n, nil
+}
