@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/knadh/koanf/parsers/yaml"
@@ -35,8 +36,10 @@ type Config struct {
 	ClickHouse struct {
 		URL   string `koanf:"url"`
 		Relay struct {
-			BatchSize int    `koanf:"batchSize"`
-			Interval  string `koanf:"interval"`
+			BatchSize    int           `koanf:"batchSize"`
+			Interval     time.Duration `koanf:"interval"`
+			MaxBackoff   time.Duration `koanf:"maxBackoff"`
+			UnreadyAfter time.Duration `koanf:"unreadyAfter"`
 		} `koanf:"relay"`
 	} `koanf:"clickhouse"`
 	BootstrapAPIKey string `koanf:"bootstrapApiKey"`
@@ -66,17 +69,19 @@ var envVars = []struct{ env, key string }{
 
 func defaults() map[string]any {
 	return map[string]any{
-		"mode":                       "development",
-		"dataDir":                    ".data/dev",
-		"http.addr":                  "127.0.0.1:8080",
-		"http.maxBodyBytes":          int64(1 << 20),
-		"database.url":               "postgres://kirjuri@127.0.0.1:15432/kirjuri?sslmode=disable",
-		"database.maxConns":          int32(16),
-		"clickhouse.url":             "clickhouse://127.0.0.1:19000/kirjuri",
-		"clickhouse.relay.batchSize": 5000,
-		"clickhouse.relay.interval":  "200ms",
-		"log.level":                  "info",
-		"log.format":                 "json",
+		"mode":                          "development",
+		"dataDir":                       ".data/dev",
+		"http.addr":                     "127.0.0.1:8080",
+		"http.maxBodyBytes":             int64(1 << 20),
+		"database.url":                  "postgres://kirjuri@127.0.0.1:15432/kirjuri?sslmode=disable",
+		"database.maxConns":             int32(16),
+		"clickhouse.url":                "clickhouse://127.0.0.1:19000/kirjuri",
+		"clickhouse.relay.batchSize":    5000,
+		"clickhouse.relay.interval":     "200ms",
+		"clickhouse.relay.maxBackoff":   "30s",
+		"clickhouse.relay.unreadyAfter": "30m",
+		"log.level":                     "info",
+		"log.format":                    "json",
 	}
 }
 
