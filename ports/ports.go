@@ -139,3 +139,10 @@ type Readiness interface {
 	Name() string
 	Ready(ctx context.Context) error
 }
+
+// ReadinessDetails is a Readiness with figures worth showing beside its
+// status (such as the audit relay's backlog and lag). /readyz needs no key:
+// details hold no personal data, secrets or error texts.
+type ReadinessDetails interface {
+	Details() map[string]any
+}

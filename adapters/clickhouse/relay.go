@@ -359,6 +359,25 @@ func (r *Relay) Status() RelayStatus {
 	return s
 }
 
+// Details are the relay's figures for /readyz.
+func (r *Relay) Details() map[string]any {
+	s := r.Status()
+	d := map[string]any{
+		"backlog":    s.Backlog,
+		"lagSeconds": s.LagSeconds,
+		"shipping":   s.FailingSince.IsZero(),
+	}
+	if !s.LastShipped.IsZero() {
+		d["lastShipped"] = s.LastShipped.UTC()
+	}
+	if !s.FailingSince.IsZero() {
+		d["failingSince"] = s.FailingSince.UTC()
+	}
+	return d
+}
+
+var _ ports.ReadinessDetails = (*Relay)(nil)
+
 // Name is "audit-relay".
 func (r *Relay) Name() string { return "audit-relay" }
 

@@ -349,6 +349,7 @@ func TestReadiness(t *testing.T) {
 		{"all ready", []ports.Readiness{readiness{name: "postgres"}}, 200, `{"name":"postgres","status":"ok"}`},
 		{"one failing", []ports.Readiness{readiness{name: "postgres"}, readiness{name: "clickhouse", err: errors.New("dial tcp: refused")}}, 503, `{"name":"clickhouse","status":"failed"}`},
 		{"one hanging", []ports.Readiness{readiness{name: "slow", hang: true}}, 503, `{"name":"slow","status":"timeout"}`},
+		{"details shown", []ports.Readiness{detailed{readiness{name: "audit-relay"}, map[string]any{"backlog": 42}}}, 200, `{"name":"audit-relay","status":"ok","details":{"backlog":42}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -311,4 +311,12 @@ func (r readiness) Ready(ctx context.Context) error {
 	return r.err
 }
 
+// detailed is a fake ports.ReadinessDetails.
+type detailed struct {
+	readiness
+	details map[string]any
+}
+
+func (d detailed) Details() map[string]any { return d.details }
+
 func contains(s, sub string) bool { return strings.Contains(s, sub) }

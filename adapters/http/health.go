@@ -40,6 +40,9 @@ type Readiness struct {
 type ReadinessCheck struct {
 	Name   string `json:"name"`
 	Status string `json:"status" enum:"ok,failed,timeout"`
+	// Details are figures of the dependency, such as the audit relay's
+	// backlog (events waiting) and lagSeconds (age of the oldest).
+	Details map[string]any `json:"details,omitempty"`
 }
 
 type readyOutput struct {
@@ -110,6 +113,11 @@ wait:
 			}
 		case <-deadline.C:
 			break wait
+		}
+	}
+	for i, r := range a.ready {
+		if d, ok := r.(ports.ReadinessDetails); ok {
+			out.Checks[i].Details = d.Details()
 		}
 	}
 	status := http.StatusOK
