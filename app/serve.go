@@ -61,7 +61,7 @@ func Options(cfg Config, log *zap.Logger) (fx.Option, error) {
 		httpapi.Module,
 		audit,
 		fx.Options(connectors...),
-		fx.Invoke(bootstrapKey),
+		fx.Invoke(bootstrapKey, maintenance),
 	), nil
 }
 
