@@ -1,0 +1,7 @@
+// Package connectors is the home of one package per external system
+// (woocommerce, mycashflow, paytrail, posti, matkahuolto, maestro, webstore,
+// reservation). Each turns its system's deliveries into core patches with an
+// external-system link and never writes to the store itself; see
+// ../shared/spec/connectors.md. The registry that enables them from
+// configuration is app/connectors.go. None is written yet.
+package connectors
