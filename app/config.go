@@ -105,7 +105,9 @@ func LoadConfig(path string) (Config, error) {
 		}
 	}
 	for _, e := range envVars {
-		if v, ok := os.LookupEnv(e.env); ok && v != "" {
+		// A variable that is set counts even when empty: that is how
+		// KIRJURI_CLICKHOUSE_URL= turns the audit log off.
+		if v, ok := os.LookupEnv(e.env); ok {
 			if err := k.Set(e.key, v); err != nil {
 				return Config{}, err
 			}

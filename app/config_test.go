@@ -18,9 +18,7 @@ func writeConfig(t *testing.T, yaml string) string {
 }
 
 func TestLoadConfigDefaults(t *testing.T) {
-	for _, e := range envVars {
-		t.Setenv(e.env, "")
-	}
+	unsetEnv(t)
 	c, err := LoadConfig(writeConfig(t, "{}\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -31,9 +29,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 }
 
 func TestLoadConfigFileThenEnvironment(t *testing.T) {
-	for _, e := range envVars {
-		t.Setenv(e.env, "")
-	}
+	unsetEnv(t)
 	p := writeConfig(t, `
 http:
   addr: 127.0.0.1:9000
@@ -81,9 +77,7 @@ func TestLoadConfigRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, e := range envVars {
-				t.Setenv(e.env, "")
-			}
+			unsetEnv(t)
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
@@ -120,5 +114,29 @@ func TestConnectorSections(t *testing.T) {
 	opts, err := connectorOptions(nil)
 	if err != nil || len(opts) != 0 {
 		t.Errorf("no sections = %v, %v; want no options and no error", opts, err)
+	}
+}
+
+// unsetEnv removes every KIRJURI_ variable for the test (t.Setenv restores
+// them afterwards).
+func unsetEnv(t *testing.T) {
+	t.Helper()
+	for _, e := range envVars {
+		t.Setenv(e.env, "")
+		if err := os.Unsetenv(e.env); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestEmptyVariableTurnsAuditOff(t *testing.T) {
+	unsetEnv(t)
+	t.Setenv("KIRJURI_CLICKHOUSE_URL", "")
+	c, err := LoadConfig(writeConfig(t, "{}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ClickHouse.URL != "" {
+		t.Errorf("clickhouse.url = %q, want empty (audit off)", c.ClickHouse.URL)
 	}
 }

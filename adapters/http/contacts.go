@@ -23,6 +23,7 @@ type ContactBody struct {
 
 type addContactInput struct {
 	ID             string `path:"id" format:"uuid" doc:"Customer id."`
+	IfMatch        string `header:"If-Match" doc:"The customer's ETag (\"3\"): the change is made only while the customer is at that version, otherwise 412."`
 	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes the write safe to retry: the same key and body within 24 hours return the first response and change nothing."`
 	Body           ContactBody
 }
@@ -45,6 +46,7 @@ type contactListOutput struct {
 type removeContactInput struct {
 	ID             string `path:"id" format:"uuid" doc:"Customer id."`
 	ContactID      string `path:"contactId" format:"uuid" doc:"Contact id."`
+	IfMatch        string `header:"If-Match" doc:"The customer's ETag (\"3\"): the change is made only while the customer is at that version, otherwise 412."`
 	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes the write safe to retry: the same key and body within 24 hours return the first response and change nothing."`
 }
 
@@ -61,7 +63,7 @@ func (a *API) registerContacts() {
 		Description:   "Contact persons belong to company customers.",
 		Tags:          []string{tagContacts},
 		DefaultStatus: http.StatusCreated,
-		Errors:        []int{http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusRequestEntityTooLarge},
+		Errors:        []int{http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusPreconditionFailed, http.StatusRequestEntityTooLarge},
 	}, access.CustomersWrite), a.addContact)
 
 	handle(a, a.operation(huma.Operation{
@@ -80,7 +82,7 @@ func (a *API) registerContacts() {
 		Summary:       "Remove a contact person",
 		Tags:          []string{tagContacts},
 		DefaultStatus: http.StatusNoContent,
-		Errors:        []int{http.StatusNotFound, http.StatusConflict},
+		Errors:        []int{http.StatusNotFound, http.StatusConflict, http.StatusPreconditionFailed},
 	}, access.CustomersWrite), a.removeContact)
 }
 
@@ -100,8 +102,12 @@ func (a *API) addContact(ctx context.Context, in *addContactInput) (*contactOutp
 	if err != nil {
 		return nil, err
 	}
+	v, err := parseIfMatch(in.IfMatch)
+	if err != nil {
+		return nil, err
+	}
 	ct := customer.Contact{Name: in.Body.Name, Role: in.Body.Role, Email: in.Body.Email, Phone: in.Body.Phone}
-	c, contactID, err := a.reg.AddContact(ctx, id, ct, caller(ctx, ""))
+	c, contactID, err := a.reg.AddContact(ctx, id, ct, v, caller(ctx, ""))
 	if err != nil {
 		return nil, a.problem(ctx, err, contactLocation)
 	}
@@ -149,7 +155,11 @@ func (a *API) removeContact(ctx context.Context, in *removeContactInput) (*remov
 	if err != nil {
 		return nil, huma.Error422UnprocessableEntity("validation failed", &huma.ErrorDetail{Location: "path.contactId", Message: "must be a UUID"})
 	}
-	c, err := a.reg.RemoveContact(ctx, id, contactID, caller(ctx, ""))
+	v, err := parseIfMatch(in.IfMatch)
+	if err != nil {
+		return nil, err
+	}
+	c, err := a.reg.RemoveContact(ctx, id, contactID, v, caller(ctx, ""))
 	if err != nil {
 		return nil, a.problem(ctx, err, inPath)
 	}

@@ -80,6 +80,7 @@ func newProblem(status int, msg string, errs ...error) huma.StatusError {
 		} else {
 			d = &huma.ErrorDetail{Message: err.Error()}
 		}
+		d.Location = requiredLocation(d)
 		if !echoable(d.Location) || !scalar(d.Value) {
 			d.Value = nil
 		}
@@ -182,4 +183,19 @@ func writeProblem(w http.ResponseWriter, status int, detail string, details ...*
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(&huma.ErrorModel{Status: status, Title: http.StatusText(status), Detail: detail, Errors: details})
+}
+
+// requiredLocation names the missing member: Huma reports a missing
+// required property at the object ("body") with the name only in the
+// message.
+func requiredLocation(d *huma.ErrorDetail) string {
+	const pre, post = "expected required property ", " to be present"
+	if name, ok := strings.CutPrefix(d.Message, pre); ok && strings.HasSuffix(name, post) {
+		name = strings.TrimSuffix(name, post)
+		if d.Location == "" {
+			return name
+		}
+		return d.Location + "." + name
+	}
+	return d.Location
 }

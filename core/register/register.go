@@ -126,10 +126,13 @@ func (s *Service) Erase(ctx context.Context, id uuid.UUID, v IfVersion, c Caller
 
 // AddContact adds a contact person and returns the customer and the new
 // contact's id.
-func (s *Service) AddContact(ctx context.Context, id uuid.UUID, ct customer.Contact, c Caller) (*customer.Customer, uuid.UUID, error) {
+func (s *Service) AddContact(ctx context.Context, id uuid.UUID, ct customer.Contact, v IfVersion, c Caller) (*customer.Customer, uuid.UUID, error) {
 	ct.ID = s.ids.New()
 	cu, err := s.store.Update(ctx, id, func(cu *customer.Customer) ([]consent.Event, error) {
 		if err := visible(cu, c, id.String()); err != nil {
+			return nil, err
+		}
+		if err := v.check(cu); err != nil {
 			return nil, err
 		}
 		return nil, cu.AddContact(ct, s.change(c))
@@ -138,9 +141,12 @@ func (s *Service) AddContact(ctx context.Context, id uuid.UUID, ct customer.Cont
 }
 
 // RemoveContact removes a contact person.
-func (s *Service) RemoveContact(ctx context.Context, id, contactID uuid.UUID, c Caller) (*customer.Customer, error) {
+func (s *Service) RemoveContact(ctx context.Context, id, contactID uuid.UUID, v IfVersion, c Caller) (*customer.Customer, error) {
 	return s.store.Update(ctx, id, func(cu *customer.Customer) ([]consent.Event, error) {
 		if err := visible(cu, c, id.String()); err != nil {
+			return nil, err
+		}
+		if err := v.check(cu); err != nil {
 			return nil, err
 		}
 		return nil, cu.RemoveContact(contactID, s.change(c))
@@ -176,6 +182,9 @@ func (s *Service) ByExternal(ctx context.Context, link customer.ExternalLink, c 
 	if !link.SystemID.Valid() {
 		return nil, fault.Invalid("systemId", "%d is not a known external system; allowed: %s", link.SystemID, customer.AllowedSystemIDs())
 	}
+	if _, err := customer.ParseText(link.Identifier, customer.MaxIdentifierLen); err != nil {
+		return nil, fault.Invalid("identifier", "%s", err)
+	}
 	cu, err := s.store.GetByExternal(ctx, link)
 	if err != nil {
 		return nil, err
@@ -189,6 +198,9 @@ func (s *Service) ByExternal(ctx context.Context, link customer.ExternalLink, c 
 // Find lists customers. Restricted customers are listed only when the
 // caller may see them and asks for them.
 func (s *Service) Find(ctx context.Context, q ports.CustomerQuery, c Caller) (ports.Page, error) {
+	if err := checkQueryText(q); err != nil {
+		return ports.Page{}, err
+	}
 	if q.IncludeRestricted && !c.SeeRestricted {
 		return ports.Page{}, fault.Invalid("includeRestricted", "needs the admin scope")
 	}
@@ -226,6 +238,22 @@ func (s *Service) ListGroups(ctx context.Context) ([]customer.Group, error) {
 	return s.store.ListGroups(ctx)
 }
 
+// checkQueryText refuses search text that no customer can hold (control
+// characters such as NUL, invalid UTF-8, overlong values), naming the
+// parameter, before it reaches a store.
+func checkQueryText(q ports.CustomerQuery) error {
+	v := &fault.Validation{}
+	for _, f := range []struct{ name, value string }{
+		{"q", q.Q}, {"email", q.Email}, {"phone", q.Phone}, {"businessId", q.BusinessID},
+		{"group", q.Group}, {"identifier", q.Identifier}, {"cursor", q.Cursor},
+	} {
+		if _, err := customer.ParseText(f.value, customer.MaxIdentifierLen); err != nil {
+			v.AddErr(f.name, err)
+		}
+	}
+	return v.Err()
+}
+
 // visible hides restricted customers from callers that may not see them:
 // for them the customer does not exist.
 func visible(cu *customer.Customer, c Caller, key string) error {
@@ -242,9 +270,16 @@ func (v IfVersion) check(cu *customer.Customer) error {
 	return nil
 }
 
+// MaxEvidenceLen bounds the evidence (or reason) a caller sends with a
+// change.
+const MaxEvidenceLen = 1000
+
 func checkOrigin(o consent.Origin) error {
 	if !o.Source.Valid() {
 		return fault.Invalid("source", "unknown change source %q", o.Source)
+	}
+	if _, err := customer.ParseText(o.Evidence, MaxEvidenceLen); err != nil {
+		return fault.Invalid("evidence", "%s", err)
 	}
 	return nil
 }

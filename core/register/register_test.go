@@ -461,13 +461,13 @@ func TestRestrictedInvisible(t *testing.T) {
 			return result{got, err}
 		}},
 		{name: "AddContact", give: func(f fixture, c *customer.Customer, caller register.Caller) result {
-			got, _, err := f.svc.AddContact(context.Background(), c.ID(), customer.Contact{Name: "Liisa"}, caller)
+			got, _, err := f.svc.AddContact(context.Background(), c.ID(), customer.Contact{Name: "Liisa"}, 0, caller)
 			// A person has no contacts: a visible customer answers with a
 			// validation error, a hidden one with NotFound.
 			return result{got, ignoreValidation(err)}
 		}},
 		{name: "RemoveContact", give: func(f fixture, c *customer.Customer, caller register.Caller) result {
-			got, err := f.svc.RemoveContact(context.Background(), c.ID(), uuid.Must(uuid.NewV7()), caller)
+			got, err := f.svc.RemoveContact(context.Background(), c.ID(), uuid.Must(uuid.NewV7()), 0, caller)
 			// The contact is unknown: a visible customer answers NotFound
 			// for the contact, a hidden one for the customer.
 			return result{got, ignoreContactNotFound(err)}
@@ -897,7 +897,7 @@ func TestContacts(t *testing.T) {
 		Type: customer.Set(customer.Company), CompanyName: customer.Set("Kirjuri Oy"), BusinessID: customer.Set("2077474-0"),
 	})
 
-	got, id, err := f.svc.AddContact(ctx, c.ID(), customer.Contact{ID: uuid.Nil, Name: "Liisa", Phone: "040 1234567"}, user)
+	got, id, err := f.svc.AddContact(ctx, c.ID(), customer.Contact{ID: uuid.Nil, Name: "Liisa", Phone: "040 1234567"}, 0, user)
 	if err != nil {
 		t.Fatalf("AddContact: %v", err)
 	}
@@ -906,18 +906,18 @@ func TestContacts(t *testing.T) {
 		t.Errorf("AddContact = %+v, %v; want %+v at version 2 with an id from the port", got.Data().Contacts, id, want)
 	}
 
-	_, _, err = f.svc.AddContact(ctx, c.ID(), customer.Contact{Name: ""}, user)
+	_, _, err = f.svc.AddContact(ctx, c.ID(), customer.Contact{Name: ""}, 0, user)
 	if got, want := fieldsOf(err), []string{"name"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("AddContact without a name: %v, want validation on %q", err, want)
 	}
 
-	_, err = f.svc.RemoveContact(ctx, c.ID(), uuid.Must(uuid.NewV7()), user)
+	_, err = f.svc.RemoveContact(ctx, c.ID(), uuid.Must(uuid.NewV7()), 0, user)
 	var nf *fault.NotFound
 	if !errors.As(err, &nf) || nf.What != "contact" {
 		t.Errorf("RemoveContact of an unknown contact: %v, want *fault.NotFound for the contact", err)
 	}
 
-	got, err = f.svc.RemoveContact(ctx, c.ID(), id, user)
+	got, err = f.svc.RemoveContact(ctx, c.ID(), id, 0, user)
 	if err != nil || got.Data().Contacts != nil || got.Version() != 3 {
 		t.Errorf("RemoveContact = %+v, %v; want no contacts at version 3", got, err)
 	}

@@ -112,11 +112,11 @@ func testRoundTrip(t *testing.T, open opener) {
 		created := f.create(fullCompany())
 		assertData(t, "Get after create", f.get(created.ID()), created.Data())
 
-		_, _, err := f.reg.AddContact(f.ctx, created.ID(), customer.Contact{Name: "Maija Mallikas", Role: "talousjohtaja", Email: "maija@esimerkki.fi", Phone: "050 1112223"}, admin)
+		_, _, err := f.reg.AddContact(f.ctx, created.ID(), customer.Contact{Name: "Maija Mallikas", Role: "talousjohtaja", Email: "maija@esimerkki.fi", Phone: "050 1112223"}, 0, admin)
 		if err != nil {
 			t.Fatalf("AddContact: %v", err)
 		}
-		after, _, err := f.reg.AddContact(f.ctx, created.ID(), customer.Contact{Name: "Ville Vallaton"}, admin)
+		after, _, err := f.reg.AddContact(f.ctx, created.ID(), customer.Contact{Name: "Ville Vallaton"}, 0, admin)
 		if err != nil {
 			t.Fatalf("AddContact: %v", err)
 		}
@@ -140,7 +140,7 @@ func testRoundTrip(t *testing.T, open opener) {
 		f.groups("vip", "b2c", "b2b")
 		p := f.create(fullPerson()).Data()
 		c := f.create(fullCompany())
-		c, _, err := f.reg.AddContact(f.ctx, c.ID(), customer.Contact{Name: "Maija Mallikas"}, admin)
+		c, _, err := f.reg.AddContact(f.ctx, c.ID(), customer.Contact{Name: "Maija Mallikas"}, 0, admin)
 		if err != nil {
 			t.Fatalf("AddContact: %v", err)
 		}

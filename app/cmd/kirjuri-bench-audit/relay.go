@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"kirjuri/adapters/clickhouse"
+	"kirjuri/core/consent"
+	"kirjuri/ports"
+)
+
+// relayTrial is one run of the real relay over the outbox.
+type relayTrial struct {
+	batch, events int
+	fill          time.Duration // writing the outbox (COPY), for information
+	wall          time.Duration // relay start → last batch committed
+	rate          float64       // events / wall
+
+	// Sums over the relay's Outbox.Relay calls, split by the ship callback:
+	// claim (SELECT … FOR UPDATE SKIP LOCKED and reading the rows), append
+	// (Audit.Append into ClickHouse), mark (UPDATE shipped_at and COMMIT).
+	calls               int
+	claim, append, mark time.Duration
+
+	backlogAfter int64
+	stored       uint64 // rows stored in consent_events (copies included)
+	distinct     uint64 // distinct ids among them
+	byTime       uint64 // distinct ids in consent_events_by_time
+}
+
+func (b *bench) measureRelay(ctx context.Context) error {
+	if b.opts.relayEvents == 0 {
+		return nil
+	}
+	for _, size := range b.opts.relayBatches {
+		t, err := b.relayTrial(ctx, size)
+		if t != nil {
+			b.rep.relay = append(b.rep.relay, t)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *bench) relayTrial(ctx context.Context, size int) (*relayTrial, error) {
+	n := b.opts.relayEvents
+	t := &relayTrial{batch: size, events: n}
+	if err := b.dropRelayPartition(ctx); err != nil {
+		return nil, err
+	}
+	if _, err := b.pool.Exec(ctx, "TRUNCATE consent_outbox RESTART IDENTITY"); err != nil {
+		return nil, err
+	}
+
+	logf("Relay, batch %d: writing %d unshipped events to the outbox", size, n)
+	events := b.relayEvents(n)
+	rows := make([][]any, len(events))
+	for i, e := range events {
+		rows[i] = []any{e.ID, e.OccurredAt, e.CustomerID, e.CustomerNumber, string(e.Consent), e.OldValue, e.NewValue,
+			string(e.Source), int32(e.SourceSystemID), e.Actor, e.RequestID, e.ImportID, e.Evidence}
+	}
+	t0 := time.Now()
+	copied, err := b.pool.CopyFrom(ctx, pgx.Identifier{"consent_outbox"}, []string{"event_id", "occurred_at",
+		"customer_id", "customer_number", "consent", "old_value", "new_value", "source", "source_system_id",
+		"actor", "request_id", "import_id", "evidence"}, pgx.CopyFromRows(rows))
+	if err != nil {
+		return nil, fmt.Errorf("copy into consent_outbox: %w", err)
+	}
+	t.fill = time.Since(t0)
+	if copied != int64(n) {
+		return nil, fmt.Errorf("copied %d rows into consent_outbox, want %d", copied, n)
+	}
+	// A settled table and no checkpoint due in the middle of the trial.
+	for _, q := range []string{"VACUUM ANALYZE consent_outbox", "CHECKPOINT"} {
+		if _, err := b.pool.Exec(ctx, q); err != nil {
+			return nil, fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	if backlog, _, err := b.store.Backlog(ctx); err != nil || backlog != int64(n) {
+		return nil, fmt.Errorf("outbox backlog %d before the relay, want %d (%v)", backlog, n, err)
+	}
+
+	logf("Relay, batch %d: running clickhouse.Relay until the outbox is empty", size)
+	ob := &timedOutbox{Outbox: b.store, want: n, done: make(chan struct{})}
+	relay := clickhouse.NewRelay(ob, b.audit, clickhouse.RelayConfig{BatchSize: size}, nil, nil)
+	start := time.Now()
+	relay.Start()
+	var waitErr error
+	select {
+	case <-ob.done:
+	case <-time.After(15 * time.Minute):
+		waitErr = fmt.Errorf("the relay shipped %d of %d events in 15 minutes", ob.shippedNow(), n)
+	case <-ctx.Done():
+		waitErr = ctx.Err()
+	}
+	stopCtx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := relay.Stop(stopCtx); err != nil && waitErr == nil {
+		waitErr = err
+	}
+	if st := relay.Status(); st.LastError != "" && waitErr == nil {
+		waitErr = fmt.Errorf("the relay failed: %s", st.LastError)
+	}
+	if waitErr != nil {
+		return t, waitErr
+	}
+	ob.mu.Lock()
+	t.wall = ob.last.Sub(start)
+	t.calls, t.claim, t.append, t.mark = ob.calls, ob.claim, ob.append, ob.mark
+	ob.mu.Unlock()
+	t.rate = float64(n) / t.wall.Seconds()
+	logf("Relay, batch %d: %d events in %s: %.0f events/s (%d batches; claim %s, ClickHouse append %s, mark+commit %s)",
+		size, n, t.wall.Round(time.Millisecond), t.rate, t.calls, t.claim.Round(time.Millisecond),
+		t.append.Round(time.Millisecond), t.mark.Round(time.Millisecond))
+
+	backlog, _, err := b.store.Backlog(ctx)
+	if err != nil {
+		return t, err
+	}
+	t.backlogAfter = backlog
+	b.rep.check(fmt.Sprintf("relay batch %d: the outbox backlog is 0 afterwards", size), backlog == 0, fmt.Sprintf("backlog %d", backlog))
+	if err := b.verifyRelay(ctx, t, events); err != nil {
+		return t, err
+	}
+	if err := b.dropRelayPartition(ctx); err != nil {
+		return t, err
+	}
+	_, err = b.pool.Exec(ctx, "TRUNCATE consent_outbox RESTART IDENTITY")
+	return t, err
+}
+
+// relayEvents makes n new events of the loaded customers, in the relay's
+// own month, oldest first (as the outbox holds them).
+func (b *bench) relayEvents(n int) []consent.Event {
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x4e1a7))
+	state := make([]uint8, len(b.customers))
+	span := relayMonth.AddDate(0, 1, 0).Sub(relayMonth)
+	out := make([]consent.Event, n)
+	for i := range out {
+		c := r.IntN(len(b.customers))
+		at := relayMonth.Add(time.Duration(float64(span) * (float64(i) + r.Float64()) / float64(n)))
+		out[i] = makeEvent(r, b.customers[c].id, int64(100_000+c), at, &state[c])
+	}
+	return out
+}
+
+// verifyRelay checks that both ClickHouse tables hold exactly the trial's
+// events, each once when copies are collapsed.
+func (b *bench) verifyRelay(ctx context.Context, t *relayTrial, events []consent.Event) error {
+	want := make(map[uuid.UUID]bool, len(events))
+	for _, e := range events {
+		want[e.ID] = true
+	}
+	from, to := relayMonth, relayMonth.AddDate(0, 1, 0)
+	check := func(table string) (stored, distinct uint64, problem string, err error) {
+		rows, err := b.ch.Query(ctx, `SELECT event_id, count() FROM `+table+`
+			WHERE occurred_at >= toDateTime(?) AND occurred_at < toDateTime(?) GROUP BY event_id`, from.Unix(), to.Unix())
+		if err != nil {
+			return 0, 0, "", err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				id uuid.UUID
+				c  uint64
+			)
+			if err := rows.Scan(&id, &c); err != nil {
+				return 0, 0, "", err
+			}
+			stored += c
+			distinct++
+			if !want[id] && problem == "" {
+				problem = fmt.Sprintf("%s holds event %s, which the trial did not write", table, id)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return 0, 0, "", err
+		}
+		if distinct != uint64(len(want)) && problem == "" {
+			problem = fmt.Sprintf("%s holds %d distinct trial events, want %d", table, distinct, len(want))
+		}
+		return stored, distinct, problem, nil
+	}
+	stored, distinct, p1, err := check("consent_events")
+	if err != nil {
+		return err
+	}
+	_, byTime, p2, err := check("consent_events_by_time")
+	if err != nil {
+		return err
+	}
+	t.stored, t.distinct, t.byTime = stored, distinct, byTime
+	problem := p1
+	if problem == "" {
+		problem = p2
+	}
+	b.rep.check(fmt.Sprintf("relay batch %d: ClickHouse holds exactly the %d outbox events, each once after collapsing copies (%d rows stored)",
+		t.batch, len(events), stored), problem == "", problem)
+	return nil
+}
+
+// timedOutbox is the real outbox, timing each Relay call around the ship
+// callback, and telling when the wanted number of events has been shipped.
+type timedOutbox struct {
+	ports.Outbox
+	want int
+	done chan struct{}
+
+	mu                  sync.Mutex
+	shipped, calls      int
+	claim, append, mark time.Duration
+	last                time.Time
+}
+
+func (o *timedOutbox) Relay(ctx context.Context, max int, ship func(ctx context.Context, events []consent.Event) error) (int, error) {
+	t0 := time.Now()
+	var s0, s1 time.Time
+	n, err := o.Outbox.Relay(ctx, max, func(ctx context.Context, events []consent.Event) error {
+		s0 = time.Now()
+		err := ship(ctx, events)
+		s1 = time.Now()
+		return err
+	})
+	t1 := time.Now()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if n > 0 {
+		o.calls++
+		o.claim += s0.Sub(t0)
+		o.append += s1.Sub(s0)
+		o.mark += t1.Sub(s1)
+		before := o.shipped
+		o.shipped += n
+		o.last = t1
+		if before < o.want && o.shipped >= o.want {
+			close(o.done)
+		}
+	}
+	return n, err
+}
+
+func (o *timedOutbox) shippedNow() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.shipped
+}

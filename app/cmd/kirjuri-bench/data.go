@@ -1,0 +1,397 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"kirjuri/adapters/postgres"
+	"kirjuri/core/consent"
+	"kirjuri/core/customer"
+	"kirjuri/core/fault"
+)
+
+// The bench's customers are a pure function of their customer number, so
+// that every run, and the load generator, knows what each one holds without
+// asking the database.
+
+// dataVersion names the generator in the database marker; change it when
+// gen changes, so that an old data set is reloaded rather than reused.
+const dataVersion = "v1"
+
+// linkSystem is the external system every bench customer is linked to
+// (WooCommerce), as "wc-<number>".
+const linkSystem = customer.WooCommerce
+
+var (
+	firstNames   = strings.Fields("Matti Maija Juha Anna Mikko Liisa Timo Tiina Jari Sari Pekka Aino Antti Eeva Ville Helmi Jukka Kaisa Kari Leena Markku Minna Sami Outi Janne Päivi Heikki Ritva Ari Sanna Eetu Emilia Onni Venla Lauri Iida Elias Aada Väinö Siiri")
+	lastNames    = strings.Fields("Virtanen Korhonen Mäkinen Nieminen Mäkelä Hämäläinen Laine Heikkinen Koskinen Järvinen Lehtonen Lehtinen Saarinen Salminen Heinonen Niemi Heikkilä Kinnunen Salonen Turunen Salo Laitinen Tuominen Rantanen Karjalainen Jokinen Mattila Savolainen Lahtinen Ahonen Leppänen Hiltunen Kallio Miettinen Leinonen Pesonen Rissanen Lindholm Aaltonen Väisänen Manninen Hakala Laaksonen Lindroos Ojala Anttila Kettunen Hirvonen Harju Toivonen Vainio Hyvönen Seppälä Koivisto Sjöberg Kauppinen Äijälä Björklund Öhman Östman")
+	companyWords = strings.Fields("Sähkö Rakennus Kuljetus Puutarha Konsultointi Ravintola Kauppa Tekniikka Media Autohuolto Kiinteistö Metalli Design Data Energia Lounas Kahvila Putki Maalaus Siivous")
+	domains      = strings.Fields("gmail.com outlook.com hotmail.com kolumbus.fi luukku.com yahoo.com example.fi saunalahti.fi")
+	streets      = strings.Fields("Mannerheimintie Hämeenkatu Aleksanterinkatu Kauppakatu Rantatie Koulukatu Puistotie Asemakatu Kirkkokatu Satamakatu")
+	places       = []struct{ code, city string }{
+		{"00100", "Helsinki"}, {"02100", "Espoo"}, {"01300", "Vantaa"}, {"33100", "Tampere"}, {"20100", "Turku"},
+		{"90100", "Oulu"}, {"40100", "Jyväskylä"}, {"15100", "Lahti"}, {"70100", "Kuopio"}, {"65100", "Vaasa"},
+	}
+	mobilePrefixes = []string{"40", "41", "44", "45", "46", "50"}
+	// Customers were made one a minute from here on.
+	dataEpoch = time.Date(2019, 1, 1, 8, 0, 0, 0, time.UTC)
+)
+
+// mix is a fast, well-spread hash (splitmix64) of a customer number and a
+// salt, for the generator's choices.
+func mix(n int64, salt uint64) uint64 {
+	z := uint64(n)*0x9E3779B97F4A7C15 + salt*0xBF58476D1CE4E5B9
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
+	return z ^ (z >> 31)
+}
+
+// record is what the bench knows of a generated customer.
+type record struct {
+	Number    int64
+	Company   bool
+	First     string
+	Last      string
+	Email     string
+	Phone     string // E.164, "" when none
+	LocalForm string // the phone as a Finn types it: 040 1234567
+}
+
+// gen describes customer n: 90 % persons with Finnish names, 10 %
+// companies; everyone has a unique email and the link wc-<n>; most have a
+// mobile number.
+func gen(n int64) record {
+	r := record{Number: n, Company: mix(n, 1)%10 == 0}
+	if r.Company {
+		r.Last = lastNames[mix(n, 2)%uint64(len(lastNames))]
+		r.Email = fmt.Sprintf("info.%d@%s", n, domains[mix(n, 4)%uint64(len(domains))])
+	} else {
+		r.First = firstNames[mix(n, 3)%uint64(len(firstNames))]
+		r.Last = lastNames[mix(n, 2)%uint64(len(lastNames))]
+		r.Email = fmt.Sprintf("%s.%s.%d@%s", ascii(r.First), ascii(r.Last), n, domains[mix(n, 4)%uint64(len(domains))])
+	}
+	if mix(n, 5)%100 < 85 {
+		pre := mobilePrefixes[mix(n, 6)%uint64(len(mobilePrefixes))]
+		digits := fmt.Sprintf("%07d", mix(n, 7)%10_000_000)
+		r.Phone = "+358" + pre + digits
+		r.LocalForm = "0" + pre + " " + digits
+	}
+	return r
+}
+
+// patch is the creation patch of customer n.
+func (r record) patch() customer.Patch {
+	n := r.Number
+	p := customer.Patch{
+		Email:           customer.Set(r.Email),
+		ExternalSystems: customer.Set([]customer.ExternalLink{{SystemID: linkSystem, Identifier: "wc-" + strconv.FormatInt(n, 10)}}),
+	}
+	var groups []string
+	if r.Company {
+		p.Type = customer.Set(customer.Company)
+		p.CompanyName = customer.Set(companyWords[mix(n, 8)%uint64(len(companyWords))] + " " + r.Last + " Oy")
+		p.BusinessID = customer.Set(businessID(n))
+		groups = append(groups, "b2b")
+	} else {
+		p.FirstName = customer.Set(r.First)
+		p.LastName = customer.Set(r.Last)
+		if mix(n, 9)%5 == 0 {
+			p.SSN = customer.Set(hetu(n))
+		}
+	}
+	if r.Phone != "" {
+		p.PhoneNumbers = customer.Set([]string{r.Phone})
+	}
+	switch l := mix(n, 10) % 100; {
+	case l < 6:
+		p.Language = customer.Set(customer.Swedish)
+	case l < 9:
+		p.Language = customer.Set(customer.English)
+	}
+	if mix(n, 11)%100 < 60 {
+		pl := places[mix(n, 12)%uint64(len(places))]
+		p.Addresses = customer.Set([]customer.Address{{
+			Type:           customer.Invoice,
+			StreetAddress1: fmt.Sprintf("%s %d", streets[mix(n, 13)%uint64(len(streets))], 1+mix(n, 14)%80),
+			PostalCode:     pl.code,
+			City:           pl.city,
+		}})
+	}
+	if mix(n, 15)%20 == 0 {
+		groups = append(groups, "vip")
+	}
+	if len(groups) > 0 {
+		p.Groups = customer.Set(groups)
+	}
+	if mix(n, 16)%10 == 0 {
+		p.CustomerCards = customer.Set([]string{fmt.Sprintf("KA-%08d", n)})
+	}
+	return p
+}
+
+var benchGroups = []customer.Group{{ExternalID: "vip", Name: "VIP"}, {ExternalID: "b2b", Name: "Yritysasiakkaat"}}
+
+// build makes customer n through the core, as an import would.
+func build(n int64) (*customer.Customer, error) {
+	at := dataEpoch.Add(time.Duration(n-customer.FirstNumber) * time.Minute)
+	ch := customer.Change{
+		At:     at,
+		Origin: consent.Origin{Source: consent.SourceImport, ImportID: "kirjuri-bench"},
+		NewID:  func() uuid.UUID { return uuid.Nil }, // no consents, so no events
+	}
+	c, _, err := customer.New(idFor(n, at), n, gen(n).patch(), ch)
+	if err != nil {
+		return nil, fmt.Errorf("bench customer %d: %w", n, err)
+	}
+	return c, nil
+}
+
+// idFor is a UUID v7 for customer n made at at: deterministic, and time
+// ordered like the ids the service makes.
+func idFor(n int64, at time.Time) uuid.UUID {
+	var id uuid.UUID
+	ms := uint64(at.UnixMilli())
+	binary.BigEndian.PutUint64(id[8:], mix(n, 17))
+	binary.BigEndian.PutUint16(id[6:], uint16(mix(n, 18)))
+	id[0], id[1], id[2], id[3], id[4], id[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
+	id[6] = 0x70 | id[6]&0x0f
+	id[8] = 0x80 | id[8]&0x3f
+	return id
+}
+
+// hetu is a valid, unique identity code for customer n (born 1945..1999).
+func hetu(n int64) string {
+	born := time.Date(1945, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, int(n%20000))
+	ind := 2 + n/20000
+	digits := fmt.Sprintf("%02d%02d%02d%03d", born.Day(), born.Month(), born.Year()%100, ind)
+	v, _ := strconv.Atoi(digits)
+	return digits[:6] + "-" + digits[6:] + string("0123456789ABCDEFHJKLMNPRSTUVWXY"[v%31])
+}
+
+// businessID is a valid Y-tunnus derived from n.
+func businessID(n int64) string {
+	for salt := uint64(20); ; salt++ {
+		s := fmt.Sprintf("%07d", mix(n, salt)%10_000_000)
+		w := []int{7, 9, 10, 5, 8, 4, 2}
+		sum := 0
+		for i := range 7 {
+			sum += int(s[i]-'0') * w[i]
+		}
+		switch r := sum % 11; r {
+		case 0:
+			return s + "-0"
+		case 1:
+			continue
+		default:
+			return s + "-" + strconv.Itoa(11-r)
+		}
+	}
+}
+
+func ascii(s string) string {
+	return strings.NewReplacer("ä", "a", "ö", "o", "å", "a", "Ä", "A", "Ö", "O", "Å", "A").Replace(strings.ToLower(s))
+}
+
+// --- the database ---
+
+const benchDB = "kirjuri_bench"
+
+// withDatabase points a PostgreSQL URL at another database.
+func withDatabase(dbURL, name string) (string, error) {
+	u, err := url.Parse(dbURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", fmt.Errorf("KIRJURI_DATABASE_URL must be a postgres:// URL")
+	}
+	u.Path = "/" + name
+	return u.String(), nil
+}
+
+// ensureDatabase creates the bench database when it is missing and
+// migrates it.
+func ensureDatabase(ctx context.Context, serverURL string) (string, error) {
+	adminURL, err := withDatabase(serverURL, "postgres")
+	if err != nil {
+		return "", err
+	}
+	benchURL, _ := withDatabase(serverURL, benchDB)
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return "", fmt.Errorf("connect to the PostgreSQL server: %w", err)
+	}
+	defer conn.Close(context.Background())
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, benchDB).Scan(&exists); err != nil {
+		return "", err
+	}
+	if !exists {
+		if _, err := conn.Exec(ctx, "CREATE DATABASE "+benchDB); err != nil {
+			return "", fmt.Errorf("create database %s: %w", benchDB, err)
+		}
+		logf("created database %s", benchDB)
+	}
+	if err := postgres.Migrate(ctx, benchURL); err != nil {
+		return "", err
+	}
+	return benchURL, nil
+}
+
+// The marker is the database's comment: "kirjuri-bench <dataVersion>
+// customers=<n>", set once a load has finished.
+func readMarker(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
+	var comment *string
+	err := pool.QueryRow(ctx, `SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = current_database()`).Scan(&comment)
+	if err != nil || comment == nil {
+		return 0, err
+	}
+	rest, ok := strings.CutPrefix(*comment, "kirjuri-bench "+dataVersion+" customers=")
+	if !ok {
+		return 0, nil
+	}
+	n, _ := strconv.ParseInt(rest, 10, 64)
+	return n, nil
+}
+
+func writeMarker(ctx context.Context, pool *pgxpool.Pool, n int64) error {
+	text := "NULL"
+	if n > 0 {
+		text = fmt.Sprintf("'kirjuri-bench %s customers=%d'", dataVersion, n)
+	}
+	_, err := pool.Exec(ctx, "COMMENT ON DATABASE "+benchDB+" IS "+text)
+	return err
+}
+
+// prepareData makes sure the bench database holds customers FirstNumber ..
+// FirstNumber+n-1 made by gen, loading them when it does not. It returns
+// how many bench customers there are (at least n) and the load's duration
+// (0 when reused).
+func prepareData(ctx context.Context, pool *pgxpool.Pool, store *postgres.Store, n int64, batch int) (int64, time.Duration, error) {
+	have, err := readMarker(ctx, pool)
+	if err != nil {
+		return 0, 0, err
+	}
+	if have >= n {
+		// Drop what earlier runs' create scenarios added.
+		if err := dropCreated(ctx, pool, have); err != nil {
+			return 0, 0, err
+		}
+		logf("reusing %d bench customers in %s", have, benchDB)
+		return have, 0, nil
+	}
+	logf("loading %d customers into %s (had %d)", n, benchDB, have)
+	if err := writeMarker(ctx, pool, 0); err != nil {
+		return 0, 0, err
+	}
+	for _, stmt := range []string{
+		`TRUNCATE customers, customer_links, customer_cards, customer_groups, consent_outbox, idempotency_keys`,
+		`ALTER SEQUENCE customer_number_seq RESTART`,
+	} {
+		if _, err := pool.Exec(ctx, stmt); err != nil {
+			return 0, 0, fmt.Errorf("%s: %w", stmt, err)
+		}
+	}
+	for _, g := range benchGroups {
+		if err := store.CreateGroup(ctx, g); err != nil && !fault.IsConflict(err) {
+			return 0, 0, err
+		}
+	}
+
+	start := time.Now()
+	type job struct {
+		cs  []*customer.Customer
+		err error
+	}
+	jobs := make(chan job, 2)
+	// The generator runs ahead of the writer, so that building customers
+	// (phone parsing, validation, JSON) overlaps with PostgreSQL's work.
+	go func() {
+		defer close(jobs)
+		for done := int64(0); done < n; {
+			size := min(int64(batch), n-done)
+			nums, err := store.NextNumbers(ctx, int(size))
+			if err != nil {
+				jobs <- job{err: err}
+				return
+			}
+			cs := make([]*customer.Customer, len(nums))
+			for i, num := range nums {
+				if want := customer.FirstNumber + done + int64(i); num != want {
+					jobs <- job{err: fmt.Errorf("the number sequence gave %d, expected %d: is something else writing to %s?", num, want, benchDB)}
+					return
+				}
+				if cs[i], err = build(num); err != nil {
+					jobs <- job{err: err}
+					return
+				}
+			}
+			select {
+			case jobs <- job{cs: cs}:
+			case <-ctx.Done():
+				return
+			}
+			done += size
+		}
+	}()
+	var loaded int64
+	last := time.Now()
+	for j := range jobs {
+		if j.err != nil {
+			return 0, 0, j.err
+		}
+		if err := store.CreateMany(ctx, j.cs); err != nil {
+			return 0, 0, err
+		}
+		loaded += int64(len(j.cs))
+		if loaded%100_000 < int64(batch) || loaded == n {
+			el := time.Since(start)
+			logf("  %7d / %d customers  %5.0f s  %6.0f customers/s (last batch %d in %s)",
+				loaded, n, el.Seconds(), float64(loaded)/el.Seconds(), len(j.cs), time.Since(last).Round(time.Millisecond))
+		}
+		last = time.Now()
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, 0, err
+	}
+	took := time.Since(start)
+	logf("loaded %d customers in %s (%.0f/s); vacuum analyze", n, took.Round(time.Second), float64(n)/took.Seconds())
+	for _, t := range []string{"customers", "customer_links", "customer_cards"} {
+		if _, err := pool.Exec(ctx, "VACUUM (ANALYZE) "+t); err != nil {
+			return 0, 0, err
+		}
+	}
+	if err := writeMarker(ctx, pool, n); err != nil {
+		return 0, 0, err
+	}
+	return n, took, nil
+}
+
+// dropCreated deletes the customers the create scenario added beyond the
+// loaded ones, and sets the number sequence back.
+func dropCreated(ctx context.Context, pool *pgxpool.Pool, loaded int64) error {
+	last := customer.FirstNumber + loaded - 1
+	tag, err := pool.Exec(ctx, `DELETE FROM customers WHERE number > $1`, last)
+	if err != nil {
+		return fmt.Errorf("drop created customers: %w", err)
+	}
+	if _, err := pool.Exec(ctx, `DELETE FROM consent_outbox`); err != nil {
+		return err
+	}
+	if _, err := pool.Exec(ctx, `SELECT setval('customer_number_seq', $1)`, last); err != nil {
+		return err
+	}
+	if tag.RowsAffected() > 0 {
+		logf("dropped %d customers created by an earlier run", tag.RowsAffected())
+		if _, err := pool.Exec(ctx, "VACUUM (ANALYZE) customers"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
