@@ -9,4 +9,10 @@
 // (proxy_test.go), which can cut ClickHouse off and bring it back, or hold
 // its answers back, without touching the shared ClickHouse server that other
 // test packages use at the same time.
+//
+// Each test has its own server, databases and proxy, and the tests run in
+// parallel. A failing test prints the end of its server's logs; with
+// AUDIT_E2E_KEEP_LOGS=<folder>, every server's folder (config and logs) is
+// copied there. The package does not use KIRJURI_TEST_SERVERS_SCRIPT: it
+// never stops the shared ClickHouse.
 package audit
