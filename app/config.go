@@ -79,7 +79,7 @@ func defaults() map[string]any {
 		"clickhouse.relay.batchSize":    5000,
 		"clickhouse.relay.interval":     "200ms",
 		"clickhouse.relay.maxBackoff":   "30s",
-		"clickhouse.relay.unreadyAfter": "30m",
+		"clickhouse.relay.unreadyAfter": "0s",
 		"log.level":                     "info",
 		"log.format":                    "json",
 	}

@@ -29,10 +29,12 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
 
@@ -149,7 +151,7 @@ func (a *Audit) History(ctx context.Context, customerID uuid.UUID, page ports.Au
 		LIMIT ` + fmt.Sprint(limit+1)
 	items, err := a.events(ctx, q, w.args)
 	if err != nil {
-		return ports.AuditPage{}, fmt.Errorf("clickhouse: consent history: %w", err)
+		return ports.AuditPage{}, queryErr("consent history", err)
 	}
 	return pageOf(historyCursor, items, limit), nil
 }
@@ -211,7 +213,7 @@ func (a *Audit) Events(ctx context.Context, q ports.AuditQuery) (ports.AuditPage
 		w.add("customer_id = toUUID(?)", q.CustomerID.String())
 		items, err := a.window(ctx, "consent_events", w, lo, hi, limit+1)
 		if err != nil {
-			return ports.AuditPage{}, fmt.Errorf("clickhouse: consent events: %w", err)
+			return ports.AuditPage{}, queryErr("consent events", err)
 		}
 		return pageOf(eventsCursor, items, limit), nil
 	}
@@ -220,7 +222,7 @@ func (a *Audit) Events(ctx context.Context, q ports.AuditQuery) (ports.AuditPage
 	// guess from their density how wide a window holds a page.
 	first, last, rows, err := a.extent(ctx)
 	if err != nil {
-		return ports.AuditPage{}, fmt.Errorf("clickhouse: consent events: %w", err)
+		return ports.AuditPage{}, queryErr("consent events", err)
 	}
 	items := []consent.Event{}
 	if rows == 0 {
@@ -232,7 +234,7 @@ func (a *Audit) Events(ctx context.Context, q ports.AuditQuery) (ports.AuditPage
 		end := min(lo+width, hi)
 		got, err := a.window(ctx, "consent_events_by_time", w, lo, end, limit+1-len(items))
 		if err != nil {
-			return ports.AuditPage{}, fmt.Errorf("clickhouse: consent events: %w", err)
+			return ports.AuditPage{}, queryErr("consent events", err)
 		}
 		items = append(items, got...)
 		lo = end
@@ -308,7 +310,7 @@ func (a *Audit) State(ctx context.Context, customerID uuid.UUID, at time.Time) (
 		ORDER BY consent, occurred_at DESC, occurred_nanos DESC, event_id DESC
 		LIMIT 1 BY consent`, []any{customerID.String(), s, s, ns})
 	if err != nil {
-		return ports.ConsentState{}, fmt.Errorf("clickhouse: consent state: %w", err)
+		return ports.ConsentState{}, queryErr("consent state", err)
 	}
 	for i := range events {
 		e := &events[i]
@@ -352,7 +354,7 @@ func (a *Audit) Summary(ctx context.Context, from, to time.Time) ([]ports.Summar
 		GROUP BY day, source, consent
 		ORDER BY day, source, consent`, fs, ts, fs, fns, ts, tns)
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse: consent summary: %w", err)
+		return nil, queryErr("consent summary", err)
 	}
 	defer rows.Close()
 	out := []ports.SummaryRow{}
@@ -363,7 +365,7 @@ func (a *Audit) Summary(ctx context.Context, from, to time.Time) ([]ports.Summar
 			grants, withdrawn uint64
 		)
 		if err := rows.Scan(&day, &source, &kind, &grants, &withdrawn); err != nil {
-			return nil, fmt.Errorf("clickhouse: consent summary: %w", err)
+			return nil, queryErr("consent summary", err)
 		}
 		out = append(out, ports.SummaryRow{
 			Day:         time.Unix(int64(day)*86400, 0).UTC(),
@@ -374,7 +376,7 @@ func (a *Audit) Summary(ctx context.Context, from, to time.Time) ([]ports.Summar
 		})
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("clickhouse: consent summary: %w", err)
+		return nil, queryErr("consent summary", err)
 	}
 	return out, nil
 }
@@ -459,4 +461,16 @@ func (w where) sql() string {
 		return ""
 	}
 	return "\n\t\tWHERE " + strings.Join(w.conds, "\n\t\t  AND ")
+}
+
+// queryErr wraps a failed read. An exception raised by the server is a
+// fault of the query (a bug: the caller answers 500); anything else (no
+// connection, a dropped one, a timeout reaching the server) means
+// ClickHouse cannot be reached now, which the API answers with 503.
+func queryErr(op string, err error) error {
+	var ex *ch.Exception
+	if errors.As(err, &ex) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("clickhouse: %s: %w", op, err)
+	}
+	return &fault.Unavailable{What: "the consent audit log", Err: fmt.Errorf("clickhouse: %s: %w", op, err)}
 }

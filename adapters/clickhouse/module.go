@@ -26,8 +26,9 @@ type Config struct {
 // prometheus.Registerer is used when there is one (else the default one).
 //
 // The relay joins the value group "readiness" (the checks /readyz runs):
-// it fails only when ClickHouse has been unreachable for longer than
-// RelayConfig.UnreadyAfter allows the backlog to age. The plain ClickHouse
+// it shows the backlog and lag, and fails only when RelayConfig.UnreadyAfter
+// is set and ClickHouse has been unreachable for longer than it allows the
+// backlog to age. The plain ClickHouse
 // ping (*Readiness) is provided but not put in that group: ClickHouse being
 // down does not stop changes, and failing /readyz for it would take every
 // instance out of rotation at once.

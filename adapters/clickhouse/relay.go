@@ -26,7 +26,11 @@ type RelayConfig struct {
 	// (default 30s).
 	MaxBackoff time.Duration
 	// UnreadyAfter is how old the oldest waiting event may grow while
-	// ClickHouse is unreachable before Ready reports an error (default 30m).
+	// ClickHouse is unreachable before Ready reports an error. Zero (the
+	// default) never fails readiness: changes go on while ClickHouse is
+	// down and the events wait safely, so taking every instance out of
+	// rotation would stop customer changes for nothing. The backlog and lag
+	// are shown in /readyz and exported as metrics for alerting either way.
 	UnreadyAfter time.Duration
 	// BacklogEvery is how often the backlog metrics are refreshed from the
 	// outbox (default 5s).
@@ -45,9 +49,6 @@ func (c RelayConfig) withDefaults() RelayConfig {
 	}
 	if c.MaxBackoff < c.Interval {
 		c.MaxBackoff = c.Interval
-	}
-	if c.UnreadyAfter <= 0 {
-		c.UnreadyAfter = 30 * time.Minute
 	}
 	if c.BacklogEvery <= 0 {
 		c.BacklogEvery = 5 * time.Second
@@ -389,7 +390,7 @@ func (r *Relay) Name() string { return "audit-relay" }
 func (r *Relay) Ready(context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.auditDown {
+	if !r.auditDown || r.cfg.UnreadyAfter <= 0 {
 		return nil
 	}
 	lag := time.Duration(lagSeconds(r.oldest, time.Now()) * float64(time.Second))

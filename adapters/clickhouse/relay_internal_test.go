@@ -35,7 +35,7 @@ func TestBackoffGrowsWithJitterUpToTheCap(t *testing.T) {
 
 func TestRelayConfigDefaults(t *testing.T) {
 	got := RelayConfig{}.withDefaults()
-	want := RelayConfig{BatchSize: 5000, Interval: 200 * time.Millisecond, MaxBackoff: 30 * time.Second, UnreadyAfter: 30 * time.Minute, BacklogEvery: 5 * time.Second}
+	want := RelayConfig{BatchSize: 5000, Interval: 200 * time.Millisecond, MaxBackoff: 30 * time.Second, BacklogEvery: 5 * time.Second}
 	if got != want {
 		t.Errorf("defaults %+v, want %+v", got, want)
 	}

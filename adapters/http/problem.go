@@ -163,6 +163,12 @@ func (a *API) problem(ctx context.Context, err error, loc fieldLocation) error {
 	case errors.As(err, &status):
 		// Already a problem built by this package.
 		return err
+	case fault.IsUnavailable(err):
+		// A dependency is down (the audit log's ClickHouse): the request
+		// may work later. Not a fault of ours to page anyone about.
+		a.log.Warn("dependency unavailable", zap.String("request_id", requestIDFrom(ctx)), zap.Error(err))
+		return huma.ErrorWithHeaders(huma.Error503ServiceUnavailable("the consent audit log is unavailable right now; retry later"),
+			http.Header{"Retry-After": []string{"5"}})
 	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
 		// The client went away or the request ran out of time: nothing to
 		// log as a fault of ours.

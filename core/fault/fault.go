@@ -112,3 +112,15 @@ func IsNotFound(err error) bool   { var e *NotFound; return errors.As(err, &e) }
 func IsConflict(err error) bool   { var e *Conflict; return errors.As(err, &e) }
 func IsValidation(err error) bool { var e *Validation; return errors.As(err, &e) }
 func IsStale(err error) bool      { var e *Stale; return errors.As(err, &e) }
+
+// Unavailable says a dependency (the audit log's database) cannot be
+// reached now; the same request may work later.
+type Unavailable struct {
+	What string // "audit log"
+	Err  error
+}
+
+func (e *Unavailable) Error() string { return e.What + " is unavailable: " + e.Err.Error() }
+func (e *Unavailable) Unwrap() error { return e.Err }
+
+func IsUnavailable(err error) bool { var e *Unavailable; return errors.As(err, &e) }

@@ -240,11 +240,9 @@ func memTotal() string {
 
 const markerTable = "bench_marker"
 
-// relayPartition is the month the relay trials' events occur in: no loaded
+// relayMonth is the month the relay trials' events occur in: no loaded
 // event does, so a trial's events are dropped with DROP PARTITION afterwards
 // and never change the loaded data set.
-const relayPartition = 200101
-
 var relayMonth = time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func (b *bench) ensureData(ctx context.Context) error {
@@ -495,10 +493,33 @@ func bytesIEC(n uint64) string {
 	return ""
 }
 
+// dropRelayPartition drops the partitions holding the relay trials' events:
+// those that end before 2002 (whatever the partition key, month or year), in
+// which no loaded event falls.
 func (b *bench) dropRelayPartition(ctx context.Context) error {
-	for _, t := range []string{"consent_events", "consent_events_by_time"} {
-		if err := b.ch.Exec(ctx, fmt.Sprintf("ALTER TABLE %s DROP PARTITION %d", t, relayPartition)); err != nil {
-			return fmt.Errorf("drop the relay partition of %s: %w", t, err)
+	rows, err := b.ch.Query(ctx, `SELECT DISTINCT table, partition_id FROM system.parts
+		WHERE database = currentDatabase() AND active AND table IN ('consent_events', 'consent_events_by_time')
+		  AND max_time < toDateTime(?)`, relayMonth.AddDate(1, 0, 0).Unix())
+	if err != nil {
+		return err
+	}
+	type part struct{ table, id string }
+	var parts []part
+	for rows.Next() {
+		var p part
+		if err := rows.Scan(&p.table, &p.id); err != nil {
+			rows.Close()
+			return err
+		}
+		parts = append(parts, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, p := range parts {
+		if err := b.ch.Exec(ctx, fmt.Sprintf("ALTER TABLE %s DROP PARTITION ID '%s'", p.table, p.id)); err != nil {
+			return fmt.Errorf("drop the relay partition %s of %s: %w", p.id, p.table, err)
 		}
 	}
 	return nil

@@ -35,7 +35,9 @@ import (
 	"time"
 )
 
-const (
+// The databases the benchmark uses on the dev servers (flags can name
+// others, e.g. to compare a changed schema side by side).
+var (
 	chDatabase = "kirjuri_bench"
 	pgDatabase = "kirjuri_bench_audit"
 )
@@ -77,8 +79,10 @@ func run() int {
 	flag.Uint64Var(&o.seed, "seed", 1, "seed of the generated data set (a different seed reloads)")
 	flag.BoolVar(&o.reload, "reload", false, "truncate and reload the audit log even if it holds the data set")
 	flag.StringVar(&phases, "phases", strings.Join(allPhases, ","), "what to measure, comma-separated: "+strings.Join(allPhases, ","))
-	flag.StringVar(&chBase, "clickhouse-url", "", "ClickHouse server URL (default $KIRJURI_CLICKHOUSE_URL); its database is replaced by "+chDatabase)
-	flag.StringVar(&pgBase, "database-url", "", "PostgreSQL server URL (default $KIRJURI_DATABASE_URL); its database is replaced by "+pgDatabase)
+	flag.StringVar(&chDatabase, "clickhouse-database", chDatabase, "ClickHouse database of the benchmark (created and migrated when missing)")
+	flag.StringVar(&pgDatabase, "postgres-database", pgDatabase, "PostgreSQL database of the relay trials (created and migrated when missing)")
+	flag.StringVar(&chBase, "clickhouse-url", "", "ClickHouse server URL (default $KIRJURI_CLICKHOUSE_URL); its database is replaced by --clickhouse-database")
+	flag.StringVar(&pgBase, "database-url", "", "PostgreSQL server URL (default $KIRJURI_DATABASE_URL); its database is replaced by --postgres-database")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "unexpected arguments: %q\n", flag.Args())
@@ -145,6 +149,11 @@ func (o *options) check(relayBatches, phases, chBase, pgBase string) error {
 		o.phases[p] = true
 	}
 
+	for _, db := range []string{chDatabase, pgDatabase} {
+		if !plainIdentifier(db) {
+			return fmt.Errorf("database name %q: use letters, digits and _ only", db)
+		}
+	}
 	if chBase == "" {
 		chBase = os.Getenv("KIRJURI_CLICKHOUSE_URL")
 	}
@@ -169,4 +178,16 @@ var started = time.Now()
 
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "[%7.1fs] %s\n", time.Since(started).Seconds(), fmt.Sprintf(format, args...))
+}
+
+func plainIdentifier(s string) bool {
+	if s == "" || len(s) > 63 || (s[0] >= '0' && s[0] <= '9') {
+		return false
+	}
+	for _, r := range s {
+		if r != '_' && (r < 'a' || r > 'z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
 }

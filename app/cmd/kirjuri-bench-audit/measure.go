@@ -58,11 +58,13 @@ type serverStats struct {
 	maxMemory           uint64
 }
 
-// qctx tags a call's queries with a query id of the figure and turns the
-// query log on for them, so serverStats can find them.
+// qctx tags a call's queries with a quota key naming the figure and the
+// call, and turns the query log on for them, so serverStats can find them.
+// (Not a query id: a call may run several queries, and the next may start
+// on another pooled connection before the server has let go of the last.)
 func (b *bench) qctx(ctx context.Context, figure string, i int) context.Context {
 	return ch.Context(ctx,
-		ch.WithQueryID(fmt.Sprintf("kbench-%s-%s-%05d", b.runID, figure, i)),
+		ch.WithQuotaKey(fmt.Sprintf("kbench-%s-%s-%05d", b.runID, figure, i)),
 		ch.WithSettings(ch.Settings{"log_queries": 1}))
 }
 
@@ -75,8 +77,8 @@ func (b *bench) serverStats(ctx context.Context, figure string) (serverStats, er
 			sum(ProfileEvents.Values[indexOf(ProfileEvents.Names, 'SelectedMarks')]),
 			sum(ProfileEvents.Values[indexOf(ProfileEvents.Names, 'SelectedParts')])
 		FROM system.query_log
-		WHERE type = 2 AND event_date >= yesterday() AND query_id LIKE ?
-		GROUP BY query_id`, fmt.Sprintf("kbench-%s-%s-%%", b.runID, figure))
+		WHERE type = 2 AND event_date >= yesterday() AND quota_key LIKE ?
+		GROUP BY quota_key`, fmt.Sprintf("kbench-%s-%s-%%", b.runID, figure))
 	if err != nil {
 		return s, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"sync"
 	"time"
 
@@ -28,6 +29,11 @@ type relayTrial struct {
 	calls               int
 	claim, append, mark time.Duration
 
+	// The relay's INSERTs as the server logged them (system.query_log).
+	inserts       uint64
+	insertServer  time.Duration
+	insertWritten uint64
+
 	backlogAfter int64
 	stored       uint64 // rows stored in consent_events (copies included)
 	distinct     uint64 // distinct ids among them
@@ -38,8 +44,24 @@ func (b *bench) measureRelay(ctx context.Context) error {
 	if b.opts.relayEvents == 0 {
 		return nil
 	}
+	// The relay's audit log is the real Audit on a connection of its own
+	// whose queries the server logs, named so that they can be told apart.
+	u, err := url.Parse(b.opts.chURL)
+	if err != nil {
+		return err
+	}
+	q := u.Query()
+	q.Set("log_queries", "1")
+	q.Set("client_info_product", relayClient+"/1")
+	u.RawQuery = q.Encode()
+	conn, err := clickhouse.Open(ctx, u.String())
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	audit := clickhouse.New(conn)
 	for _, size := range b.opts.relayBatches {
-		t, err := b.relayTrial(ctx, size)
+		t, err := b.relayTrial(ctx, audit, size)
 		if t != nil {
 			b.rep.relay = append(b.rep.relay, t)
 		}
@@ -50,7 +72,10 @@ func (b *bench) measureRelay(ctx context.Context) error {
 	return nil
 }
 
-func (b *bench) relayTrial(ctx context.Context, size int) (*relayTrial, error) {
+// relayClient names the relay's ClickHouse connection in system.query_log.
+const relayClient = "kirjuri-bench-audit-relay"
+
+func (b *bench) relayTrial(ctx context.Context, audit *clickhouse.Audit, size int) (*relayTrial, error) {
 	n := b.opts.relayEvents
 	t := &relayTrial{batch: size, events: n}
 	if err := b.dropRelayPartition(ctx); err != nil {
@@ -90,7 +115,7 @@ func (b *bench) relayTrial(ctx context.Context, size int) (*relayTrial, error) {
 
 	logf("Relay, batch %d: running clickhouse.Relay until the outbox is empty", size)
 	ob := &timedOutbox{Outbox: b.store, want: n, done: make(chan struct{})}
-	relay := clickhouse.NewRelay(ob, b.audit, clickhouse.RelayConfig{BatchSize: size}, nil, nil)
+	relay := clickhouse.NewRelay(ob, audit, clickhouse.RelayConfig{BatchSize: size}, nil, nil)
 	start := time.Now()
 	relay.Start()
 	var waitErr error
@@ -120,6 +145,18 @@ func (b *bench) relayTrial(ctx context.Context, size int) (*relayTrial, error) {
 	logf("Relay, batch %d: %d events in %s: %.0f events/s (%d batches; claim %s, ClickHouse append %s, mark+commit %s)",
 		size, n, t.wall.Round(time.Millisecond), t.rate, t.calls, t.claim.Round(time.Millisecond),
 		t.append.Round(time.Millisecond), t.mark.Round(time.Millisecond))
+
+	if err := b.ch.Exec(ctx, "SYSTEM FLUSH LOGS"); err != nil {
+		return t, err
+	}
+	var serverMS uint64
+	if err := b.ch.QueryRow(ctx, `SELECT count(), sum(query_duration_ms), sum(written_rows) FROM system.query_log
+		WHERE type = 2 AND event_date >= yesterday() AND event_time >= toDateTime(?)
+		  AND client_name LIKE ? AND query LIKE 'INSERT INTO consent_events %'`,
+		start.Unix()-1, "%"+relayClient+"%").Scan(&t.inserts, &serverMS, &t.insertWritten); err != nil {
+		return t, err
+	}
+	t.insertServer = time.Duration(serverMS) * time.Millisecond
 
 	backlog, _, err := b.store.Backlog(ctx)
 	if err != nil {

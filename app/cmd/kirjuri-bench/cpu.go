@@ -24,6 +24,7 @@ type cpuMeter struct {
 type cpuUse struct {
 	self, pg        float64
 	busy, total     float64 // machine-wide, all cores
+	irq             float64 // interrupts and softirqs (loopback networking), in busy
 	pgKnown         bool
 	wall            time.Duration
 	when            time.Time

@@ -24,7 +24,8 @@ type scenario struct {
 	name    string
 	kinds   []string // labels of the kinds; nil for one kind
 	workers int
-	want    int // the status every answer must have
+	want    int  // the status every answer must have
+	lookup  bool // compared with the floor, and run interleaved with it
 	next    request
 }
 
@@ -97,9 +98,7 @@ func newClient(workers int) *http.Client {
 // wait for the whole answer and send the next. Requests started during the
 // warm-up are not counted; those started in the measuring window are, each
 // with its latency. profile, when not "", gets a CPU profile of the window.
-func run(ctx context.Context, sc scenario, warmup, window time.Duration, cpu *cpuMeter, profile string) (*result, error) {
-	client := newClient(sc.workers)
-	defer client.CloseIdleConnections()
+func run(ctx context.Context, client *http.Client, sc scenario, warmup, window time.Duration, cpu *cpuMeter, profile string) (*result, error) {
 	start := time.Now()
 	t0, t1 := start.Add(warmup), start.Add(warmup+window)
 
@@ -195,11 +194,42 @@ func run(ctx context.Context, sc scenario, warmup, window time.Duration, cpu *cp
 			res.firstErr = o.firstErr
 		}
 	}
-	slices.SortFunc(res.samples, func(a, b sample) int { return cmp.Compare(a.lat, b.lat) })
+	res.sort()
 	if len(res.samples) == 0 {
 		return nil, errors.New("no request finished in the window")
 	}
 	return res, nil
+}
+
+func (r *result) sort() {
+	slices.SortFunc(r.samples, func(a, b sample) int { return cmp.Compare(a.lat, b.lat) })
+}
+
+// merge adds the samples, answers and CPU use of another window of the
+// same scenario.
+func (r *result) merge(o *result) {
+	r.window += o.window
+	r.samples = append(r.samples, o.samples...)
+	r.sort()
+	for s, n := range o.statuses {
+		r.statuses[s] += n
+	}
+	r.failures += o.failures
+	if r.firstErr == "" {
+		r.firstErr = o.firstErr
+	}
+	c := &r.cpu
+	c.self += o.cpu.self
+	c.pg += o.cpu.pg
+	c.busy += o.cpu.busy
+	c.total += o.cpu.total
+	c.irq += o.cpu.irq
+	c.pgKnown = c.pgKnown && o.cpu.pgKnown
+	c.wall += o.cpu.wall
+	c.selfInvoluntary += o.cpu.selfInvoluntary
+	c.walSyncs += o.cpu.walSyncs
+	c.walBytes += o.cpu.walBytes
+	r.background = max(r.background, o.background)
 }
 
 func sleepUntil(ctx context.Context, t time.Time) bool {

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -48,6 +49,7 @@ type options struct {
 	profileDir  string
 	gomaxprocs  int
 	only        string
+	rounds      int
 	quietLimit  float64
 	quietWait   time.Duration
 }
@@ -65,6 +67,7 @@ func main() {
 	flag.StringVar(&o.profileDir, "cpuprofile", "", "write a CPU profile of each scenario's window to this folder (profiling costs throughput: do not report such a run)")
 	flag.IntVar(&o.gomaxprocs, "gomaxprocs", 0, "GOMAXPROCS of this process (0: one per core)")
 	flag.StringVar(&o.only, "scenarios", "", "comma-separated scenarios to run (default all): floor,by-external,by-number,find,create")
+	flag.IntVar(&o.rounds, "rounds", 5, "the lookup scenarios (floor, by-external, by-number) run interleaved in this many slices of duration/rounds each")
 	flag.Float64Var(&o.quietLimit, "quiet", 10, "before each scenario, wait until other work keeps the machine at most this busy (percent of all cores)")
 	flag.DurationVar(&o.quietWait, "quiet-wait", 3*time.Minute, "how long to wait for a quiet machine before measuring anyway")
 	flag.Parse()
@@ -194,30 +197,77 @@ func bench(ctx context.Context, o options) (int, error) {
 	logf("kirjuri on %s, floor on %s; GOMAXPROCS %d; %d workers (find: %d); warm-up %s, window %s",
 		t.kirjuri, t.floor, runtime.GOMAXPROCS(0), o.concurrency, o.findWorkers, o.warmup, o.duration)
 
-	var results []*result
+	// The lookups (floor and kirjuri) run interleaved, in rounds of equal
+	// slices, so that other work on the machine, which comes and goes,
+	// falls on all of them alike. The others run once each.
+	var lookups, others []scenario
 	for _, sc := range t.scenarios(o) {
 		if o.only != "" && !contains(o.only, sc.name) {
 			continue
 		}
+		if sc.lookup {
+			lookups = append(lookups, sc)
+		} else {
+			others = append(others, sc)
+		}
+	}
+	var results []*result
+	measure := func(sc scenario, client *http.Client, warmup, window time.Duration, slice string) (*result, error) {
 		var profile string
 		if o.profileDir != "" {
 			if err := os.MkdirAll(o.profileDir, 0o755); err != nil {
-				return 0, err
+				return nil, err
 			}
-			profile = filepath.Join(o.profileDir, "cpu-"+sc.name+".pprof")
+			profile = filepath.Join(o.profileDir, "cpu-"+sc.name+slice+".pprof")
 		}
 		bg := cpu.waitQuiet(o.quietLimit/100, o.quietWait)
-		logf("%s: %d workers (machine %.0f %% busy before) ...", sc.name, sc.workers, 100*bg)
-		res, err := run(ctx, sc, o.warmup, o.duration, cpu, profile)
+		res, err := run(ctx, client, sc, warmup, window, cpu, profile)
 		if err != nil {
-			return 0, fmt.Errorf("%s: %w", sc.name, err)
+			return nil, fmt.Errorf("%s: %w", sc.name, err)
 		}
 		res.background = bg
-		logf("%s: %.0f req/s  p50 %s  p95 %s  p99 %s  max %s  failures %d  CPU busy %.0f %%",
-			sc.name, res.rate(), ms(res.pct(50, -1)), ms(res.pct(95, -1)), ms(res.pct(99, -1)),
-			ms(res.pct(100, -1)), res.failures, 100*res.cpu.busy/max(res.cpu.total, 1e-9))
+		logf("%s%s: %d workers: %.0f req/s  p50 %s  p95 %s  p99 %s  max %s  failures %d  (machine %.0f %% busy before, %.0f %% during)",
+			sc.name, slice, sc.workers, res.rate(), ms(res.pct(50, -1)), ms(res.pct(95, -1)), ms(res.pct(99, -1)),
+			ms(res.pct(100, -1)), res.failures, 100*bg, 100*res.cpu.busy/max(res.cpu.total, 1e-9))
 		if res.failures > 0 {
 			logf("%s: first failure: %s", sc.name, res.firstErr)
+		}
+		return res, nil
+	}
+	if len(lookups) > 0 {
+		rounds := max(1, o.rounds)
+		slice := o.duration / time.Duration(rounds)
+		clients := make([]*http.Client, len(lookups))
+		merged := make([]*result, len(lookups))
+		for i, sc := range lookups {
+			clients[i] = newClient(sc.workers)
+			defer clients[i].CloseIdleConnections()
+		}
+		for round := range rounds {
+			for i, sc := range lookups {
+				warmup := o.warmup
+				if round > 0 {
+					warmup = min(o.warmup, time.Second) // caches and connections are warm
+				}
+				res, err := measure(sc, clients[i], warmup, slice, fmt.Sprintf(" [%d/%d]", round+1, rounds))
+				if err != nil {
+					return 0, err
+				}
+				if merged[i] == nil {
+					merged[i] = res
+				} else {
+					merged[i].merge(res)
+				}
+			}
+		}
+		results = append(results, merged...)
+	}
+	for _, sc := range others {
+		client := newClient(sc.workers)
+		res, err := measure(sc, client, o.warmup, o.duration, "")
+		client.CloseIdleConnections()
+		if err != nil {
+			return 0, err
 		}
 		results = append(results, res)
 	}

@@ -44,21 +44,21 @@ var findKinds = []string{"last name", "first and last name", "email prefix", "ph
 func (t *targets) scenarios(o options) []scenario {
 	return []scenario{
 		{
-			name: "floor", workers: o.concurrency, want: http.StatusOK,
+			name: "floor", workers: o.concurrency, want: http.StatusOK, lookup: true,
 			next: func(ctx context.Context, rng *rand.Rand) (*http.Request, int) {
 				n := t.randomNumber(rng)
 				return t.get(ctx, t.floor+"/by-external/6/wc-"+strconv.FormatInt(n, 10), false), 0
 			},
 		},
 		{
-			name: "by-external", workers: o.concurrency, want: http.StatusOK,
+			name: "by-external", workers: o.concurrency, want: http.StatusOK, lookup: true,
 			next: func(ctx context.Context, rng *rand.Rand) (*http.Request, int) {
 				n := t.randomNumber(rng)
 				return t.get(ctx, t.kirjuri+"/v1/customers/by-external/6/wc-"+strconv.FormatInt(n, 10), true), 0
 			},
 		},
 		{
-			name: "by-number", workers: o.concurrency, want: http.StatusOK,
+			name: "by-number", workers: o.concurrency, want: http.StatusOK, lookup: true,
 			next: func(ctx context.Context, rng *rand.Rand) (*http.Request, int) {
 				n := t.randomNumber(rng)
 				return t.get(ctx, t.kirjuri+"/v1/customers/by-number/"+strconv.FormatInt(n, 10), true), 0
