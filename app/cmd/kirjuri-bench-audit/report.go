@@ -39,6 +39,7 @@ type dataInfo struct {
 	customersWithEvents   int
 	perCustomer           [4]float64 // median, p95, p99, max events per customer
 	mergeWait             time.Duration
+	reappended            uint64 // newest events appended again before measuring
 }
 
 type tableStat struct {
@@ -71,7 +72,7 @@ func (r *report) failedChecks() []checkResult {
 // targets are the issue's three figures (the relay once per batch size).
 type target struct {
 	name, limit, measured string
-	ok, measuredAtAll     bool
+	ok                    bool
 }
 
 func (r *report) targets() []target {
@@ -81,7 +82,7 @@ func (r *report) targets() []target {
 			name:     fmt.Sprintf("History, first page of %d, %d random customers: p95", historyPage, len(r.history.durs)),
 			limit:    "≤ 50 ms",
 			measured: fmt.Sprintf("**%s** (p50 %s, p99 %s, max %s)", ms(r.history.pct(.95)), ms(r.history.pct(.5)), ms(r.history.pct(.99)), ms(r.history.max())),
-			ok:       r.history.pct(.95) <= historyTarget, measuredAtAll: true,
+			ok:       r.history.pct(.95) <= historyTarget,
 		})
 	}
 	if len(r.summary30.durs) > 0 {
@@ -89,7 +90,7 @@ func (r *report) targets() []target {
 			name:     fmt.Sprintf("Summary, most recent 30 days, %d runs: max", len(r.summary30.durs)),
 			limit:    "≤ 1 s",
 			measured: fmt.Sprintf("**%s** (median %s)", ms(r.summary30.max()), ms(r.summary30.pct(.5))),
-			ok:       r.summary30.max() <= summaryTarget, measuredAtAll: true,
+			ok:       r.summary30.max() <= summaryTarget,
 		})
 	}
 	for _, t := range r.relay {
@@ -100,7 +101,7 @@ func (r *report) targets() []target {
 			name:     fmt.Sprintf("Relay, outbox → ClickHouse, batch %d", t.batch),
 			limit:    "≥ 20,000 events/s",
 			measured: fmt.Sprintf("**%s events/s** (%s events in %.2f s)", thousands(t.rate), thousands(float64(t.events)), t.wall.Seconds()),
-			ok:       t.rate >= relayTarget, measuredAtAll: true,
+			ok:       t.rate >= relayTarget,
 		})
 	}
 	return out
@@ -211,8 +212,8 @@ func (r *report) markdown(b *bench) string {
 		p("Each trial: %s unshipped events copied into `consent_outbox` (then `VACUUM ANALYZE` and `CHECKPOINT`), the relay started with `RelayConfig{BatchSize: n}` (other settings default), timed until the last batch was committed. Each `Outbox.Relay` call is split at the ship callback: *claim* is `SELECT … FOR UPDATE SKIP LOCKED` and reading the rows, *append* is `Audit.Append` into ClickHouse, *mark* is `UPDATE … SET shipped_at` and `COMMIT` (fsync %s).",
 			thousands(float64(o.relayEvents)), m.pgFsync)
 		p("")
-		p("| batch | events/s | wall | batches | claim | append (ClickHouse) | of which server-side INSERT | mark + commit | relay's own time | outbox fill (COPY) |")
-		p("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+		p("| batch | events/s | wall | batches | claim | append (ClickHouse) | of which server-side INSERT | mark + commit | relay's own time | outbox fill (COPY) | parts left in the relay's partition |")
+		p("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 		for _, t := range r.relay {
 			if t.wall == 0 {
 				continue
@@ -221,11 +222,13 @@ func (r *report) markdown(b *bench) string {
 				return fmt.Sprintf("%.2f s (%.0f%%)", x.Seconds(), 100*x.Seconds()/t.wall.Seconds())
 			}
 			other := t.wall - t.claim - t.append - t.mark
-			p("| %d | %s | %.2f s | %d | %s | %s | %s in %d INSERTs writing %s rows | %s | %s | %.2f s |", t.batch, thousands(t.rate), t.wall.Seconds(), t.calls,
+			p("| %d | %s | %.2f s | %d | %s | %s | %s in %d INSERTs writing %s rows | %s | %s | %.2f s | %d |", t.batch, thousands(t.rate), t.wall.Seconds(), t.calls,
 				share(t.claim), share(t.append), share(t.insertServer), t.inserts, thousands(float64(t.insertWritten)),
-				share(t.mark), share(other), t.fill.Seconds())
+				share(t.mark), share(other), t.fill.Seconds(), t.partsAfter)
 		}
 	}
+
+	r.bounds(p)
 
 	p("")
 	p("## Correctness checks")
@@ -247,10 +250,14 @@ func (r *report) markdown(b *bench) string {
 		chDatabase, thousands(float64(ds.Events)), thousands(float64(ds.Customers)), thousands(float64(d.customersWithEvents)),
 		d.perCustomer[0], d.perCustomer[1], d.perCustomer[2], d.perCustomer[3],
 		time.Unix(ds.StartSec, 0).UTC().Format("2006-01-02"), time.Unix(ds.EndSec, 0).UTC().Format("2006-01-02"))
-	p("- %s events were appended twice on purpose (about 1%% of the batches, as a relay retry does); rows stored when measuring started: %s (copies not merged away yet: %s), after: %s.",
-		thousands(float64(ds.DupEvents)), thousands(float64(d.rawRows)), thousands(float64(int64(d.rawRows)-int64(ds.Events))), thousands(float64(d.rawRowsAfter)))
+	again := ""
+	if d.reappended > 0 {
+		again = fmt.Sprintf("; merges had collapsed those copies since, so the newest %s events were appended again before measuring", thousands(float64(d.reappended)))
+	}
+	p("- Copies on purpose: the load appended %s events twice (about 1%% of the batches, as a relay retry does)%s. Rows stored when measuring started: %s (copies not merged away: %s); after: %s. The checks below show that no figure counts a copy.",
+		thousands(float64(ds.DupEvents)), again, thousands(float64(d.rawRows)), thousands(float64(int64(d.rawRows)-int64(ds.Events))), thousands(float64(d.rawRowsAfter)))
 	for _, t := range d.tables {
-		p("- `%s`: %s rows in %d active parts over %d monthly partitions, %s compressed (%s uncompressed).",
+		p("- `%s`: %s rows in %d active parts over %d partitions, %s compressed (%s uncompressed).",
 			t.name, thousands(float64(t.rows)), t.parts, t.partitions, bytesIEC(t.compressed), bytesIEC(t.uncompressed))
 	}
 	p("- Waited %s for background merges to finish before measuring.", d.mergeWait.Round(time.Second))
@@ -279,4 +286,31 @@ func (r *report) write(path string, b *bench) error {
 	}
 	logf("report written to %s", path)
 	return nil
+}
+
+// bounds states, from this run's own numbers, what each target figure is
+// made of.
+func (r *report) bounds(p func(string, ...any)) {
+	p("")
+	p("## What bounds the figures (from this run)")
+	p("")
+	if s := r.history.server; s.calls > 0 {
+		rowsPerPart := s.readRows / max(s.parts, 1)
+		p("- **History** reads one granule of every active part of `consent_events` it cannot rule out: %.0f parts per call, %s rows (%.0f per part) and %s of columns, for a page of at most %d events; the server needs %.0f ms at the median, %.1f ms per part. The parts to open grow with the partitions (one per month with `PARTITION BY toYYYYMM`) and with the small parts fresh inserts leave, not with the customer's own events (the busiest customers, %d+ events, take %s at the median).",
+			s.parts, thousands(s.readRows), rowsPerPart, bytesIEC(uint64(s.readBytes)), historyPage, s.msP50, s.msP50/max(s.parts, 1),
+			r.historyHeavyEvents, ms(r.historyHeavy.pct(.5)))
+	}
+	if s := r.summary30.server; s.calls > 0 {
+		nsPerRow := s.msP50 * 1e6 / max(s.readRows, 1)
+		p("- **Summary** reads the window's rows of `consent_events_by_time` (%s rows, %s for 30 days) and counts distinct ids per day, source and consent: %.0f ns per row at the median, so 1 s holds about %s events in the window on this machine as loaded now.",
+			thousands(s.readRows), bytesIEC(uint64(s.readBytes)), nsPerRow, thousands(1e9/max(nsPerRow, 1)))
+	}
+	for _, t := range r.relay {
+		if t.wall == 0 || t.calls == 0 {
+			continue
+		}
+		per := func(d time.Duration) string { return ms(d / time.Duration(t.calls)) }
+		p("- **Relay, batch %d**: per batch, PostgreSQL takes %s to claim and %s to mark shipped and commit (the UPDATE writes a new row version and index entries for every event), ClickHouse %s to append (%s of it server-side); the relay works one batch at a time, so these add up.",
+			t.batch, per(t.claim), per(t.mark), per(t.append), per(t.insertServer))
+	}
 }
