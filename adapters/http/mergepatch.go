@@ -246,63 +246,54 @@ func (d *patchDecoder) plain(field string, raw json.RawMessage) string {
 }
 
 func (d *patchDecoder) addresses(field string, raw json.RawMessage) customer.Opt[[]customer.Address] {
-	items, null, ok := d.list(field, raw)
-	switch {
-	case !ok:
-		return customer.Keep[[]customer.Address]()
-	case null:
-		return customer.Clear[[]customer.Address]()
-	}
-	before := len(d.v.Fields)
-	out := make([]customer.Address, 0, len(items))
-	for i, it := range items {
-		if len(d.v.Fields) >= maxDetails {
-			break
+	return objectList(d, field, raw, addressMemberNames, func(a *customer.Address, name, mf string, v json.RawMessage) bool {
+		switch name {
+		case "type":
+			a.Type = customer.AddressType(d.plain(mf, v))
+		case "streetAddress1":
+			a.StreetAddress1 = d.plain(mf, v)
+		case "streetAddress2":
+			a.StreetAddress2 = d.plain(mf, v)
+		case "postalCode":
+			a.PostalCode = d.plain(mf, v)
+		case "city":
+			a.City = d.plain(mf, v)
+		case "country":
+			a.Country = d.plain(mf, v)
+		default:
+			return false
 		}
-		f := fmt.Sprintf("%s[%d]", field, i)
-		members, err := d.object(it, f)
-		if err != nil {
-			d.v.Add(f, "must be an object")
-			continue
-		}
-		var a customer.Address
-		for _, m := range members {
-			mf := f + "." + m.name
-			switch m.name {
-			case "type":
-				a.Type = customer.AddressType(d.plain(mf, m.value))
-			case "streetAddress1":
-				a.StreetAddress1 = d.plain(mf, m.value)
-			case "streetAddress2":
-				a.StreetAddress2 = d.plain(mf, m.value)
-			case "postalCode":
-				a.PostalCode = d.plain(mf, m.value)
-			case "city":
-				a.City = d.plain(mf, m.value)
-			case "country":
-				a.Country = d.plain(mf, m.value)
-			default:
-				d.unknown(mf, addressMemberNames)
-			}
-		}
-		out = append(out, a)
-	}
-	if len(d.v.Fields) > before {
-		return customer.Keep[[]customer.Address]()
-	}
-	return customer.Set(out)
+		return true
+	})
 }
 
 func (d *patchDecoder) links(field string, raw json.RawMessage) customer.Opt[[]customer.ExternalLink] {
+	return objectList(d, field, raw, linkMemberNames, func(l *customer.ExternalLink, name, mf string, v json.RawMessage) bool {
+		switch name {
+		case "systemId":
+			l.SystemID = customer.SystemID(d.integer(mf, v).Value())
+		case "identifier":
+			l.Identifier = d.plain(mf, v)
+		default:
+			return false
+		}
+		return true
+	})
+}
+
+// objectList decodes a list of objects (replaced whole, null clears it).
+// set fills an item from one member and reports whether it knows the
+// member; an unknown one is refused by name. Any problem keeps the list.
+func objectList[T any](d *patchDecoder, field string, raw json.RawMessage, known []string, set func(item *T, name, field string, value json.RawMessage) bool) customer.Opt[[]T] {
 	items, null, ok := d.list(field, raw)
 	switch {
 	case !ok:
-		return customer.Keep[[]customer.ExternalLink]()
+		return customer.Keep[[]T]()
 	case null:
-		return customer.Clear[[]customer.ExternalLink]()
+		return customer.Clear[[]T]()
 	}
 	before := len(d.v.Fields)
-	out := make([]customer.ExternalLink, 0, len(items))
+	out := make([]T, 0, len(items))
 	for i, it := range items {
 		if len(d.v.Fields) >= maxDetails {
 			break
@@ -313,22 +304,17 @@ func (d *patchDecoder) links(field string, raw json.RawMessage) customer.Opt[[]c
 			d.v.Add(f, "must be an object")
 			continue
 		}
-		var l customer.ExternalLink
+		var item T
 		for _, m := range members {
 			mf := f + "." + m.name
-			switch m.name {
-			case "systemId":
-				l.SystemID = customer.SystemID(d.integer(mf, m.value).Value())
-			case "identifier":
-				l.Identifier = d.plain(mf, m.value)
-			default:
-				d.unknown(mf, linkMemberNames)
+			if !set(&item, m.name, mf, m.value) {
+				d.unknown(mf, known)
 			}
 		}
-		out = append(out, l)
+		out = append(out, item)
 	}
 	if len(d.v.Fields) > before {
-		return customer.Keep[[]customer.ExternalLink]()
+		return customer.Keep[[]T]()
 	}
 	return customer.Set(out)
 }
@@ -368,19 +354,17 @@ func (d *patchDecoder) eInvoice(p *customer.Patch, raw json.RawMessage) {
 
 // convertText and convertInt change the value type of an Opt.
 func convertText[T ~string](o customer.Opt[string]) customer.Opt[T] {
-	switch {
-	case o.IsSet():
-		return customer.Set(T(o.Value()))
-	case o.IsClear():
-		return customer.Clear[T]()
-	}
-	return customer.Keep[T]()
+	return convert(o, func(v string) T { return T(v) })
 }
 
 func convertInt[T ~int](o customer.Opt[int]) customer.Opt[T] {
+	return convert(o, func(v int) T { return T(v) })
+}
+
+func convert[U, T any](o customer.Opt[U], f func(U) T) customer.Opt[T] {
 	switch {
 	case o.IsSet():
-		return customer.Set(T(o.Value()))
+		return customer.Set(f(o.Value()))
 	case o.IsClear():
 		return customer.Clear[T]()
 	}
