@@ -7,7 +7,9 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
+	"kirjuri/adapters/clickhouse"
 	"kirjuri/adapters/postgres"
+	"kirjuri/ports"
 )
 
 // Housekeeping windows: shipped consent events stay in the outbox for a week
@@ -18,9 +20,23 @@ const (
 	maintenanceEvery = time.Hour
 )
 
-// maintenance runs the store's housekeeping once an hour while serving.
-// Several instances may run it at once: the deletes are idempotent.
-func maintenance(lc fx.Lifecycle, store *postgres.Store, log *zap.Logger) {
+type maintenanceParams struct {
+	fx.In
+	Lifecycle fx.Lifecycle
+	Store     *postgres.Store
+	// Audit is the consent audit log, when ClickHouse is configured.
+	Audit *clickhouse.Audit `optional:"true"`
+	Clock ports.Clock
+	Log   *zap.Logger
+}
+
+// maintenance runs the housekeeping once an hour while serving: the store's
+// purges and, with the audit log, the compaction of its closed months
+// (clickhouse.Audit.Compact). Several instances may run it at once: the
+// deletes are idempotent, and a partition another instance is compacting is
+// skipped.
+func maintenance(p maintenanceParams) {
+	store, audit, log := p.Store, p.Audit, p.Log
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	run := func() {
@@ -32,8 +48,18 @@ func maintenance(lc fx.Lifecycle, store *postgres.Store, log *zap.Logger) {
 		if _, err := store.PurgeIdempotency(ctx); err != nil {
 			log.Warn("housekeeping: purge idempotency keys", zap.Error(err))
 		}
+		if audit != nil {
+			start := time.Now()
+			n, err := audit.Compact(ctx, p.Clock.Now())
+			if err != nil {
+				log.Warn("housekeeping: compact the consent audit log", zap.Int("partitions", n), zap.Error(err))
+			} else if n > 0 {
+				log.Info("housekeeping: compacted closed months of the consent audit log",
+					zap.Int("partitions", n), zap.Duration("took", time.Since(start)))
+			}
+		}
 	}
-	lc.Append(fx.Hook{
+	p.Lifecycle.Append(fx.Hook{
 		OnStart: func(context.Context) error {
 			go func() {
 				defer close(done)

@@ -6,7 +6,8 @@
 // Delivery is at least once, so an event can be stored twice. The tables are
 // ReplacingMergeTree keyed by (…, occurred_at, occurred_nanos, event_id) and
 // lose the copies when their parts merge, but a merge happens whenever
-// ClickHouse likes, so every query collapses copies itself:
+// ClickHouse likes (and Compact merges only the closed months), so every
+// query collapses copies itself:
 //
 //   - History and Events use LIMIT 1 BY event_id over rows already narrowed
 //     to one customer (primary key of consent_events) or to one time window
@@ -131,6 +132,18 @@ func storable(e consent.Event) error {
 }
 
 // History lists one customer's events, newest first.
+//
+// What a lookup reads: consent_events is ordered by customer, so in each
+// active part the primary key narrows the customer to one granule of 1024
+// rows (two when the customer's rows cross a granule boundary), but every
+// part of every month has to be looked into, since the customer's events
+// can be in any of them. Each part costs its 14 column files, a compressed
+// block (64 KiB or more) of each decompressed, whatever the customer has
+// there. With Compact keeping a closed month to one part, a first page is
+// one part per retained month plus the current month's few: 26 parts and
+// 16 ms at the median on 10M events over 25 months (2 cores, 18.16),
+// about 0.6 ms per part; the customer's own event count hardly matters.
+// A cursor (occurred_at <= …) skips the months after it.
 func (a *Audit) History(ctx context.Context, customerID uuid.UUID, page ports.AuditPageRequest) (ports.AuditPage, error) {
 	limit := pageLimit(page.Limit)
 	after, ok, err := decodeCursor(historyCursor, page.Cursor)
@@ -138,18 +151,20 @@ func (a *Audit) History(ctx context.Context, customerID uuid.UUID, page ports.Au
 		return ports.AuditPage{}, err
 	}
 	var w where
-	w.add("customer_id = toUUID(?)", customerID.String())
 	if ok {
 		w.add("occurred_at <= toDateTime(?)", after.sec)
 		w.add("(occurred_at, occurred_nanos, event_id) < (toDateTime(?), toUInt32(?), toUUID(?))", after.sec, after.nanos, after.id.String())
 	}
-	// One customer's rows are a few granules of the primary key; LIMIT 1 BY
-	// sorts only those.
-	q := "SELECT " + eventColumns + " FROM consent_events" + w.sql() + `
+	// One customer's rows are a granule or two per part; LIMIT 1 BY sorts
+	// only those.
+	// PREWHERE reads customer_id first and the other columns only where it
+	// matches: about a third faster than WHERE, which 18.16 does not move
+	// to PREWHERE by itself for a key column.
+	q := "SELECT " + eventColumns + " FROM consent_events PREWHERE customer_id = toUUID(?)" + w.sql() + `
 		ORDER BY occurred_at DESC, occurred_nanos DESC, event_id DESC
 		LIMIT 1 BY event_id
 		LIMIT ` + fmt.Sprint(limit+1)
-	items, err := a.events(ctx, q, w.args)
+	items, err := a.events(ctx, q, append([]any{customerID.String()}, w.args...))
 	if err != nil {
 		return ports.AuditPage{}, queryErr("consent history", err)
 	}
@@ -302,10 +317,11 @@ func (a *Audit) State(ctx context.Context, customerID uuid.UUID, at time.Time) (
 	}
 	s, ns := clamp(at)
 	// The latest event of each consent; copies of an event are identical, so
-	// whichever copy comes first is the answer.
+	// whichever copy comes first is the answer. Reads what History reads
+	// (a granule in every part up to at).
 	events, err := a.events(ctx, "SELECT "+eventColumns+` FROM consent_events
-		WHERE customer_id = toUUID(?)
-		  AND occurred_at <= toDateTime(?)
+		PREWHERE customer_id = toUUID(?)
+		WHERE occurred_at <= toDateTime(?)
 		  AND (occurred_at, occurred_nanos) <= (toDateTime(?), toUInt32(?))
 		ORDER BY consent, occurred_at DESC, occurred_nanos DESC, event_id DESC
 		LIMIT 1 BY consent`, []any{customerID.String(), s, s, ns})

@@ -20,10 +20,11 @@ type Config struct {
 	Relay RelayConfig
 }
 
-// Module provides the ClickHouse connection, the consent audit log as
-// ports.ConsentAudit, and the relay, started and stopped with the
-// application. It needs a Config, a ports.Outbox and a *zap.Logger; a
-// prometheus.Registerer is used when there is one (else the default one).
+// Module provides the ClickHouse connection, the consent audit log (as
+// *Audit, whose Compact the housekeeping runs, and as ports.ConsentAudit),
+// and the relay, started and stopped with the application. It needs a
+// Config, a ports.Outbox and a *zap.Logger; a prometheus.Registerer is used
+// when there is one (else the default one).
 //
 // The relay joins the value group "readiness" (the checks /readyz runs):
 // it shows the backlog and lag, and fails only when RelayConfig.UnreadyAfter
@@ -35,7 +36,7 @@ type Config struct {
 var Module = fx.Module("clickhouse",
 	fx.Provide(
 		newConn,
-		fx.Annotate(New, fx.As(new(ports.ConsentAudit))),
+		fx.Annotate(New, fx.As(fx.Self()), fx.As(new(ports.ConsentAudit))),
 		newRelay,
 		NewReadiness,
 		fx.Annotate(func(r *Relay) ports.Readiness { return r }, fx.ResultTags(`group:"readiness"`)),

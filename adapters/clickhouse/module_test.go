@@ -24,6 +24,7 @@ func TestModule(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	var (
 		audit  ports.ConsentAudit
+		impl   *clickhouse.Audit
 		relay  *clickhouse.Relay
 		ping   *clickhouse.Readiness
 		checks []ports.Readiness
@@ -34,9 +35,12 @@ func TestModule(t *testing.T) {
 		fx.Supply(zap.NewNop()),
 		fx.Provide(func() ports.Outbox { return outbox }),
 		fx.Provide(func() prometheus.Registerer { return reg }),
-		fx.Populate(&audit, &relay, &ping),
+		fx.Populate(&audit, &impl, &relay, &ping),
 		fx.Invoke(fx.Annotate(func(rs []ports.Readiness) { checks = rs }, fx.ParamTags(`group:"readiness"`))),
 	)
+	if impl == nil || audit != ports.ConsentAudit(impl) {
+		t.Error("the module provides *clickhouse.Audit and ports.ConsentAudit as different values")
+	}
 	app.RequireStart()
 	eventually(t, "the relay has shipped the outbox", func() bool { return outbox.waiting() == 0 })
 

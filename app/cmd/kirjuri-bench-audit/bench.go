@@ -74,6 +74,9 @@ func (b *bench) run(ctx context.Context) error {
 	if err := b.ensureCopies(ctx); err != nil {
 		return err
 	}
+	if err := b.compact(ctx); err != nil {
+		return err
+	}
 	if err := b.datasetStats(ctx); err != nil {
 		return err
 	}
@@ -417,7 +420,54 @@ func (b *bench) waitMerges(ctx context.Context, limit time.Duration) error {
 		case <-time.After(time.Second):
 		}
 	}
-	b.rep.data.mergeWait = time.Since(start)
+	b.rep.data.mergeWait += time.Since(start)
+	return nil
+}
+
+// currentMonth is the month the service's housekeeping would leave alone if
+// its clock stood at the end of the data set: the month of the newest
+// events. The bench measures as of that moment, whenever it runs, so that a
+// reused data set always has the same months closed.
+func (b *bench) currentMonth() time.Time {
+	t := time.Unix(b.ds.EndSec-1, 0).UTC()
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+}
+
+// compact brings the tables to the state the service keeps them in: the
+// hourly housekeeping's clickhouse.Audit.Compact (the real code path), as
+// of the end of the data set, so that every month before the newest is one
+// part and the newest keeps the parts its inserts and merges left. A
+// partition a background merge held is merged on a second try.
+func (b *bench) compact(ctx context.Context) error {
+	now := time.Unix(b.ds.EndSec-1, 0).UTC()
+	d := &b.rep.data
+	start := time.Now()
+	for attempt := 1; ; attempt++ {
+		n, err := b.audit.Compact(ctx, now)
+		d.compacted += n
+		if err != nil {
+			return fmt.Errorf("compact: %w", err)
+		}
+		var left uint64
+		if err := b.ch.QueryRow(ctx, `SELECT count() FROM (
+			SELECT table, partition_id FROM system.parts
+			WHERE database = currentDatabase() AND active AND table IN ('consent_events', 'consent_events_by_time')
+			GROUP BY table, partition_id
+			HAVING count() > 1 AND max(max_time) < toDateTime(?))`, b.currentMonth().Unix()).Scan(&left); err != nil {
+			return err
+		}
+		d.compactLeft = left
+		if left == 0 || attempt == 3 {
+			break
+		}
+		logf("ClickHouse: %d closed months still hold more than one part (a background merge held them); waiting and compacting again", left)
+		if err := b.waitMerges(ctx, 5*time.Minute); err != nil {
+			return err
+		}
+	}
+	d.compactTime = time.Since(start)
+	logf("ClickHouse: Audit.Compact as of %s merged %d partitions in %s (months before %s; %d closed months left with more than one part)",
+		now.Format("2006-01-02"), d.compacted, d.compactTime.Round(100*time.Millisecond), b.currentMonth().Format("2006-01"), d.compactLeft)
 	return nil
 }
 
@@ -427,16 +477,19 @@ func (b *bench) datasetStats(ctx context.Context) error {
 	if err := b.ch.QueryRow(ctx, "SELECT count() FROM consent_events").Scan(&d.rawRows); err != nil {
 		return err
 	}
+	month := b.currentMonth().Unix()
 	rows, err := b.ch.Query(ctx, `SELECT table, count(), uniqExact(partition), sum(rows),
-		sum(data_compressed_bytes), sum(data_uncompressed_bytes)
+		sum(data_compressed_bytes), sum(data_uncompressed_bytes),
+		countIf(max_time < toDateTime(?)), uniqExactIf(partition, max_time < toDateTime(?))
 		FROM system.parts WHERE database = currentDatabase() AND active AND table LIKE 'consent_events%'
-		GROUP BY table ORDER BY table`)
+		GROUP BY table ORDER BY table`, month, month)
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
 		var t tableStat
-		if err := rows.Scan(&t.name, &t.parts, &t.partitions, &t.rows, &t.compressed, &t.uncompressed); err != nil {
+		if err := rows.Scan(&t.name, &t.parts, &t.partitions, &t.rows, &t.compressed, &t.uncompressed,
+			&t.closedParts, &t.closedPartitions); err != nil {
 			rows.Close()
 			return err
 		}
@@ -476,8 +529,9 @@ func (b *bench) datasetStats(ctx context.Context) error {
 		d.perCustomer = [4]float64{quantile(counts, 0.5), quantile(counts, 0.95), quantile(counts, 0.99), counts[len(counts)-1]}
 	}
 	for _, t := range d.tables {
-		logf("ClickHouse: %s: %d rows in %d parts over %d partitions, %s compressed (%s raw)",
-			t.name, t.rows, t.parts, t.partitions, bytesIEC(t.compressed), bytesIEC(t.uncompressed))
+		logf("ClickHouse: %s: %d rows in %d active parts over %d partitions (%d parts in %d closed months, %d in the current one), %s compressed (%s raw)",
+			t.name, t.rows, t.parts, t.partitions, t.closedParts, t.closedPartitions, t.parts-t.closedParts,
+			bytesIEC(t.compressed), bytesIEC(t.uncompressed))
 	}
 	logf("data set: %d distinct events, %d rows stored (copies not yet merged away: %d); %d customers with events, per customer median %.0f, p95 %.0f, p99 %.0f, max %.0f",
 		b.ds.Events, d.rawRows, int64(d.rawRows)-int64(b.ds.Events), d.customersWithEvents,
@@ -529,24 +583,28 @@ func (b *bench) dropRelayPartition(ctx context.Context) error {
 }
 
 // ensureCopies makes sure the queries are measured with copies of events
-// stored, as after a relay retry: when merges have collapsed the copies the
-// load appended on purpose, the newest 1% of the events are appended again
-// through Audit.Append.
+// stored, as after a relay retry: when merges have collapsed the copies in
+// the current month (Compact merges the closed months, and their copies
+// with them, as the service's housekeeping does), the newest 1% of the
+// events, no older than the current month, are appended again through
+// Audit.Append.
 func (b *bench) ensureCopies(ctx context.Context) error {
-	var stored uint64
-	if err := b.ch.QueryRow(ctx, "SELECT count() FROM consent_events").Scan(&stored); err != nil {
+	from := max(b.currentMonth().Unix(), b.ds.EndSec-int64(summaryWindow/time.Second))
+	var stored, distinct uint64
+	if err := b.ch.QueryRow(ctx, `SELECT count(), uniqExact(event_id) FROM consent_events
+		WHERE occurred_at >= toDateTime(?)`, from).Scan(&stored, &distinct); err != nil {
 		return err
 	}
-	want := b.ds.Events / 100
-	if stored >= b.ds.Events+want/2 {
+	want := min(b.ds.Events/100, distinct)
+	if stored >= distinct+want/2 {
 		return nil
 	}
 	b.rep.data.reappended = want
-	logf("ClickHouse: merges have collapsed the copies (%d rows stored); appending the newest %d events again, as a retried relay batch would", stored, want)
+	logf("ClickHouse: merges have collapsed the copies in the current month (%d rows stored for %d events); appending the newest %d events again, as a retried relay batch would", stored, distinct, want)
 	rows, err := b.ch.Query(ctx, `SELECT `+eventColumns+` FROM consent_events_by_time
 		WHERE occurred_at >= toDateTime(?)
 		ORDER BY occurred_at DESC, occurred_nanos DESC, event_id DESC
-		LIMIT 1 BY event_id LIMIT ?`, b.ds.EndSec-int64(summaryWindow/time.Second), want)
+		LIMIT 1 BY event_id LIMIT ?`, from, want)
 	if err != nil {
 		return err
 	}

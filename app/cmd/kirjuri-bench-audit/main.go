@@ -1,7 +1,8 @@
 // Command kirjuri-bench-audit is the consent audit log benchmark: it loads
-// (once) a large audit log into ClickHouse through the real Audit.Append and
-// measures the compliance queries and the outbox relay against the issue's
-// targets:
+// (once) a large audit log into ClickHouse through the real Audit.Append,
+// brings it to the state the service keeps it in (Audit.Compact: one part
+// per closed month) and measures the compliance queries and the outbox relay
+// against the targets:
 //
 //   - one customer's history (first page of 50): p95 at most 50 ms;
 //   - the daily summary over the most recent 30 days: at most 1 s;

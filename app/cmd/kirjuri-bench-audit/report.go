@@ -40,11 +40,15 @@ type dataInfo struct {
 	perCustomer           [4]float64 // median, p95, p99, max events per customer
 	mergeWait             time.Duration
 	reappended            uint64 // newest events appended again before measuring
+	compacted             int    // partitions Audit.Compact merged before measuring
+	compactTime           time.Duration
+	compactLeft           uint64 // closed months still of more than one part
 }
 
 type tableStat struct {
 	name                                              string
 	parts, partitions, rows, compressed, uncompressed uint64
+	closedParts, closedPartitions                     uint64 // in the months before the current one
 }
 
 type checkResult struct {
@@ -170,6 +174,10 @@ func (r *report) markdown(b *bench) string {
 		info(fmt.Sprintf("Events, page of %d, %s, %d runs: median / max", historyPage, c.name, len(c.t.durs)),
 			fmt.Sprintf("%s / %s", ms(c.t.pct(.5)), ms(c.t.max())))
 	}
+	for _, t := range d.tables {
+		info(fmt.Sprintf("Active parts of `%s` when measuring (after `Audit.Compact`)", t.name),
+			fmt.Sprintf("%d: %d closed months in %d parts, the current month in %d", t.parts, t.closedPartitions, t.closedParts, t.parts-t.closedParts))
+	}
 	if ds := d.ds; ds.LoadSeconds > 0 {
 		when := "this run"
 		if ds.Reused {
@@ -261,6 +269,8 @@ func (r *report) markdown(b *bench) string {
 			t.name, thousands(float64(t.rows)), t.parts, t.partitions, bytesIEC(t.compressed), bytesIEC(t.uncompressed))
 	}
 	p("- Waited %s for background merges to finish before measuring.", d.mergeWait.Round(time.Second))
+	p("- Then `clickhouse.Audit.Compact` (what the service's hourly housekeeping runs), as of the end of the data set (current month %s): merged %d partitions in %s; closed months still of more than one part: %d.",
+		b.currentMonth().Format("2006-01"), d.compacted, d.compactTime.Round(100*time.Millisecond), d.compactLeft)
 
 	p("")
 	p("## Machine")
@@ -296,9 +306,10 @@ func (r *report) bounds(p func(string, ...any)) {
 	p("")
 	if s := r.history.server; s.calls > 0 {
 		rowsPerPart := s.readRows / max(s.parts, 1)
-		p("- **History** reads one granule of every active part of `consent_events` it cannot rule out: %.0f parts per call, %s rows (%.0f per part) and %s of columns, for a page of at most %d events; the server needs %.0f ms at the median, %.1f ms per part. The parts to open grow with the partitions (one per month with `PARTITION BY toYYYYMM`) and with the small parts fresh inserts leave, not with the customer's own events (the busiest customers, %d+ events, take %s at the median).",
-			s.parts, thousands(s.readRows), rowsPerPart, bytesIEC(uint64(s.readBytes)), historyPage, s.msP50, s.msP50/max(s.parts, 1),
-			r.historyHeavyEvents, ms(r.historyHeavy.pct(.5)))
+		perPart := s.msP50 / max(s.parts, 1)
+		p("- **History** reads the granule holding the customer in every active part of `consent_events` it cannot rule out: %.0f parts per call, %s rows (%.0f per part) and %s of columns, for a page of at most %d events; the server needs %.0f ms at the median, %.2f ms per part. The parts to open are one per closed month (after `Audit.Compact`) plus the current month's, so the cost grows with the months retained, not with the customer's own events (the busiest customers, %d+ events, take %s at the median). At %.2f ms per part, 5 years (60 closed months + about 3 current parts) would take about %.0f ms at the median, 10 years about %.0f ms.",
+			s.parts, thousands(s.readRows), rowsPerPart, bytesIEC(uint64(s.readBytes)), historyPage, s.msP50, perPart,
+			r.historyHeavyEvents, ms(r.historyHeavy.pct(.5)), perPart, perPart*63, perPart*123)
 	}
 	if s := r.summary30.server; s.calls > 0 {
 		nsPerRow := s.msP50 * 1e6 / max(s.readRows, 1)

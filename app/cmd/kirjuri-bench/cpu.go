@@ -26,6 +26,7 @@ type cpuUse struct {
 	busy, total     float64 // machine-wide, all cores
 	irq             float64 // interrupts and softirqs (loopback networking), in busy
 	pgKnown         bool
+	pgProcs         map[int]float64 // CPU seconds of each PostgreSQL process so far
 	wall            time.Duration
 	when            time.Time
 	selfInvoluntary int64 // context switches of this process
@@ -79,6 +80,8 @@ func (m *cpuMeter) read() cpuUse {
 		return u
 	}
 	u.pgKnown = true
+	u.pgProcs = map[int]float64{}
+	parent := strconv.Itoa(m.postmaster)
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -88,21 +91,48 @@ func (m *cpuMeter) read() cpuUse {
 		if !ok || len(f) < 15 {
 			continue
 		}
-		if pid != m.postmaster && f[1] != strconv.Itoa(m.postmaster) {
+		if pid != m.postmaster && (f[1] != parent || !benchBackend(pid)) {
 			continue
 		}
 		ut, _ := strconv.ParseFloat(f[11], 64)
 		st, _ := strconv.ParseFloat(f[12], 64)
-		u.pg += (ut + st) / clkTck
+		u.pgProcs[pid] = (ut + st) / clkTck
 	}
 	return u
 }
 
+// benchBackend tells the server's own processes (checkpointer, WAL writer,
+// autovacuum, ...) and the bench database's backends from the backends of
+// other databases, whose work is someone else's.
+func benchBackend(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(strings.ReplaceAll(string(b), "\x00", " "))
+	if len(f) < 2 || f[0] != "postgres:" {
+		return false
+	}
+	switch {
+	case len(f) >= 3 && f[1] == "autovacuum" && f[2] == "worker":
+		return len(f) < 4 || f[3] == benchDB
+	case len(f) >= 4 && (strings.Contains(f[3], "(") || f[3] == "[local]"):
+		return f[2] == benchDB // a client backend: user, database, host
+	}
+	return true
+}
+
 // since is the use between an earlier reading and this one.
 func (u cpuUse) since(before cpuUse) cpuUse {
+	// Per process: one that ended in between took its time with it; one
+	// that started counts whole.
+	var pg float64
+	for pid, t := range u.pgProcs {
+		pg += t - before.pgProcs[pid]
+	}
 	return cpuUse{
 		self:            u.self - before.self,
-		pg:              u.pg - before.pg,
+		pg:              pg,
 		busy:            u.busy - before.busy,
 		irq:             u.irq - before.irq,
 		total:           u.total - before.total,

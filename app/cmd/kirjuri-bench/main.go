@@ -218,7 +218,7 @@ func bench(ctx context.Context, o options) (int, error) {
 			if err := os.MkdirAll(o.profileDir, 0o755); err != nil {
 				return nil, err
 			}
-			profile = filepath.Join(o.profileDir, "cpu-"+sc.name+slice+".pprof")
+			profile = filepath.Join(o.profileDir, "cpu-"+sc.name+strings.NewReplacer(" ", "", "[", "-", "]", "", "/", "of").Replace(slice)+".pprof")
 		}
 		bg := cpu.waitQuiet(o.quietLimit/100, o.quietWait)
 		res, err := run(ctx, client, sc, warmup, window, cpu, profile)
