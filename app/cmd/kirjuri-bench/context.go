@@ -24,6 +24,7 @@ type machineContext struct {
 	customers         int64 // rows in customers
 	loaded            int64 // bench customers
 	loadTook          time.Duration
+	reused            bool // loaded by an earlier run
 	poolSize          int32
 }
 

@@ -24,7 +24,7 @@ type cpuMeter struct {
 type cpuUse struct {
 	self, pg        float64
 	busy, total     float64 // machine-wide, all cores
-	irq             float64 // interrupts and softirqs (loopback networking), in busy
+	irq             float64 // interrupts and softirqs (loopback networking), also in the processes' times
 	pgKnown         bool
 	pgProcs         map[int]float64 // CPU seconds of each PostgreSQL process so far
 	wall            time.Duration

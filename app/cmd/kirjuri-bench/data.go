@@ -244,26 +244,28 @@ func ensureDatabase(ctx context.Context, serverURL string) (string, error) {
 	return benchURL, nil
 }
 
-// The marker is the database's comment: "kirjuri-bench <dataVersion>
-// customers=<n>", set once a load has finished.
-func readMarker(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
+// The marker is the database's comment, "kirjuri-bench <dataVersion>
+// customers=<n> load=<duration>", set once a load has finished.
+func readMarker(ctx context.Context, pool *pgxpool.Pool) (int64, time.Duration, error) {
 	var comment *string
 	err := pool.QueryRow(ctx, `SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = current_database()`).Scan(&comment)
 	if err != nil || comment == nil {
-		return 0, err
+		return 0, 0, err
 	}
 	rest, ok := strings.CutPrefix(*comment, "kirjuri-bench "+dataVersion+" customers=")
 	if !ok {
-		return 0, nil
+		return 0, 0, nil
 	}
-	n, _ := strconv.ParseInt(rest, 10, 64)
-	return n, nil
+	count, took, _ := strings.Cut(rest, " load=")
+	n, _ := strconv.ParseInt(count, 10, 64)
+	d, _ := time.ParseDuration(took)
+	return n, d, nil
 }
 
-func writeMarker(ctx context.Context, pool *pgxpool.Pool, n int64) error {
+func writeMarker(ctx context.Context, pool *pgxpool.Pool, n int64, took time.Duration) error {
 	text := "NULL"
 	if n > 0 {
-		text = fmt.Sprintf("'kirjuri-bench %s customers=%d'", dataVersion, n)
+		text = fmt.Sprintf("'kirjuri-bench %s customers=%d load=%s'", dataVersion, n, took.Round(time.Second))
 	}
 	_, err := pool.Exec(ctx, "COMMENT ON DATABASE "+benchDB+" IS "+text)
 	return err
@@ -271,36 +273,36 @@ func writeMarker(ctx context.Context, pool *pgxpool.Pool, n int64) error {
 
 // prepareData makes sure the bench database holds customers FirstNumber ..
 // FirstNumber+n-1 made by gen, loading them when it does not. It returns
-// how many bench customers there are (at least n) and the load's duration
-// (0 when reused).
-func prepareData(ctx context.Context, pool *pgxpool.Pool, store *postgres.Store, n int64, batch int) (int64, time.Duration, error) {
-	have, err := readMarker(ctx, pool)
+// how many bench customers there are (at least n), how long loading them
+// took, and whether they were loaded by an earlier run.
+func prepareData(ctx context.Context, pool *pgxpool.Pool, store *postgres.Store, n int64, batch int) (int64, time.Duration, bool, error) {
+	have, took, err := readMarker(ctx, pool)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, false, err
 	}
 	if have >= n {
-		// Drop what earlier runs' create scenarios added.
+		// Drop what an interrupted run's create scenario may have added.
 		if err := dropCreated(ctx, pool, have); err != nil {
-			return 0, 0, err
+			return 0, 0, false, err
 		}
-		logf("reusing %d bench customers in %s", have, benchDB)
-		return have, 0, nil
+		logf("reusing %d bench customers in %s (loaded in %s)", have, benchDB, took)
+		return have, took, true, nil
 	}
 	logf("loading %d customers into %s (had %d)", n, benchDB, have)
-	if err := writeMarker(ctx, pool, 0); err != nil {
-		return 0, 0, err
+	if err := writeMarker(ctx, pool, 0, 0); err != nil {
+		return 0, 0, false, err
 	}
 	for _, stmt := range []string{
 		`TRUNCATE customers, customer_links, customer_cards, customer_groups, consent_outbox, idempotency_keys`,
 		`ALTER SEQUENCE customer_number_seq RESTART`,
 	} {
 		if _, err := pool.Exec(ctx, stmt); err != nil {
-			return 0, 0, fmt.Errorf("%s: %w", stmt, err)
+			return 0, 0, false, fmt.Errorf("%s: %w", stmt, err)
 		}
 	}
 	for _, g := range benchGroups {
 		if err := store.CreateGroup(ctx, g); err != nil && !fault.IsConflict(err) {
-			return 0, 0, err
+			return 0, 0, false, err
 		}
 	}
 
@@ -344,10 +346,10 @@ func prepareData(ctx context.Context, pool *pgxpool.Pool, store *postgres.Store,
 	last := time.Now()
 	for j := range jobs {
 		if j.err != nil {
-			return 0, 0, j.err
+			return 0, 0, false, j.err
 		}
 		if err := store.CreateMany(ctx, j.cs); err != nil {
-			return 0, 0, err
+			return 0, 0, false, err
 		}
 		loaded += int64(len(j.cs))
 		if loaded%100_000 < int64(batch) || loaded == n {
@@ -358,19 +360,19 @@ func prepareData(ctx context.Context, pool *pgxpool.Pool, store *postgres.Store,
 		last = time.Now()
 	}
 	if err := ctx.Err(); err != nil {
-		return 0, 0, err
+		return 0, 0, false, err
 	}
-	took := time.Since(start)
+	took = time.Since(start)
 	logf("loaded %d customers in %s (%.0f/s); vacuum analyze", n, took.Round(time.Second), float64(n)/took.Seconds())
 	for _, t := range []string{"customers", "customer_links", "customer_cards"} {
 		if _, err := pool.Exec(ctx, "VACUUM (ANALYZE) "+t); err != nil {
-			return 0, 0, err
+			return 0, 0, false, err
 		}
 	}
-	if err := writeMarker(ctx, pool, n); err != nil {
-		return 0, 0, err
+	if err := writeMarker(ctx, pool, n, took); err != nil {
+		return 0, 0, false, err
 	}
-	return n, took, nil
+	return n, took, false, nil
 }
 
 // dropCreated deletes the customers the create scenario added beyond the
@@ -388,7 +390,7 @@ func dropCreated(ctx context.Context, pool *pgxpool.Pool, loaded int64) error {
 		return err
 	}
 	if tag.RowsAffected() > 0 {
-		logf("dropped %d customers created by an earlier run", tag.RowsAffected())
+		logf("dropped the %d customers the create scenario added", tag.RowsAffected())
 		if _, err := pool.Exec(ctx, "VACUUM (ANALYZE) customers"); err != nil {
 			return err
 		}

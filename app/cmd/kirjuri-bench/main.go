@@ -59,7 +59,7 @@ func main() {
 	flag.Int64Var(&o.customers, "customers", 1_000_000, "customers to load and look up")
 	flag.DurationVar(&o.duration, "duration", 20*time.Second, "measuring window of each scenario")
 	flag.DurationVar(&o.warmup, "warmup", 5*time.Second, "warm-up of each scenario, not counted")
-	flag.IntVar(&o.concurrency, "concurrency", 16, "closed-loop workers of the lookup and create scenarios (floor and kirjuri alike)")
+	flag.IntVar(&o.concurrency, "concurrency", 12, "closed-loop workers of the lookup and create scenarios (floor and kirjuri alike)")
 	flag.IntVar(&o.findWorkers, "find-concurrency", 4, "closed-loop workers of the find scenario")
 	flag.IntVar(&o.batch, "batch", 10_000, "customers per CreateMany while loading")
 	flag.StringVar(&o.out, "out", "bench-out/api.md", "Markdown report")
@@ -114,11 +114,12 @@ func bench(ctx context.Context, o options) (int, error) {
 	}
 	defer admin.Close()
 	loaderStore := postgres.New(admin, cipher)
-	loaded, loadTook, err := prepareData(ctx, admin, loaderStore, o.customers, o.batch)
+	loaded, loadTook, reused, err := prepareData(ctx, admin, loaderStore, o.customers, o.batch)
 	if err != nil {
 		return 0, fmt.Errorf("load: %w", err)
 	}
 	mc, err := readContext(ctx, admin, o, loaded, loadTook)
+	mc.reused = reused
 	if err != nil {
 		return 0, err
 	}
