@@ -17,7 +17,7 @@ func TestGeneratedCustomers(t *testing.T) {
 	for n := int64(customer.FirstNumber); n < customer.FirstNumber+3000; n++ {
 		numbers = append(numbers, n)
 	}
-	for n := int64(customer.FirstNumber); n < customer.FirstNumber+1_100_000; n += 997 {
+	for n := int64(customer.FirstNumber + 3000); n < customer.FirstNumber+1_100_000; n += 997 {
 		numbers = append(numbers, n)
 	}
 	ids := map[string]int64{}
