@@ -24,7 +24,8 @@ type machineContext struct {
 	customers         int64 // rows in customers
 	loaded            int64 // bench customers
 	loadTook          time.Duration
-	reused            bool // loaded by an earlier run
+	reused            bool          // loaded by an earlier run
+	waited            time.Duration // for a quiet machine, 2 s a window at least
 	poolSize          int32
 }
 

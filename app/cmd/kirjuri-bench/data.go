@@ -275,17 +275,17 @@ func writeMarker(ctx context.Context, pool *pgxpool.Pool, n int64, took time.Dur
 // FirstNumber+n-1 made by gen, loading them when it does not. It returns
 // how many bench customers there are (at least n), how long loading them
 // took, and whether they were loaded by an earlier run.
-func prepareData(ctx context.Context, pool *pgxpool.Pool, store *postgres.Store, n int64, batch int) (int64, time.Duration, bool, error) {
+func prepareData(ctx context.Context, pool *pgxpool.Pool, store *postgres.Store, n int64, batch int, reload bool) (int64, time.Duration, bool, error) {
 	have, took, err := readMarker(ctx, pool)
 	if err != nil {
 		return 0, 0, false, err
 	}
-	if have >= n {
+	if have >= n && !reload {
 		// Drop what an interrupted run's create scenario may have added.
 		if err := dropCreated(ctx, pool, have); err != nil {
 			return 0, 0, false, err
 		}
-		logf("reusing %d bench customers in %s (loaded in %s)", have, benchDB, took)
+		logf("reusing %d bench customers in %s", have, benchDB)
 		return have, took, true, nil
 	}
 	logf("loading %d customers into %s (had %d)", n, benchDB, have)

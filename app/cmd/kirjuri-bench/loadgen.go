@@ -45,6 +45,12 @@ type result struct {
 	// background is how busy the machine was just before, without the
 	// bench's load (other processes).
 	background float64
+	// slowest is the slowest request: its target and when it started,
+	// from the start of its window.
+	slowest       string
+	slowestAt     time.Duration
+	slowestWindow int // which of the scenario's windows (rounds), from 1
+	windows       int
 }
 
 func (r *result) rate() float64 { return float64(len(r.samples)) / r.window.Seconds() }
@@ -107,6 +113,9 @@ func run(ctx context.Context, client *http.Client, sc scenario, warmup, window t
 		statuses map[int]int
 		failures int
 		firstErr string
+		max      time.Duration
+		maxReq   string
+		maxAt    time.Duration
 	}
 	outs := make([]workerOut, sc.workers)
 	var wg sync.WaitGroup
@@ -134,6 +143,9 @@ func run(ctx context.Context, client *http.Client, sc scenario, warmup, window t
 					continue
 				}
 				out.samples = append(out.samples, sample{lat: lat, kind: uint8(kind)})
+				if lat > out.max {
+					out.max, out.maxReq, out.maxAt = lat, req.Method+" "+req.URL.RequestURI(), s.Sub(t0)
+				}
 				out.statuses[status]++
 				if err != nil || status != sc.want {
 					out.failures++
@@ -183,8 +195,12 @@ func run(ctx context.Context, client *http.Client, sc scenario, warmup, window t
 		return nil, fmt.Errorf("cpu profile: %w", profErr)
 	}
 
-	res := &result{scenario: sc, window: window, statuses: map[int]int{}, cpu: use}
+	res := &result{scenario: sc, window: window, statuses: map[int]int{}, cpu: use, windows: 1, slowestWindow: 1}
+	var slowest time.Duration
 	for _, o := range outs {
+		if o.max > slowest {
+			slowest, res.slowest, res.slowestAt = o.max, o.maxReq, o.maxAt
+		}
 		res.samples = append(res.samples, o.samples...)
 		for s, n := range o.statuses {
 			res.statuses[s] += n
@@ -208,6 +224,10 @@ func (r *result) sort() {
 // merge adds the samples, answers and CPU use of another window of the
 // same scenario.
 func (r *result) merge(o *result) {
+	r.windows++
+	if o.pct(100, -1) > r.pct(100, -1) {
+		r.slowest, r.slowestAt, r.slowestWindow = o.slowest, o.slowestAt, r.windows
+	}
 	r.window += o.window
 	r.samples = append(r.samples, o.samples...)
 	r.sort()

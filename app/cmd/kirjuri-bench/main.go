@@ -26,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -52,6 +53,7 @@ type options struct {
 	rounds      int
 	quietLimit  float64
 	quietWait   time.Duration
+	reload      bool
 }
 
 func main() {
@@ -68,8 +70,9 @@ func main() {
 	flag.IntVar(&o.gomaxprocs, "gomaxprocs", 0, "GOMAXPROCS of this process (0: one per core)")
 	flag.StringVar(&o.only, "scenarios", "", "comma-separated scenarios to run (default all): floor,by-external,by-number,find,create")
 	flag.IntVar(&o.rounds, "rounds", 5, "the lookup scenarios (floor, by-external, by-number) run interleaved in this many slices of duration/rounds each")
+	flag.BoolVar(&o.reload, "reload", false, "load the customers again even when the bench database holds them")
 	flag.Float64Var(&o.quietLimit, "quiet", 10, "before each scenario, wait until other work keeps the machine at most this busy (percent of all cores)")
-	flag.DurationVar(&o.quietWait, "quiet-wait", 3*time.Minute, "how long to wait for a quiet machine before measuring anyway")
+	flag.DurationVar(&o.quietWait, "quiet-wait", 5*time.Minute, "how long in all a run may wait for a quiet machine; then it measures anyway")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -113,16 +116,21 @@ func bench(ctx context.Context, o options) (int, error) {
 		return 0, err
 	}
 	defer admin.Close()
+	unlock, err := lockBench(ctx, admin)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
 	loaderStore := postgres.New(admin, cipher)
-	loaded, loadTook, reused, err := prepareData(ctx, admin, loaderStore, o.customers, o.batch)
+	loaded, loadTook, reused, err := prepareData(ctx, admin, loaderStore, o.customers, o.batch, o.reload)
 	if err != nil {
 		return 0, fmt.Errorf("load: %w", err)
 	}
 	mc, err := readContext(ctx, admin, o, loaded, loadTook)
-	mc.reused = reused
 	if err != nil {
 		return 0, err
 	}
+	mc.reused = reused
 	prewarm(ctx, admin)
 
 	// The service, as `kirjuri serve` builds it, on the bench database.
@@ -160,6 +168,8 @@ func bench(ctx context.Context, o options) (int, error) {
 		defer cancel()
 		_ = svc.Stop(stopCtx)
 	}()
+	// A key of this run's own; the run lock makes the keys earlier runs
+	// left behind safe to drop.
 	secret := app.NewSecret()
 	key := access.Key{ID: newID(), Name: "kirjuri-bench", Scopes: []access.Scope{access.CustomersRead, access.CustomersWrite}, CreatedAt: time.Now().UTC()}
 	if _, err := admin.Exec(ctx, `DELETE FROM api_keys WHERE name = $1`, key.Name); err != nil {
@@ -168,6 +178,7 @@ func bench(ctx context.Context, o options) (int, error) {
 	if err := keys.CreateKey(ctx, key, access.Hash(secret)); err != nil {
 		return 0, err
 	}
+	defer func() { _, _ = admin.Exec(context.Background(), `DELETE FROM api_keys WHERE id = $1`, key.ID) }()
 	mc.poolSize = cfg.Database.MaxConns
 
 	// The floor, on its own pool of the service's size.
@@ -213,6 +224,7 @@ func bench(ctx context.Context, o options) (int, error) {
 		}
 	}
 	var results []*result
+	quietBudget := o.quietWait
 	measure := func(sc scenario, client *http.Client, warmup, window time.Duration, slice string) (*result, error) {
 		var profile string
 		if o.profileDir != "" {
@@ -221,7 +233,10 @@ func bench(ctx context.Context, o options) (int, error) {
 			}
 			profile = filepath.Join(o.profileDir, "cpu-"+sc.name+strings.NewReplacer(" ", "", "[", "-", "]", "", "/", "of").Replace(slice)+".pprof")
 		}
-		bg := cpu.waitQuiet(o.quietLimit/100, o.quietWait)
+		waitStart := time.Now()
+		bg := cpu.waitQuiet(o.quietLimit/100, quietBudget)
+		quietBudget = max(0, quietBudget-time.Since(waitStart))
+		mc.waited += time.Since(waitStart)
 		res, err := run(ctx, client, sc, warmup, window, cpu, profile)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", sc.name, err)
@@ -291,6 +306,36 @@ func bench(ctx context.Context, o options) (int, error) {
 		}
 	}
 	return 0, nil
+}
+
+// benchLock is the PostgreSQL advisory lock a run holds on the bench
+// database, so that two runs (which would truncate, load, create and delete
+// under each other, and share the machine) take turns.
+const benchLock = 0x6b6972_6a757269 // "kirjuri"
+
+// lockBench takes the run lock, waiting for another run to finish, and
+// returns its release.
+func lockBench(ctx context.Context, pool *pgxpool.Pool) (func(), error) {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var got bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, benchLock).Scan(&got); err != nil {
+		conn.Release()
+		return nil, err
+	}
+	if !got {
+		logf("another kirjuri-bench run is using %s; waiting for it to finish", benchDB)
+		if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, benchLock); err != nil {
+			conn.Release()
+			return nil, fmt.Errorf("wait for the other kirjuri-bench run: %w", err)
+		}
+	}
+	return func() {
+		_, _ = conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, benchLock)
+		conn.Release()
+	}, nil
 }
 
 func contains(list, name string) bool {

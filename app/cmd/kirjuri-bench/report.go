@@ -170,10 +170,18 @@ func renderReport(results []*result, mc *machineContext, o options) string {
 		}
 	}
 
+	w("\nSlowest request of each scenario:\n\n")
+	for _, r := range results {
+		w("- %s: %s, %s into window %d of %d: `%s`\n", r.name, ms(r.pct(100, -1)), r.slowestAt.Round(time.Millisecond),
+			r.slowestWindow, r.windows, r.slowest)
+	}
+
 	w("\n## Machine\n\n")
 	w("- %d cores (%s), GOMAXPROCS %d; load generator, both servers and PostgreSQL share them\n", mc.cores, mc.cpuModel, mc.gomaxprocs)
 	w("- %s; PostgreSQL %s, fsync %s, synchronous_commit %s, shared_buffers %s; database %s\n",
 		mc.goVersion, mc.pgVersion, mc.fsync, mc.syncCommit, mc.sharedBuffers, mc.dbSize)
+	w("- before each window the run checked for 2 s that other work kept the machine at most %.0f %% busy, waiting for that up to %s in all (it waited %s, checks included)\n",
+		o.quietLimit, o.quietWait, mc.waited.Round(time.Second))
 	w("- service: logging at info (JSON, one access-log line per request, to %s), API key authentication, Prometheus metrics; ClickHouse off; pool of %d connections (the floor has its own of the same size)\n",
 		o.logFile, mc.poolSize)
 	if mc.loadTook > 0 {
@@ -184,6 +192,8 @@ func renderReport(results []*result, mc *machineContext, o options) string {
 		w("- the %s customers were loaded with CreateMany in batches of %s, every index in place, in %s (%s customers/s), %s\n",
 			thousands(float64(mc.loaded)), thousands(float64(o.batch)), mc.loadTook.Round(time.Second),
 			thousands(float64(mc.loaded)/mc.loadTook.Seconds()), when)
+	} else {
+		w("- the %s customers were loaded by an earlier run (its load time was not recorded)\n", thousands(float64(mc.loaded)))
 	}
 	w("\n## Reproduce\n\n```\ngo tool task bench -- --customers %d --duration %s --concurrency %d --find-concurrency %d\n```\n",
 		o.customers, o.duration, o.concurrency, o.findWorkers)
