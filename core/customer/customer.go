@@ -81,7 +81,7 @@ func New(id uuid.UUID, number int64, p Patch, ch Change) (*Customer, []consent.E
 		UpdatedAt: ch.At,
 		Version:   1,
 	}
-	next, err := apply(base, p)
+	next, err := apply(base, p, ch.At)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -120,7 +120,7 @@ func (c *Customer) Apply(p Patch, ch Change) ([]consent.Event, error) {
 	if c.Erased() {
 		return nil, &fault.Conflict{Message: "the customer has been erased and can no longer be changed"}
 	}
-	next, err := apply(c.d, p)
+	next, err := apply(c.d, p, ch.At)
 	if err != nil {
 		return nil, err
 	}

@@ -108,6 +108,12 @@ func FuzzApplyText(f *testing.F) {
 		"Broker", "Email", "003723327487", "003720774740", "NDEAFIHH", "FI49 5000 9420 0287 30",
 		"a\nb", "\t", "\x00", "\x7f", "\xff", "\u00a0", "\u0085x", "\u2028", "\u200b", "ſ", "İ", "ﬀ",
 		repeat("x", 200), repeat("ä", 201), repeat("1", 255), repeat("1", 256),
+		// Issue 6: truncated business ids, future identity codes, email
+		// limits, invisible text, damaged text, BIC-shaped nonsense.
+		"2077474", "FI2077474", "490484-0", "010199A234J", "010150F236Y", "010325A002K", "020325A0027",
+		"m@-example.fi", "m@example-.fi", repeat("l", 65) + "@example.fi", "m@" + repeat("a", 64) + ".fi", "x" + email254, email254,
+		"\u200b", "\u200c\u200d", "\u2060\u00ad", "\ufeff", "\u3164", "Ma\u200btti", "\ufffd", "\ufffdk\ufffds", "a\u009fb",
+		"XXXXXXXX", "NONSENSE", "ABCDEFGH", "AAAAZZ11", "NDEAFIHX", "OKOYFIHHXXX",
 	} {
 		f.Add(s)
 	}
@@ -164,6 +170,8 @@ func checkApply(t *testing.T, name string, start customer.Data, p customer.Patch
 		return
 	}
 	d := c.Data()
+	checkStoredText(t, name, d)
+	checkStoredBirthDate(t, name, d, t1)
 	stored, err := customer.FromStorage(d)
 	if err != nil {
 		t.Fatalf("%s: FromStorage rejects what Apply made: %v\n%+v", name, err, d)
@@ -199,5 +207,6 @@ func checkContact(t *testing.T, start customer.Data, s string) {
 		if _, err := customer.FromStorage(c.Data()); err != nil {
 			t.Fatalf("FromStorage rejects what AddContact made: %v", err)
 		}
+		checkStoredText(t, "contact", c.Data())
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -19,14 +20,24 @@ import (
 // Limits on free text, in characters.
 const (
 	MaxNameLen  = 200
-	MaxEmailLen = 254
+	MaxEmailLen = 254 // RFC 5321 section 4.5.3.1.3: a path of 256 octets, less "<" and ">"
 	MaxGroupLen = 100
 	MaxListLen  = 100 // addresses, phones, cards, groups, links, contacts
 )
 
+// Limits of the parts of an email address: RFC 5321 section 4.5.3.1.1 (local
+// part) and RFC 1035 section 2.3.4 (a label of a domain name).
+const (
+	maxEmailLocalLen = 64
+	maxDomainLabel   = 63
+)
+
 // apply returns base changed by p, with every value normalised and every
 // rule checked. It reports all problems at once.
-func apply(base Data, p Patch) (Data, error) {
+//
+// at is the time of the change: the identity code's birth date must not be
+// after its date (in Finland, see finnish.ParseHETU).
+func apply(base Data, p Patch, at time.Time) (Data, error) {
 	d := cloneData(base)
 	v := &fault.Validation{}
 
@@ -61,7 +72,7 @@ func apply(base Data, p Patch) (Data, error) {
 		d.Language = DefaultLanguage
 	}
 	// The identity code is personal data: its errors never echo the value.
-	setParsed(v, "ssn", &d.SSN, p.SSN, finnish.ParseHETU)
+	setParsed(v, "ssn", &d.SSN, p.SSN, func(s string) (string, error) { return finnish.ParseHETU(s, at) })
 	setFlag(&d.MarketingEmail, p.MarketingEmail)
 	setFlag(&d.MarketingSMS, p.MarketingSMS)
 	setFlag(&d.GDPRRestricted, p.GDPRRestricted)
@@ -198,16 +209,14 @@ func setText(v *fault.Validation, field string, dst *string, o Opt[string], max 
 	setParsed(v, field, dst, o, func(s string) (string, error) { return ParseText(s, max) })
 }
 
-// setParsed applies a text field through its parser; an empty value is the
-// same as clearing it.
+// setParsed applies a text field through the text rule and its parser; a
+// blank value (see IsBlank) is the same as clearing it.
 func setParsed(v *fault.Validation, field string, dst *string, o Opt[string], parse func(string) (string, error)) {
 	switch {
 	case o.IsClear():
 		*dst = ""
-	case o.IsSet() && strings.TrimSpace(o.Value()) == "":
-		*dst = ""
 	case o.IsSet():
-		s, err := parse(o.Value())
+		s, err := parseWith(o.Value(), parse)
 		if err != nil {
 			v.AddErr(field, err)
 			return
@@ -216,18 +225,93 @@ func setParsed(v *fault.Validation, field string, dst *string, o Opt[string], pa
 	}
 }
 
-// ParseText trims s and checks its length and that it holds no control
-// characters.
-func ParseText(s string, max int) (string, error) {
-	s = strings.TrimSpace(s)
+// parseWith applies the text rule every text field obeys (cleanText) and
+// then the field's own parser. A blank s gives "" and no error, without
+// calling parse.
+func parseWith(s string, parse func(string) (string, error)) (string, error) {
+	s, err := cleanText(s)
+	if err != nil || s == "" {
+		return "", err
+	}
+	return parse(s)
+}
+
+// cleanText is the one rule for every text a customer holds, whatever its
+// field: names, addresses, identifiers, cards, groups, emails, phones, codes,
+// and the evidence of a change. It returns s with white space trimmed from
+// both ends, "" when s is blank (see IsBlank), or an error when s is not
+// valid UTF-8 or holds, after trimming,
+//
+//   - a control character (Unicode category Cc: NUL, tab, line feed, DEL,
+//     the C1 controls such as U+0085) or a line or paragraph separator
+//     (U+2028, U+2029): one-line fields must stay one line, and a control
+//     character in a name is never meant;
+//   - U+FFFD, the replacement character: it stands where a wrong character
+//     encoding has already destroyed a character ("Äkäs" read as Latin-1
+//     text decoded as UTF-8 gives "�k�s"), so the text is not what the
+//     customer wrote.
+//
+// Other invisible characters inside text (a zero-width joiner in an emoji,
+// a soft hyphen in a long word) are kept: only text that is nothing else is
+// blank.
+func cleanText(s string) (string, error) {
 	if !utf8.ValidString(s) {
 		return "", fmt.Errorf("is not valid UTF-8 text")
 	}
+	s = strings.TrimSpace(s)
+	if IsBlank(s) {
+		return "", nil
+	}
+	switch i := strings.IndexFunc(s, isBreakOrControl); {
+	case i < 0:
+		return s, nil
+	case strings.HasPrefix(s[i:], "\uFFFD"):
+		return "", fmt.Errorf("contains U+FFFD, the replacement character: the text was damaged by a wrong character encoding before it arrived; send the original text as UTF-8")
+	}
+	return "", fmt.Errorf("must not contain control characters such as line breaks or tabs")
+}
+
+// IsBlank reports whether s is empty or holds nothing but white space and
+// invisible characters (Unicode's Default_Ignorable_Code_Point: zero-width
+// space U+200B, joiners U+200C and U+200D, word joiner U+2060, byte order
+// mark U+FEFF, soft hyphen U+00AD, the Hangul fillers, variation selectors
+// and other format characters). Such text shows as nothing, so a field
+// holding it is treated exactly as an empty one: "\u200b" as a first name is
+// as missing as "   ".
+func IsBlank(s string) bool {
+	for _, r := range s {
+		if !unicode.IsSpace(r) && !isDefaultIgnorable(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// isDefaultIgnorable is Unicode's derived property Default_Ignorable_Code_Point
+// (DerivedCoreProperties.txt): Other_Default_Ignorable_Code_Point, format
+// characters (Cf) and variation selectors, less white space, the
+// interlinear annotation characters U+FFF9–U+FFFB, the Egyptian hieroglyph
+// format controls U+13430–U+1345F and the prepended concatenation marks,
+// which are visible.
+func isDefaultIgnorable(r rune) bool {
+	if !unicode.In(r, unicode.Other_Default_Ignorable_Code_Point, unicode.Cf, unicode.Variation_Selector) {
+		return false
+	}
+	return !unicode.Is(unicode.White_Space, r) &&
+		!(0xFFF9 <= r && r <= 0xFFFB) && !(0x13430 <= r && r <= 0x1345F) &&
+		!unicode.Is(unicode.Prepended_Concatenation_Mark, r)
+}
+
+// ParseText applies the text rule (trimmed; "" when blank; no control
+// characters, line separators or U+FFFD; valid UTF-8) and checks the
+// length.
+func ParseText(s string, max int) (string, error) {
+	s, err := cleanText(s)
+	if err != nil {
+		return "", err
+	}
 	if n := utf8.RuneCountInString(s); n > max {
 		return "", fmt.Errorf("is %d characters long; at most %d are allowed", n, max)
-	}
-	if strings.IndexFunc(s, isBreakOrControl) >= 0 {
-		return "", fmt.Errorf("must not contain control characters such as line breaks or tabs")
 	}
 	return s, nil
 }
@@ -235,11 +319,22 @@ func ParseText(s string, max int) (string, error) {
 func parseIdentifier(s string) (string, error) { return ParseText(s, MaxIdentifierLen) }
 
 // ParseEmail checks a plain email address (no display name) and returns it
-// trimmed, with the domain in lower case.
+// trimmed, with the domain in lower case. Besides the syntax of RFC 5322
+// (net/mail) it enforces the limits mail servers do: at most 254 characters
+// in all and 64 before the @ (RFC 5321), and a host name for the domain, of
+// at least two dot-separated labels of 1 to 63 letters, digits and hyphens
+// that neither start nor end with a hyphen, the last not all digits
+// (RFC 1035, RFC 1123, RFC 3696). The error texts never contain the
+// address.
 func ParseEmail(s string) (string, error) {
 	s = strings.TrimSpace(s)
-	if len(s) > MaxEmailLen {
-		return "", fmt.Errorf("is longer than %d characters", MaxEmailLen)
+	if n := utf8.RuneCountInString(s); n > MaxEmailLen {
+		return "", fmt.Errorf("is %d characters long; an email address has at most %d (RFC 5321)", n, MaxEmailLen)
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return "", fmt.Errorf("is not a valid email address: only ASCII characters are accepted, and no spaces or control characters")
+		}
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Name != "" || a.Address != s {
@@ -247,13 +342,43 @@ func ParseEmail(s string) (string, error) {
 	}
 	at := strings.LastIndexByte(s, '@')
 	local, domain := s[:at], strings.ToLower(s[at+1:])
-	if !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
-		return "", fmt.Errorf("is not a valid email address: the domain needs a dot, as in name@example.fi")
+	if n := len(local); n > maxEmailLocalLen {
+		return "", fmt.Errorf("is not a valid email address: the part before the @ is %d characters long; at most %d are allowed (RFC 5321)", n, maxEmailLocalLen)
 	}
-	if strings.IndexFunc(s, func(r rune) bool { return r > unicode.MaxASCII || unicode.IsSpace(r) }) >= 0 {
-		return "", fmt.Errorf("is not a valid email address: only ASCII characters are accepted")
+	if err := checkDomain(domain); err != nil {
+		return "", fmt.Errorf("is not a valid email address: %w", err)
 	}
 	return local + "@" + domain, nil
+}
+
+// checkDomain checks that a lower-cased domain is a host name: two or more
+// labels of letters, digits and hyphens, each 1–63 characters long and
+// neither starting nor ending with a hyphen; the top-level label is not all
+// digits (so no IP address either).
+func checkDomain(domain string) error {
+	labels := strings.Split(domain, ".")
+	if len(labels) < 2 {
+		return fmt.Errorf("the domain needs a dot, as in name@example.fi")
+	}
+	for i, l := range labels {
+		switch {
+		case l == "":
+			return fmt.Errorf("the domain has an empty part: a dot at its start or end, or two dots in a row")
+		case len(l) > maxDomainLabel:
+			return fmt.Errorf("part %d of the domain is %d characters long; at most %d are allowed (RFC 1035)", i+1, len(l), maxDomainLabel)
+		case l[0] == '-' || l[len(l)-1] == '-':
+			return fmt.Errorf("a part of the domain starts or ends with a hyphen")
+		}
+		for j := 0; j < len(l); j++ {
+			if c := l[j]; !('a' <= c && c <= 'z') && !('0' <= c && c <= '9') && c != '-' {
+				return fmt.Errorf("the domain may hold only letters, digits, hyphens and dots")
+			}
+		}
+	}
+	if strings.Trim(labels[len(labels)-1], "0123456789") == "" {
+		return fmt.Errorf("the domain must end in a name, not a number")
+	}
+	return nil
 }
 
 // NormalizePhone parses a phone number, Finnish when it has no country code,
@@ -412,20 +537,16 @@ func normalizeAddresses(v *fault.Validation, in []Address) []Address {
 		setText(av, "streetAddress2", &n.StreetAddress2, Set(a.StreetAddress2), MaxNameLen)
 		setText(av, "city", &n.City, Set(a.City), MaxNameLen)
 		n.Country = "FI"
-		if strings.TrimSpace(a.Country) != "" {
+		if !IsBlank(a.Country) {
 			setParsed(av, "country", &n.Country, Set(a.Country), finnish.ParseCountry)
 		}
-		if strings.TrimSpace(a.PostalCode) != "" {
-			pc, err := finnish.ParsePostalCode(n.Country, a.PostalCode)
-			if err != nil {
-				av.AddErr("postalCode", err)
-			}
-			n.PostalCode = pc
-		}
+		setParsed(av, "postalCode", &n.PostalCode, Set(a.PostalCode), func(s string) (string, error) {
+			return finnish.ParsePostalCode(n.Country, s)
+		})
 		for _, req := range []struct{ field, value string }{
 			{"streetAddress1", a.StreetAddress1}, {"postalCode", a.PostalCode}, {"city", a.City},
 		} {
-			if strings.TrimSpace(req.value) == "" {
+			if IsBlank(req.value) {
 				av.Add(req.field, "is required for an address")
 			}
 		}
@@ -444,7 +565,10 @@ func normalizePhones(v *fault.Validation, in []string) []string {
 	}
 	out := make([]string, 0, len(in))
 	for i, p := range in {
-		n, err := NormalizePhone(p)
+		n, err := parseWith(p, NormalizePhone)
+		if err == nil && n == "" {
+			err = fmt.Errorf("is empty")
+		}
 		if err != nil {
 			v.AddErr(fmt.Sprintf("phoneNumbers[%d]", i), err)
 			continue
@@ -473,8 +597,9 @@ func normalizeContact(c Contact) (Contact, *fault.Validation) {
 	return n, v
 }
 
-// isBreakOrControl is true for control characters and for the Unicode line
-// and paragraph separators, which break lines without being controls.
+// isBreakOrControl is true for control characters, for the Unicode line
+// and paragraph separators, which break lines without being controls, and
+// for U+FFFD, the mark of text already damaged (see cleanText).
 func isBreakOrControl(r rune) bool {
-	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError
 }

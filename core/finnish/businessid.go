@@ -24,7 +24,14 @@ var businessIDWeights = [7]int{7, 9, 10, 5, 8, 4, 2}
 //	2077474 0   space instead of the hyphen (spaces around it are allowed too)
 //	20774740    no separator
 //	490484-0    an old six-digit ID without its leading zero: 0490484-0
-//	4904840     the same with no separator (a spreadsheet dropped the zero)
+//	490484 0    the same with a space
+//
+// Seven digits with no separator are refused, although they could be an old
+// ID whose leading zero a spreadsheet dropped (4904840): they are as likely
+// to be a current ID whose check digit was cut off (2077474 of 2077474-0),
+// and reading them as 0207747-4 would silently name another company whenever
+// the padded number happens to check (about one time in ten). With a
+// separator the check digit is unambiguous, so 490484-0 is still accepted.
 //
 // The check digit uses weights 7, 9, 10, 5, 8, 4, 2: r = sum mod 11; r = 0
 // gives 0; r = 1 means the number is never issued; otherwise 11 − r.
@@ -45,8 +52,9 @@ func ParseBusinessID(s string) (string, error) {
 
 // businessIDDigits returns the eight digits of a business ID written as
 // digits, an optional separator (spaces and at most one hyphen) and the check
-// digit. With allowShort, six digits before a separator, or seven digits in
-// all, are padded with a leading zero.
+// digit. With allowShort, six digits before a separator are padded with a
+// leading zero; seven digits with no separator never are (see
+// ParseBusinessID).
 func businessIDDigits(s string, allowShort bool) (string, bool) {
 	i := 0
 	for i < len(s) && isDigit(s[i]) {
@@ -54,11 +62,8 @@ func businessIDDigits(s string, allowShort bool) (string, bool) {
 	}
 	body, rest := s[:i], s[i:]
 	if rest == "" {
-		switch {
-		case len(body) == 8:
+		if len(body) == 8 {
 			return body, true
-		case len(body) == 7 && allowShort:
-			return "0" + body, true
 		}
 		return "", false
 	}

@@ -2,6 +2,7 @@ package finnish
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -36,8 +37,8 @@ func TestParseBusinessID(t *testing.T) {
 		{give: " 2077474-0 ", want: "2077474-0"},
 		{give: "490484-0", want: "0490484-0"},
 		{give: "490484 0", want: "0490484-0"},
-		{give: "4904840", want: "0490484-0"},
 		{give: "FI04904840", want: "0490484-0"},
+		{give: "FI 490484-0", want: "0490484-0"},
 
 		// C.2.4 invalid: wrong check digit.
 		{give: "2069746-9", wantErr: errBusinessIDCheck},
@@ -63,6 +64,15 @@ func TestParseBusinessID(t *testing.T) {
 		{give: "2077474-X", wantErr: errBusinessIDFormat},
 		{give: "FI-2077474-0", wantErr: errBusinessIDFormat},
 		{give: "SE20774740", wantErr: errBusinessIDFormat},
+		// Seven digits with no separator: a current ID with its check digit
+		// cut off is not read as an old one with its zero dropped
+		// (2077474 would become 0207747-4, another company).
+		{give: "2077474", wantErr: errBusinessIDFormat},
+		{give: "FI2077474", wantErr: errBusinessIDFormat},
+		{give: "fi 2077474", wantErr: errBusinessIDFormat},
+		{give: " 2077474 ", wantErr: errBusinessIDFormat},
+		{give: "4904840", wantErr: errBusinessIDFormat},
+		{give: "490484", wantErr: errBusinessIDFormat},
 		{give: "２077474-0", wantErr: errBusinessIDFormat}, // full-width digit
 	}
 
@@ -98,6 +108,8 @@ func TestParseVATNumber(t *testing.T) {
 		{give: "2077474-0", wantErr: errVATFormat},
 		{give: "SE20774740", wantErr: errVATFormat},
 		{give: "FI2077474", wantErr: errVATFormat},
+		{give: "FI 2077474", wantErr: errVATFormat},
+		{give: "fi2077474", wantErr: errVATFormat},
 		{give: "FI4904840", wantErr: errVATFormat},
 		{give: "FI 490484-0", wantErr: errVATFormat},
 		{give: "FI207747401", wantErr: errVATFormat},
@@ -156,6 +168,16 @@ func FuzzParseBusinessID(f *testing.F) {
 		got, err := ParseBusinessID(s)
 		if err != nil {
 			return
+		}
+		// The check digit is always given: eight digits, or a separator
+		// before the last one. No digit is ever made up but a leading zero
+		// before six.
+		bare := strings.TrimSpace(s)
+		if hasPrefixFold(bare, "FI") {
+			bare = strings.TrimLeft(bare[2:], " ")
+		}
+		if allDigits(bare) && len(bare) != 8 {
+			t.Fatalf("ParseBusinessID(%q) = %q; only eight bare digits carry their check digit", s, got)
 		}
 		again, err := ParseBusinessID(got)
 		if err != nil || again != got {

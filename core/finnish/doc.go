@@ -22,6 +22,9 @@
 //   - DVV fictitious test persons, republished at https://dimarchi.net/test/new-ssn/
 //   - python-stdnum, stdnum/fi/hetu.py:
 //     https://github.com/arthurdejong/python-stdnum/blob/master/stdnum/fi/hetu.py
+//   - Finnish civil time for "born after today" (FinnishDate): UTC+2, with
+//     summer time by Directive 2000/84/EC, checked against the tz
+//     database's Europe/Helsinki
 //
 // Business ID and VAT number:
 //   - https://fi.m.wikipedia.org/wiki/Y-tunnus

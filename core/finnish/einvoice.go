@@ -14,6 +14,8 @@ var (
 	errIBANLengthFI   = errors.New("Finnish IBAN must be 18 characters: FI, 2 check digits and 14 digits")
 	errIBANCheck      = errors.New("IBAN check digits do not match")
 	errIntermediator  = errors.New("must be a known e-invoice operator ID, a bank BIC or a 0037 operator code of 12 digits")
+	errBICCountry     = errors.New("is shaped like a bank BIC, but its letters 5–6 are not an assigned ISO 3166-1 country code")
+	errBICFinnish     = errors.New("is a Finnish BIC that is not a known e-invoice intermediator: Finnish banks relay e-invoices under their listed BICs, such as NDEAFIHH or OKOYFIHH")
 )
 
 // ParseEInvoiceAddress validates the recipient's e-invoice address
@@ -127,12 +129,19 @@ func ibanMod97(u string) int {
 //   - one of the known IDs of the embedded operator table (see
 //     IntermediatorName), matched ignoring case, for example "INEXCHANGE",
 //     "E204503", "003721291126", "NETBFI99";
-//   - or a bank BIC: ^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$;
+//   - or a bank BIC, ^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$, whose
+//     country code (letters 5–6) is an assigned ISO 3166-1 code. A Finnish
+//     (FI) BIC must be one of the banks in the table, with or without a
+//     branch code (NDEAFIHHXXX): the banks that relay e-invoices in Finland
+//     are few and all listed, so any other FI BIC is a typo or a bank that
+//     takes no e-invoices. A foreign BIC with a real country code is
+//     accepted, as no list of them exists to check it against;
 //   - or a 12-digit operator code 0037 + business ID whose check digit is
-//     valid.
+//     valid (new operators get such IDs before any table lists them).
 //
-// The table is seed data (see the package documentation); IDs that are
-// neither in it nor BIC- or 0037-shaped are rejected.
+// The table is seed data (see the package documentation). Shapes alone are
+// not enough: XXXXXXXX, NONSENSE, ABCDEFGH and AAAAZZ11 look like BICs but
+// name no country.
 func ParseIntermediator(s string) (string, error) {
 	u := upperASCII(removeSpaces(s))
 	if u == "" {
@@ -142,6 +151,13 @@ func ParseIntermediator(s string) (string, error) {
 		return u, nil
 	}
 	if isBIC(u) {
+		country := u[4:6]
+		if _, ok := countries[country]; !ok {
+			return "", errBICCountry
+		}
+		if _, ok := intermediators[u[:8]]; country == "FI" && !ok {
+			return "", errBICFinnish
+		}
 		return u, nil
 	}
 	if len(u) == 12 && u[:4] == "0037" && allDigits(u) {

@@ -94,13 +94,27 @@ func TestParseIntermediator(t *testing.T) {
 		{give: "885790000000418", want: "885790000000418"},
 		{give: "00885060259470028", want: "00885060259470028"},
 		{give: " DABAFIHH ", want: "DABAFIHH"},
-		// Bank BICs, known or not.
+		// Finnish bank BICs: only the listed intermediators, with or
+		// without a branch code.
 		{give: "NDEAFIHH", want: "NDEAFIHH"},
 		{give: "ndea fi hh", want: "NDEAFIHH"},
 		{give: "NDEAFIHHXXX", want: "NDEAFIHHXXX"},
-		{give: "PSPBFIHH", want: "PSPBFIHH"},
+		{give: "OKOYFIHH", want: "OKOYFIHH"},
+		{give: "AABAFI22", want: "AABAFI22"},
+		{give: "PSPBFIHH", wantErr: errBICFinnish},
+		{give: "NDEAFIHX", wantErr: errBICFinnish},
+		{give: "SWEDFIHH", wantErr: errBICFinnish},
+		{give: "XXXXFIHH", wantErr: errBICFinnish},
+		{give: "XXXXFIHHXXX", wantErr: errBICFinnish},
+		// Foreign BICs: the country code must be assigned.
 		{give: "ESSESESS", want: "ESSESESS"},
 		{give: "DEUTDEFF500", want: "DEUTDEFF500"},
+		{give: "XXXXXXXX", wantErr: errBICCountry},
+		{give: "NONSENSE", wantErr: errBICCountry},
+		{give: "ABCDEFGH", wantErr: errBICCountry},
+		{give: "AAAAZZ11", wantErr: errBICCountry},
+		{give: "DEUTUKFF", wantErr: errBICCountry}, // UK is reserved, GB is assigned
+		{give: "DEUTXKFF", wantErr: errBICCountry},
 		// 0037 operator codes not in the table.
 		{give: "003720774740", want: "003720774740"},
 		{give: "003720774741", wantErr: errOVTCheck},
@@ -213,6 +227,7 @@ func FuzzParseIntermediator(f *testing.F) {
 	for _, s := range []string{
 		"NETBFI99", "netbfi99", "INEXCHANGE", "E204503", "003721291126", "NDEAFIHHXXX",
 		"ndea fi hh", "003720774741", "UNKNOWN", "", "\xff",
+		"XXXXXXXX", "NONSENSE", "ABCDEFGH", "AAAAZZ11", "PSPBFIHH", "DEUTDEFF500",
 	} {
 		f.Add(s)
 	}
@@ -225,6 +240,21 @@ func FuzzParseIntermediator(f *testing.F) {
 		again, err := ParseIntermediator(got)
 		if err != nil || again != got {
 			t.Fatalf("ParseIntermediator(%q) = %q, %v; not idempotent", got, again, err)
+		}
+		// Whatever is not in the table: a BIC with a real country, and
+		// a Finnish one only of a listed bank; or a 0037 operator code.
+		if _, known := intermediators[got]; !known {
+			switch {
+			case isBIC(got):
+				if _, ok := countries[got[4:6]]; !ok {
+					t.Fatalf("ParseIntermediator(%q) = %q: BIC of no country", s, got)
+				}
+				if _, ok := intermediators[got[:8]]; got[4:6] == "FI" && !ok {
+					t.Fatalf("ParseIntermediator(%q) = %q: unknown Finnish BIC", s, got)
+				}
+			case len(got) != 12 || got[:4] != "0037" || !allDigits(got):
+				t.Fatalf("ParseIntermediator(%q) = %q: neither known, a BIC nor a 0037 code", s, got)
+			}
 		}
 	})
 }

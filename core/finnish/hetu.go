@@ -3,6 +3,7 @@ package finnish
 import (
 	"errors"
 	"strings"
+	"time"
 )
 
 // hetuAlphabet maps DDMMYYZZZ mod 31 to the check character. It has no G, I,
@@ -20,6 +21,7 @@ var (
 	errHETUDate       = errors.New("birth date is not a real date")
 	errHETUNumUnused  = errors.New("individual number 000 and 001 are not used")
 	errHETUCheck      = errors.New("check character does not match")
+	errHETUFuture     = errors.New("birth date is in the future")
 )
 
 // hetuCentury returns the century a century sign stands for, or 0 if the
@@ -45,19 +47,24 @@ func hetuCentury(sign byte) int {
 // DDMMYYCZZZQ.
 //
 // The code must match ^(\d{2})(\d{2})(\d{2})([-+A-FU-Y])(\d{3})([0-9A-FHJ-NPR-Y])$,
-// DDMMYY in the century of the sign must be a real calendar date, the
-// individual number must not be 000 or 001, and the check character must be
-// "0123456789ABCDEFHJKLMNPRSTUVWXY"[DDMMYYZZZ mod 31].
+// DDMMYY in the century of the sign must be a real calendar date that is not
+// after today, the individual number must not be 000 or 001, and the check
+// character must be "0123456789ABCDEFHJKLMNPRSTUVWXY"[DDMMYYZZZ mod 31].
+//
+// now is the current instant, passed in because this package reads no
+// clock. "Today" is its date in Finnish civil time (see FinnishDate), the
+// time a Finnish code's birth date is written in: a child born just after
+// midnight in Helsinki has today's date while it is still yesterday in UTC.
+// A zero now puts every code in the future, so a caller that forgets the
+// clock fails loudly.
 //
 // Individual numbers 900–999 (temporary codes, and all of DVV's fictitious
 // test persons) are accepted. The century sign is part of the identity and
 // is never rewritten: 100190-999P and 100190Y999P are different people.
-// Gender is not derived and parity is not checked. Birth dates in the future
-// are not rejected (that would need a clock); callers that care compare
-// HETUBirthDate with their own date.
+// Gender is not derived and parity is not checked.
 //
 // The error texts are specific but never contain s.
-func ParseHETU(s string) (string, error) {
+func ParseHETU(s string, now time.Time) (string, error) {
 	s = upperASCII(strings.TrimSpace(s))
 	if len(s) != 11 {
 		return "", errHETULength
@@ -88,6 +95,9 @@ func ParseHETU(s string) (string, error) {
 	}
 	if hetuAlphabet[atoi(s[0:6]+s[7:10])%31] != check {
 		return "", errHETUCheck
+	}
+	if ty, tm, td := FinnishDate(now); year*10000+month*100+day > ty*10000+int(tm)*100+td {
+		return "", errHETUFuture
 	}
 	return s, nil
 }

@@ -4,7 +4,12 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
+
+// hetuNow is the clock of the identity-code tests: every valid test vector
+// was born before it.
+var hetuNow = time.Date(2025, 3, 14, 10, 0, 0, 0, time.UTC)
 
 func TestParseHETU(t *testing.T) {
 	t.Parallel()
@@ -93,9 +98,55 @@ func TestParseHETU(t *testing.T) {
 		t.Run(tt.give, func(t *testing.T) {
 			t.Parallel()
 
-			got, err := ParseHETU(tt.give)
+			got, err := ParseHETU(tt.give, hetuNow)
 			if got != tt.want || !errors.Is(err, tt.wantErr) {
 				t.Errorf("ParseHETU(%q) = %q, %v; want %q, %v", tt.give, got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestParseHETUFuture: a code whose birth date is after today, in Finnish
+// time, is not a real person's code.
+func TestParseHETUFuture(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name    string
+		give    string
+		now     time.Time
+		want    string
+		wantErr error
+	}{
+		{name: "2099", give: "010199A234J", now: hetuNow, wantErr: errHETUFuture},
+		{name: "2050", give: "010150F236Y", now: hetuNow, wantErr: errHETUFuture},
+		{name: "31.12.2099", give: "311299A0029", now: hetuNow, wantErr: errHETUFuture},
+		{name: "next year", give: "010126A0027", now: hetuNow, wantErr: errHETUFuture},
+		{name: "born today", give: "140325A002Y", now: hetuNow, want: "140325A002Y"},
+		{name: "temporary number born today", give: "140325B9031", now: hetuNow, want: "140325B9031"},
+		{name: "born tomorrow", give: "150325A002L", now: hetuNow, wantErr: errHETUFuture},
+		// 22:30 UTC on 14 March is 00:30 on the 15th in Helsinki (UTC+2).
+		{name: "born after midnight in Helsinki, UTC still the day before", give: "150325A002L",
+			now: time.Date(2025, 3, 14, 22, 30, 0, 0, time.UTC), want: "150325A002L"},
+		{name: "one second before midnight in Helsinki", give: "150325A002L",
+			now: time.Date(2025, 3, 14, 21, 59, 59, 0, time.UTC), wantErr: errHETUFuture},
+		// Summer time: 21:00 UTC on 30 June is 00:00 on 1 July (UTC+3).
+		{name: "summer midnight", give: "010725A002T",
+			now: time.Date(2025, 6, 30, 21, 0, 0, 0, time.UTC), want: "010725A002T"},
+		{name: "summer, one second before midnight", give: "010725A002T",
+			now: time.Date(2025, 6, 30, 20, 59, 59, 0, time.UTC), wantErr: errHETUFuture},
+		{name: "the zone of now does not matter", give: "150325A002L",
+			now: time.Date(2025, 3, 14, 17, 30, 0, 0, time.FixedZone("EST", -5*3600)), want: "150325A002L"},
+		{name: "no clock", give: "131052-308T", now: time.Time{}, wantErr: errHETUFuture},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+
+			got, err := ParseHETU(tt.give, tt.now)
+			if got != tt.want || !errors.Is(err, tt.wantErr) {
+				t.Errorf("ParseHETU(%q, %s) = %q, %v; want %q, %v", tt.give, tt.now, got, err, tt.want, tt.wantErr)
 			}
 		})
 	}
@@ -104,8 +155,8 @@ func TestParseHETU(t *testing.T) {
 func TestParseHETUSignIsIdentity(t *testing.T) {
 	t.Parallel()
 
-	a, errA := ParseHETU("100190-999P")
-	b, errB := ParseHETU("100190Y999P")
+	a, errA := ParseHETU("100190-999P", hetuNow)
+	b, errB := ParseHETU("100190Y999P", hetuNow)
 	if errA != nil || errB != nil || a == b {
 		t.Errorf("got %q, %v and %q, %v; want two different valid codes", a, errA, b, errB)
 	}
@@ -198,7 +249,7 @@ func TestMaskHETU(t *testing.T) {
 // they cannot carry the input.
 var hetuErrors = []error{
 	errHETULength, errHETUDateDigits, errHETUSign, errHETUNumDigits,
-	errHETUCheckChar, errHETUDate, errHETUNumUnused, errHETUCheck,
+	errHETUCheckChar, errHETUDate, errHETUNumUnused, errHETUCheck, errHETUFuture,
 }
 
 func isHETUError(err error) bool {
@@ -216,12 +267,13 @@ func FuzzParseHETU(f *testing.F) {
 		"311280-999J", "010150+002D", "290200A002C", "290200-002C", "010190-000N",
 		"131052-308U", "310252-308Y", "010190Y999K", "131052G308T", "131052-308t",
 		" 131052-308T ", "", "131052-308ſ", "\xff\xfe",
+		"010199A234J", "010150F236Y", "140325A002Y", "150325A002L",
 	} {
 		f.Add(s)
 	}
 
 	f.Fuzz(func(t *testing.T, s string) {
-		got, err := ParseHETU(s)
+		got, err := ParseHETU(s, hetuNow)
 		if err != nil {
 			if !isHETUError(err) {
 				t.Fatalf("unexpected error %v", err)
@@ -234,12 +286,17 @@ func FuzzParseHETU(f *testing.F) {
 			}
 			return
 		}
-		again, err := ParseHETU(got)
+		again, err := ParseHETU(got, hetuNow)
 		if err != nil || again != got {
 			t.Fatalf("ParseHETU(%q) = %q, %v; not idempotent", got, again, err)
 		}
-		if y, m, d := HETUBirthDate(got); y < 1800 || y > 2099 || m < 1 || m > 12 || d < 1 || d > 31 {
+		y, m, d := HETUBirthDate(got)
+		if y < 1800 || y > 2099 || m < 1 || m > 12 || d < 1 || d > 31 {
 			t.Fatalf("HETUBirthDate(%q) = %d-%d-%d", got, y, m, d)
+		}
+		// Never born after today, in Finland.
+		if born := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC); born.After(time.Date(2025, 3, 14, 0, 0, 0, 0, time.UTC)) {
+			t.Fatalf("ParseHETU(%q) accepted a birth date after %s", got, hetuNow)
 		}
 		if mask := MaskHETU(got); len(mask) != 11 || mask[6] != got[6] || strings.Trim(mask, "*") != got[6:7] {
 			t.Fatalf("MaskHETU(%q) = %q", got, mask)

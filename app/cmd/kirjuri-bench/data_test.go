@@ -63,7 +63,7 @@ func TestHetuIsValidAndUnique(t *testing.T) {
 	seen := map[string]bool{}
 	for n := int64(customer.FirstNumber); n < customer.FirstNumber+200_000; n += 7 {
 		h := hetu(n)
-		if _, err := finnish.ParseHETU(h); err != nil {
+		if _, err := finnish.ParseHETU(h, dataEpoch); err != nil {
 			t.Fatalf("hetu(%d) = %s: %v", n, h, err)
 		}
 		if seen[h] {
