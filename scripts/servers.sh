@@ -103,9 +103,43 @@ find_ch_bin() {
 }
 ensure_clickhouse() {
   if ! find_ch_bin; then
-    apt_install clickhouse-server
+    $IS_ROOT || die "'clickhouse-server' is not installed; install it first (e.g. sudo apt-get install -y clickhouse-server clickhouse-client), then disable the system-wide service the package starts (sudo systemctl disable --now clickhouse-server): the project runs its own"
+    install_clickhouse_server
     command -v clickhouse-client >/dev/null || apt_install clickhouse-client
     find_ch_bin || die "clickhouse-server still not found after installing clickhouse-server"
+  fi
+}
+
+# The clickhouse-server package enables and starts a system-wide service
+# (systemd unit and /etc/init.d script) on the default ports 9000/8123, with
+# its data in /var/lib/clickhouse: a second ClickHouse beside the project's
+# own. While the package installs, a policy-rc.d (unless the machine has
+# one) keeps any service from starting; afterwards the service is disabled,
+# so it does not start at boot either. `systemctl enable --now
+# clickhouse-server` undoes it for whoever wants that server.
+POLICY_RC_D=/usr/sbin/policy-rc.d
+install_clickhouse_server() {
+  local own_policy=false
+  if [ ! -e "$POLICY_RC_D" ]; then
+    printf '#!/bin/sh\n# kirjuri scripts/servers.sh: no service starts while clickhouse-server installs\nexit 101\n' >"$POLICY_RC_D"
+    chmod 755 "$POLICY_RC_D"
+    own_policy=true
+    trap 'rm -f "$POLICY_RC_D"' EXIT
+  fi
+  apt_install clickhouse-server
+  if $own_policy; then
+    rm -f "$POLICY_RC_D"
+    trap - EXIT
+  fi
+  log "disabling the system-wide clickhouse-server service the package enabled (the project runs its own, under .data/)"
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+    systemctl disable --now clickhouse-server.service >/dev/null 2>&1 || true
+  else
+    # No systemd running (a container): the unit's enable link and the
+    # init script's start links are removed. (Never the init script's
+    # `stop`: it kills every clickhouse-server on the machine, ours too.)
+    if command -v deb-systemd-helper >/dev/null; then deb-systemd-helper disable clickhouse-server.service >/dev/null 2>&1 || true; fi
+    if command -v update-rc.d >/dev/null; then update-rc.d clickhouse-server disable >/dev/null 2>&1 || true; fi
   fi
 }
 
@@ -188,6 +222,41 @@ pg_init() {
   mv "$tmp" "$PGDATA"
 }
 
+# The server's own log must hold no personal data. By default an error
+# is logged with its DETAIL ("Key (lower(email))=(matti@example.fi) already
+# exists", "Failing row contains (...)") and the statement that failed.
+# terse drops DETAIL, HINT and CONTEXT; panic keeps failed statements out;
+# parameters are never logged, neither with errors nor with slow statements;
+# no statements are logged (log_statement) and none for their duration.
+PG_LOG_SETTINGS=(
+  log_error_verbosity=terse
+  log_min_error_statement=panic
+  log_parameter_max_length=0
+  log_parameter_max_length_on_error=0
+  log_statement=none
+  log_min_duration_statement=-1
+)
+
+# pg_apply_log_settings: write PG_LOG_SETTINGS into the data folder's
+# postgresql.auto.conf (ALTER SYSTEM) and reload, so that data folders
+# initialised before these settings, and servers already running, get them
+# too. Only for our own server.
+pg_apply_log_settings() {
+  local kv name value changed=false
+  for kv in "${PG_LOG_SETTINGS[@]}"; do
+    name=${kv%%=*} value=${kv#*=}
+    if [ "$(psql_q -d postgres -tAc "SELECT setting FROM pg_settings WHERE name = '$name'")" != "$value" ] \
+       || ! grep -qE "^$name = '?$value'?\$" "$PGDATA/postgresql.auto.conf" 2>/dev/null; then
+      psql_q -d postgres -c "ALTER SYSTEM SET $name = '$value'" >/dev/null
+      changed=true
+    fi
+  done
+  if $changed; then
+    log "PostgreSQL log settings applied (no personal data in $PG_LOG)"
+    psql_q -d postgres -tAc 'SELECT pg_reload_conf()' >/dev/null
+  fi
+}
+
 # Lock files left behind by a killed server: postmaster.pid and the socket's
 # .lock. PostgreSQL refuses to start while the PID in them exists at all,
 # even when it now belongs to another process or is a not yet reaped zombie.
@@ -211,6 +280,7 @@ pg_up() {
     dir=$(psql_q -d postgres -tAc 'SHOW data_directory' 2>/dev/null || echo '?')
     if [ "$dir" = "$PGDATA" ]; then
       log "PostgreSQL already running on 127.0.0.1:$PG_PORT, reusing it"
+      pg_apply_log_settings
     else
       log "warning: reusing the PostgreSQL that answers on 127.0.0.1:$PG_PORT, whose data folder is $dir, not $PGDATA"
     fi
@@ -228,8 +298,9 @@ pg_up() {
     [ ${#sock} -gt 90 ] && sock=""
     log "starting PostgreSQL on 127.0.0.1:$PG_PORT (log $PG_LOG)"
     as_pg pg_ctl -D "$PGDATA" -l "$PG_LOG" -w -t 60 \
-      -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories='$sock' -c max_connections=200 $PG_EXTRA_OPTS" \
+      -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories='$sock' -c max_connections=200 ${PG_LOG_SETTINGS[*]/#/-c } $PG_EXTRA_OPTS" \
       start >/dev/null 9>&- || { tail -n 20 "$PG_LOG" >&2 || true; die "PostgreSQL did not start"; }
+    pg_apply_log_settings
   fi
   if [ "$(psql_q -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'")" != 1 ]; then
     log "creating database $PG_DB"

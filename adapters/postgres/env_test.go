@@ -18,7 +18,7 @@ import (
 
 // env is one test's database, store and register service.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	url   string
 	pool  *pgxpool.Pool
@@ -28,13 +28,13 @@ type env struct {
 
 var testKey = bytes.Repeat([]byte{7}, postgres.SSNKeySize)
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	return envOn(t, pgtest.NewDatabase(t))
 }
 
 // envOn is newEnv on a given database, which it migrates.
-func envOn(t *testing.T, url string) *env {
+func envOn(t testing.TB, url string) *env {
 	t.Helper()
 	if err := postgres.Migrate(t.Context(), url); err != nil {
 		t.Fatal(err)
