@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,7 +25,9 @@ var Version = "dev"
 func Main(args []string) int {
 	root := rootCommand()
 	root.SetArgs(args)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGHUP too: a closed terminal stops the service gracefully instead
+	// of killing it.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "kirjuri:", err)
@@ -70,6 +73,7 @@ func rootCommand() *cobra.Command {
 		},
 	})
 	root.AddCommand(apikeyCommand(load))
+	root.AddCommand(rekeyCommand(load))
 	return root
 }
 
@@ -109,16 +113,19 @@ func apikeyCommand(load func() (Config, error)) *cobra.Command {
 			if name == "" {
 				return fmt.Errorf("--name is required")
 			}
+			if name == BootstrapKeyName {
+				return fmt.Errorf("--name: %q is the key of KIRJURI_BOOTSTRAP_API_KEY; choose another name", name)
+			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()
-			pool, err := postgres.OpenPool(ctx, postgres.Config{DatabaseURL: cfg.Database.URL, MaxConns: 2})
+			store, closeStore, err := openStore(ctx, cfg, nil)
 			if err != nil {
 				return err
 			}
-			defer pool.Close()
+			defer closeStore()
 			secret := NewSecret()
 			key := access.Key{ID: system.IDs{}.New(), Name: name, Scopes: sc, CreatedAt: system.Clock{}.Now()}
-			if err := postgres.New(pool, nil).CreateKey(ctx, key, access.Hash(secret)); err != nil {
+			if err := store.CreateKey(ctx, key, access.Hash(secret)); err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), secret)
@@ -129,5 +136,139 @@ func apikeyCommand(load func() (Config, error)) *cobra.Command {
 	create.Flags().StringVar(&name, "name", "", "a name for the key (shown in logs and the audit log as its actor)")
 	create.Flags().StringVar(&scopes, "scopes", "", "comma-separated scopes: "+strings.Join(access.ScopeNames(), ","))
 	cmd.AddCommand(create)
+
+	cmd.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "List API keys (never their secrets): name, scopes, created, last used, revoked",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := load()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			store, closeStore, err := openStore(ctx, cfg, nil)
+			if err != nil {
+				return err
+			}
+			defer closeStore()
+			keys, err := store.ListKeys(ctx)
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "NAME\tSCOPES\tCREATED\tLAST USED\tREVOKED")
+			for _, k := range keys {
+				scopes := make([]string, len(k.Scopes))
+				for i, s := range k.Scopes {
+					scopes[i] = string(s)
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", k.Name, strings.Join(scopes, ","),
+					showTime(k.CreatedAt), showTime(k.LastUsedAt), showTime(k.RevokedAt))
+			}
+			return w.Flush()
+		},
+	})
+
+	cmd.AddCommand(&cobra.Command{
+		Use:   "revoke NAME",
+		Short: "Revoke the active API key named NAME; it stops working within " + keyCacheLifetime,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := load()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			store, closeStore, err := openStore(ctx, cfg, nil)
+			if err != nil {
+				return err
+			}
+			defer closeStore()
+			n, err := store.RevokeKeys(ctx, args[0], system.Clock{}.Now())
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return fmt.Errorf("no active API key is named %q (kirjuri apikey list shows them)", args[0])
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "revoked the key %q; running services refuse it within %s (their key cache)\n", args[0], keyCacheLifetime)
+			if args[0] == BootstrapKeyName {
+				fmt.Fprintln(cmd.ErrOrStderr(), "configure a new KIRJURI_BOOTSTRAP_API_KEY (or none): a service started with the revoked one refuses to start")
+			}
+			return nil
+		},
+	})
+	return cmd
+}
+
+// keyCacheLifetime is how long a running service may still accept a
+// revoked key: the lifetime of its key cache (adapters/http).
+const keyCacheLifetime = "30 seconds"
+
+func showTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// openStore opens a small pool and a store on it for a command; cipher may
+// be nil when the command touches no identity code.
+func openStore(ctx context.Context, cfg Config, cipher *postgres.SSNCipher) (*postgres.Store, func(), error) {
+	pool, err := postgres.OpenPool(ctx, postgres.Config{DatabaseURL: cfg.Database.URL, MaxConns: 2})
+	if err != nil {
+		return nil, nil, err
+	}
+	return postgres.New(pool, cipher), pool.Close, nil
+}
+
+func rekeyCommand(load func() (Config, error)) *cobra.Command {
+	var batch int
+	cmd := &cobra.Command{
+		Use:   "rekey",
+		Short: "Re-encrypt every stored identity code with the current encryption key",
+		Long: `Re-encrypt every stored identity code with encryptionKey (KIRJURI_ENCRYPTION_KEY).
+Codes sealed by an old key are opened with encryptionOldKeys
+(KIRJURI_ENCRYPTION_OLD_KEYS). Each batch commits on its own: an interrupted
+run keeps its work, and running it again finishes the rest. When it reports
+that nothing is left, the old keys can be removed from the configuration.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := load()
+			if err != nil {
+				return err
+			}
+			key, err := cfg.SSNKey()
+			if err != nil {
+				return err
+			}
+			old, err := cfg.SSNOldKeys()
+			if err != nil {
+				return err
+			}
+			cipher, err := postgres.NewSSNCipher(key, old...)
+			if err != nil {
+				return err
+			}
+			store, closeStore, err := openStore(cmd.Context(), cfg, cipher)
+			if err != nil {
+				return err
+			}
+			defer closeStore()
+			out := cmd.ErrOrStderr()
+			n, err := store.RekeySSNs(cmd.Context(), batch, func(done int) {
+				fmt.Fprintf(out, "re-encrypted %d identity codes\n", done)
+			})
+			if err != nil {
+				return fmt.Errorf("rekey stopped after %d identity codes (run it again to continue): %w", n, err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "every identity code is encrypted with the current key (id %s); %d re-encrypted in this run\n", cipher.KeyID(), n)
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&batch, "batch-size", 500, "customers per transaction")
 	return cmd
 }

@@ -21,8 +21,9 @@ import (
 // Config is kirjuri's configuration: a YAML file overridden by environment
 // variables. Keys are camelCase.
 type Config struct {
-	// Mode is "development" (default) or "production". Development
-	// generates an encryption key under DataDir when none is given.
+	// Mode is "development", "production" or unset. Only an explicitly
+	// chosen development mode generates an encryption key under DataDir
+	// when none is given; otherwise a missing key stops the start.
 	Mode    string `koanf:"mode"`
 	DataDir string `koanf:"dataDir"`
 	HTTP    struct {
@@ -46,7 +47,11 @@ type Config struct {
 	// EncryptionKey encrypts personal identity codes at rest: 32 random
 	// bytes, standard base64.
 	EncryptionKey string `koanf:"encryptionKey"`
-	Log           struct {
+	// EncryptionOldKeys are earlier encryption keys, kept while `kirjuri
+	// rekey` re-encrypts what they sealed: they decrypt, EncryptionKey
+	// encrypts.
+	EncryptionOldKeys []string `koanf:"encryptionOldKeys"`
+	Log               struct {
 		Level  string `koanf:"level"`  // debug, info, warn, error
 		Format string `koanf:"format"` // json or console
 	} `koanf:"log"`
@@ -55,21 +60,24 @@ type Config struct {
 }
 
 // envVars maps the environment variables of api.md onto config keys.
-var envVars = []struct{ env, key string }{
-	{"KIRJURI_MODE", "mode"},
-	{"KIRJURI_DATA_DIR", "dataDir"},
-	{"KIRJURI_HTTP_ADDR", "http.addr"},
-	{"KIRJURI_DATABASE_URL", "database.url"},
-	{"KIRJURI_CLICKHOUSE_URL", "clickhouse.url"},
-	{"KIRJURI_BOOTSTRAP_API_KEY", "bootstrapApiKey"},
-	{"KIRJURI_ENCRYPTION_KEY", "encryptionKey"},
-	{"KIRJURI_LOG_LEVEL", "log.level"},
-	{"KIRJURI_LOG_FORMAT", "log.format"},
+var envVars = []struct {
+	env, key string
+	list     bool // comma-separated
+}{
+	{"KIRJURI_MODE", "mode", false},
+	{"KIRJURI_DATA_DIR", "dataDir", false},
+	{"KIRJURI_HTTP_ADDR", "http.addr", false},
+	{"KIRJURI_DATABASE_URL", "database.url", false},
+	{"KIRJURI_CLICKHOUSE_URL", "clickhouse.url", false},
+	{"KIRJURI_BOOTSTRAP_API_KEY", "bootstrapApiKey", false},
+	{"KIRJURI_ENCRYPTION_KEY", "encryptionKey", false},
+	{"KIRJURI_ENCRYPTION_OLD_KEYS", "encryptionOldKeys", true},
+	{"KIRJURI_LOG_LEVEL", "log.level", false},
+	{"KIRJURI_LOG_FORMAT", "log.format", false},
 }
 
 func defaults() map[string]any {
 	return map[string]any{
-		"mode":                          "development",
 		"dataDir":                       ".data/dev",
 		"http.addr":                     "127.0.0.1:8080",
 		"http.maxBodyBytes":             int64(1 << 20),
@@ -108,7 +116,11 @@ func LoadConfig(path string) (Config, error) {
 		// A variable that is set counts even when empty: that is how
 		// KIRJURI_CLICKHOUSE_URL= turns the audit log off.
 		if v, ok := os.LookupEnv(e.env); ok {
-			if err := k.Set(e.key, v); err != nil {
+			var val any = v
+			if e.list {
+				val = splitList(v)
+			}
+			if err := k.Set(e.key, val); err != nil {
 				return Config{}, err
 			}
 		}
@@ -132,8 +144,8 @@ func LoadConfig(path string) (Config, error) {
 
 func (c Config) validate() error {
 	var errs []error
-	if c.Mode != "development" && c.Mode != "production" {
-		errs = append(errs, fmt.Errorf("mode: must be development or production, not %q", c.Mode))
+	if c.Mode != "" && c.Mode != "development" && c.Mode != "production" {
+		errs = append(errs, fmt.Errorf("mode (KIRJURI_MODE): must be development or production, not %q", c.Mode))
 	}
 	if c.Database.URL == "" {
 		errs = append(errs, errors.New("database.url (KIRJURI_DATABASE_URL) is required"))
@@ -145,6 +157,17 @@ func (c Config) validate() error {
 		if _, err := decodeKey(c.EncryptionKey); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	for i, o := range c.EncryptionOldKeys {
+		if _, err := decodeKey(o); err != nil {
+			errs = append(errs, fmt.Errorf("encryptionOldKeys (KIRJURI_ENCRYPTION_OLD_KEYS), key %d: must be 32 bytes in standard base64", i+1))
+		}
+	}
+	if len(c.EncryptionOldKeys) > 0 && c.EncryptionKey == "" {
+		errs = append(errs, errors.New("encryptionOldKeys (KIRJURI_ENCRYPTION_OLD_KEYS) needs encryptionKey (KIRJURI_ENCRYPTION_KEY), the key that replaces them"))
+	}
+	if _, err := checkConnectors(c.Connectors); err != nil {
+		errs = append(errs, err)
 	}
 	if c.BootstrapAPIKey != "" && len(c.BootstrapAPIKey) < 20 {
 		errs = append(errs, errors.New("bootstrapApiKey (KIRJURI_BOOTSTRAP_API_KEY) must be at least 20 characters"))
@@ -160,14 +183,21 @@ func decodeKey(s string) ([]byte, error) {
 	return b, nil
 }
 
-// SSNKey returns the key for personal identity codes. In development without
-// a configured key it reads, or makes once, DataDir/encryption-key.
+// errNoEncryptionKey says what to set when there is no key.
+var errNoEncryptionKey = errors.New("no encryption key for identity codes: set encryptionKey " +
+	"(KIRJURI_ENCRYPTION_KEY) to 32 random bytes in standard base64 (head -c32 /dev/urandom | base64) " +
+	"and keep it safe, since identity codes cannot be read without it; or, on a developer's machine only, " +
+	"choose mode: development (KIRJURI_MODE=development) to have one generated under dataDir")
+
+// SSNKey returns the key for personal identity codes. Without a configured
+// key it refuses, unless development mode was chosen explicitly: then it
+// reads, or makes once, DataDir/encryption-key.
 func (c Config) SSNKey() ([]byte, error) {
 	if c.EncryptionKey != "" {
 		return decodeKey(c.EncryptionKey)
 	}
 	if c.Mode != "development" {
-		return nil, errors.New("encryptionKey (KIRJURI_ENCRYPTION_KEY) is required outside development")
+		return nil, errNoEncryptionKey
 	}
 	path := filepath.Join(c.DataDir, "encryption-key")
 	if b, err := os.ReadFile(path); err == nil {
@@ -184,6 +214,30 @@ func (c Config) SSNKey() ([]byte, error) {
 		return nil, fmt.Errorf("development encryption key: %w", err)
 	}
 	return key, nil
+}
+
+// SSNOldKeys returns the old keys of encryptionOldKeys, decoded.
+func (c Config) SSNOldKeys() ([][]byte, error) {
+	out := make([][]byte, 0, len(c.EncryptionOldKeys))
+	for _, o := range c.EncryptionOldKeys {
+		b, err := decodeKey(o)
+		if err != nil {
+			return nil, errors.New("encryptionOldKeys (KIRJURI_ENCRYPTION_OLD_KEYS) must be 32 bytes each in standard base64")
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// splitList reads a comma-separated variable; empty items are dropped.
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // NewSecret makes a new API key secret.

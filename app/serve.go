@@ -27,6 +27,10 @@ func Options(cfg Config, log *zap.Logger) (fx.Option, error) {
 	if err != nil {
 		return nil, err
 	}
+	ssnOldKeys, err := cfg.SSNOldKeys()
+	if err != nil {
+		return nil, err
+	}
 	connectors, err := connectorOptions(cfg.Connectors)
 	if err != nil {
 		return nil, err
@@ -49,7 +53,7 @@ func Options(cfg Config, log *zap.Logger) (fx.Option, error) {
 			fx.Annotate(registry, fx.As(new(prometheus.Registerer))),
 			fx.Annotate(registry, fx.As(new(prometheus.Gatherer))),
 		),
-		fx.Supply(postgres.Config{DatabaseURL: cfg.Database.URL, MaxConns: cfg.Database.MaxConns, SSNKey: ssnKey}),
+		fx.Supply(postgres.Config{DatabaseURL: cfg.Database.URL, MaxConns: cfg.Database.MaxConns, SSNKey: ssnKey, SSNOldKeys: ssnOldKeys}),
 		postgres.Module,
 		fx.Provide(fx.Annotate(
 			func(s *postgres.Store) ports.Readiness { return s },
@@ -57,11 +61,16 @@ func Options(cfg Config, log *zap.Logger) (fx.Option, error) {
 		)),
 		system.Module,
 		fx.Provide(register.New),
+		// The bootstrap key is stored before the listener opens: fx runs
+		// the invokes of child modules first, in the order given, and start
+		// hooks in the order appended, so a client that waits for /healthz
+		// can use the key at once.
+		fx.Module("bootstrap", fx.Invoke(bootstrapKey)),
 		fx.Supply(httpapi.Config{Addr: cfg.HTTP.Addr, Version: Version, MaxBodyBytes: cfg.HTTP.MaxBodyBytes}),
 		httpapi.Module,
 		audit,
 		fx.Options(connectors...),
-		fx.Invoke(bootstrapKey, maintenance),
+		fx.Invoke(maintenance),
 	), nil
 }
 
@@ -88,24 +97,38 @@ func Serve(ctx context.Context, cfg Config) error {
 	log.Info("kirjuri is serving", zap.String("addr", cfg.HTTP.Addr), zap.String("version", Version))
 	select {
 	case <-ctx.Done():
+		log.Info("stopping", zap.String("reason", context.Cause(ctx).Error()))
 	case sig := <-app.Wait():
 		log.Info("stopping", zap.Stringer("signal", sig.Signal))
 	}
 	stopCtx, cancelStop := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancelStop()
-	return app.Stop(stopCtx)
+	start := time.Now()
+	if err := app.Stop(stopCtx); err != nil {
+		return fmt.Errorf("graceful stop: %w", err)
+	}
+	// Operators and the run command's test look for this line: everything
+	// in flight was finished and every connection closed.
+	log.Info("stopped gracefully", zap.Duration("took", time.Since(start)))
+	return nil
 }
 
-// bootstrapKey creates the key of KIRJURI_BOOTSTRAP_API_KEY, with every
-// scope, when it does not exist yet.
+// BootstrapKeyName is the name of the key of KIRJURI_BOOTSTRAP_API_KEY.
+// `kirjuri apikey create` does not hand it out.
+const BootstrapKeyName = "bootstrap"
+
+// bootstrapKey makes the key of KIRJURI_BOOTSTRAP_API_KEY, with every scope,
+// the one active key named "bootstrap": when the configured secret changed,
+// the key of the old one is revoked. A secret that was revoked (`kirjuri
+// apikey revoke bootstrap`) stops the start rather than coming back.
 func bootstrapKey(lc fx.Lifecycle, cfg Config, keys ports.KeyStore, ids ports.IDs, clock ports.Clock, log *zap.Logger) {
 	if cfg.BootstrapAPIKey == "" {
 		return
 	}
 	lc.Append(fx.Hook{OnStart: func(ctx context.Context) error {
-		k := access.Key{ID: ids.New(), Name: "bootstrap", Scopes: access.Scopes, CreatedAt: clock.Now()}
-		if err := keys.CreateKey(ctx, k, access.Hash(cfg.BootstrapAPIKey)); err != nil {
-			return fmt.Errorf("bootstrap API key: %w", err)
+		k := access.Key{ID: ids.New(), Name: BootstrapKeyName, Scopes: access.Scopes, CreatedAt: clock.Now()}
+		if err := keys.ReplaceKey(ctx, k, access.Hash(cfg.BootstrapAPIKey)); err != nil {
+			return fmt.Errorf("bootstrap API key (KIRJURI_BOOTSTRAP_API_KEY): %w", err)
 		}
 		log.Info("bootstrap API key is ready (every scope)")
 		return nil

@@ -3,5 +3,9 @@
 // reservation). Each turns its system's deliveries into core patches with an
 // external-system link and never writes to the store itself; see
 // ../shared/spec/connectors.md. The registry that enables them from
-// configuration is app/connectors.go. None is written yet.
+// configuration is app/connectors.go: each entry gives a typed settings
+// struct (koanf tags) and a builder. Every `connectors.<name>` section is
+// decoded into its struct strictly, enabled or not: `enabled` must be a
+// real boolean, and an unknown key or a value of the wrong type stops the
+// start. None is written yet.
 package connectors

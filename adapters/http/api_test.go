@@ -167,7 +167,7 @@ func TestIdempotency(t *testing.T) {
 	}
 	// The first request still runs.
 	scope := h.keyIDs["writer"].String() + " POST /v1/customers"
-	if _, err := h.store.Begin(context.Background(), scope, "running-1", fingerprint("", []byte(person))); err != nil {
+	if _, _, err := h.store.Begin(context.Background(), scope, "running-1", fingerprint("", []byte(person))); err != nil {
 		t.Fatal(err)
 	}
 	wantProblem(t, post(person, map[string]string{"Idempotency-Key": "running-1"}), http.StatusConflict, "header.Idempotency-Key")

@@ -50,3 +50,16 @@ var SearchText = searchText
 
 // CursorFor is the cursor continuing after a number.
 var CursorFor = encodeCursor
+
+// SealV1 seals an identity code in the first ciphertext format, without a
+// key id (0x01 | nonce | ciphertext), as stores before key ids wrote it.
+func SealV1(t testing.TB, key []byte, owner [16]byte, ssn string) []byte {
+	t.Helper()
+	k, err := newSSNKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonce := make([]byte, k.aead.NonceSize())
+	out := append([]byte{ssnFormatV1}, nonce...)
+	return k.aead.Seal(out, nonce, []byte(ssn), owner[:])
+}

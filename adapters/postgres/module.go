@@ -20,6 +20,9 @@ type Config struct {
 	// SSNKey is the 32-byte key personal identity codes are protected with
 	// (KIRJURI_ENCRYPTION_KEY, decoded).
 	SSNKey []byte
+	// SSNOldKeys are earlier keys that may still have sealed stored codes
+	// (KIRJURI_ENCRYPTION_OLD_KEYS): they open, the current key seals.
+	SSNOldKeys [][]byte
 }
 
 // OpenPool builds a connection pool from cfg. It does not connect yet: the
@@ -46,7 +49,7 @@ func OpenPool(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 var Module = fx.Module("postgres",
 	fx.Provide(
 		newLifecyclePool,
-		func(cfg Config) (*SSNCipher, error) { return NewSSNCipher(cfg.SSNKey) },
+		func(cfg Config) (*SSNCipher, error) { return NewSSNCipher(cfg.SSNKey, cfg.SSNOldKeys...) },
 		fx.Annotate(New,
 			fx.As(fx.Self()),
 			fx.As(new(ports.CustomerStore)),

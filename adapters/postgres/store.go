@@ -66,6 +66,9 @@ func (s *Store) Create(ctx context.Context, c *customer.Customer, events []conse
 		if err := checkGroups(ctx, tx, d.Groups); err != nil {
 			return err
 		}
+		if err := s.checkSSNUnderOldKeys(ctx, tx, d.ID, "", d.SSN); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, insertCustomerSQL, args...); err != nil {
 			return mapError(err)
 		}
@@ -102,6 +105,9 @@ func (s *Store) Update(ctx context.Context, id uuid.UUID, fn func(c *customer.Cu
 				return err
 			}
 		}
+		if err := s.checkSSNUnderOldKeys(ctx, tx, id, before.SSN, after.SSN); err != nil {
+			return err
+		}
 		args, err := s.writeArgs(after)
 		if err != nil {
 			return err
@@ -119,6 +125,11 @@ func (s *Store) Update(ctx context.Context, id uuid.UUID, fn func(c *customer.Cu
 		}
 		if err := insertEvents(ctx, tx, events); err != nil {
 			return err
+		}
+		if before.ErasedAt == nil && after.ErasedAt != nil {
+			if err := scrubIdempotency(ctx, tx, id); err != nil {
+				return err
+			}
 		}
 		out = c
 		return nil

@@ -64,7 +64,17 @@ type Key struct {
 	Name      string
 	Scopes    []Scope
 	CreatedAt time.Time
+	// LastUsedAt is when the key was last looked up to authenticate a
+	// request (zero: never). Lookups are cached, so it is exact to within
+	// the cache's lifetime.
+	LastUsedAt time.Time
+	// RevokedAt is when the key was revoked (zero: it is active). A revoked
+	// key authenticates nothing.
+	RevokedAt time.Time
 }
+
+// Revoked reports whether the key has been revoked.
+func (k Key) Revoked() bool { return !k.RevokedAt.IsZero() }
 
 // Has reports whether the key carries the scope. The admin scope does not
 // imply the others: keys say what they may do.

@@ -45,6 +45,11 @@ type Stores struct {
 	Outbox      ports.Outbox
 	Keys        ports.KeyStore
 	Idempotency ports.Idempotency
+	// ExpireClaim makes the running idempotency claim of (scope, key)
+	// older than ports.IdempotencyLease, as if its process had died, so
+	// that the takeover can be tested without waiting. The store's own
+	// back door: the port has no such method.
+	ExpireClaim func(t *testing.T, scope, key string)
 }
 
 type opener = func(t *testing.T) Stores

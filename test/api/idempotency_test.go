@@ -2,9 +2,13 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
+
+	"kirjuri/adapters/postgres/pgtest"
 )
 
 func TestIdempotencyKey(t *testing.T) {
@@ -134,5 +138,95 @@ func TestIdempotencyKeyConcurrent(t *testing.T) {
 	}
 	if all := e.find("limit=500", bootstrapSecret); len(all.Items) != 1 {
 		t.Errorf("%d customers, want 1", len(all.Items))
+	}
+}
+
+// TestIdempotencyKeyAfterErasure: nothing of an erased customer can be read
+// back through an Idempotency-Key, by replaying the create, a patch, a
+// consents PUT or the erasure itself, and the idempotency table holds no
+// identity code, email or name of it in plain text, before the erasure or
+// after.
+func TestIdempotencyKeyAfterErasure(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const ssn = "131052-308T"
+	secrets := []string{ssn, "poistettava.eemeli@example.fi", "Eemeli", "Poistettava", "Uusinimi", "0401234567", "401234567"}
+	send := func(method, path, key string, body any) *response {
+		return e.do(req{method: method, path: path, key: bootstrapSecret, body: body,
+			header: map[string]string{"Idempotency-Key": key}})
+	}
+	createBody := person("Eemeli", "Poistettava", obj{"email": "poistettava.eemeli@example.fi", "ssn": ssn, "phoneNumbers": []string{"040 1234567"}})
+	created := e.want(send(http.MethodPost, "/v1/customers", "create", createBody), http.StatusCreated)
+	if !strings.Contains(string(created.Body), ssn) {
+		t.Fatalf("the create does not show the identity code to a pii:read key: %s", created.Body)
+	}
+	c := decode[Customer](t, created)
+	path := "/v1/customers/" + c.ID
+	writes := []struct {
+		method, path, key string
+		body              any
+	}{
+		{http.MethodPost, "/v1/customers", "create", createBody},
+		{http.MethodPatch, path, "patch", obj{"lastName": "Uusinimi"}},
+		{http.MethodPut, path + "/consents", "consents", obj{"marketingEmail": true}},
+	}
+	for _, w := range writes[1:] {
+		e.want(send(w.method, w.path, w.key, w.body), http.StatusOK)
+	}
+	rawTable := func() string {
+		pool := pgtest.NewPool(t, e.dbURL)
+		defer pool.Close()
+		rows, err := pool.Query(context.Background(), `SELECT convert_to(t::text, 'UTF8') FROM idempotency_keys t`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var all []byte
+		for rows.Next() {
+			var b []byte
+			if err := rows.Scan(&b); err != nil {
+				t.Fatal(err)
+			}
+			all = append(append(all, b...), '\n')
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return string(all)
+	}
+	noSecrets := func(what, text string) {
+		t.Helper()
+		for _, s := range secrets {
+			if strings.Contains(text, s) {
+				t.Errorf("%s holds %q", what, s)
+			}
+		}
+	}
+	// Before the erasure: replayed as they were, and kept sealed.
+	for _, w := range writes {
+		r := send(w.method, w.path, w.key, w.body)
+		if r.Header.Get("Idempotent-Replayed") != "true" || !strings.Contains(string(r.Body), "Eemeli") {
+			t.Errorf("%s %s before the erasure: %s, replayed %q", w.method, w.path, r, r.Header.Get("Idempotent-Replayed"))
+		}
+	}
+	noSecrets("the idempotency table before the erasure", rawTable())
+
+	erased := e.want(send(http.MethodDelete, path, "erase", nil), http.StatusOK)
+	for _, w := range writes {
+		r := send(w.method, w.path, w.key, w.body)
+		e.wantProblem(r, http.StatusGone, "header.Idempotency-Key")
+		if r.Header.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("%s %s after the erasure is not marked replayed", w.method, w.path)
+		}
+		noSecrets(w.method+" "+w.path+" replayed after the erasure", string(r.Body))
+	}
+	again := e.want(send(http.MethodDelete, path, "erase", nil), http.StatusOK)
+	if again.Header.Get("Idempotent-Replayed") != "true" || !bytes.Equal(again.Body, erased.Body) {
+		t.Errorf("the erasure's replay: %s, replayed %q", again, again.Header.Get("Idempotent-Replayed"))
+	}
+	noSecrets("the erasure's response", string(again.Body))
+	noSecrets("the idempotency table after the erasure", rawTable())
+	if all := e.find("limit=500&includeRestricted=true", bootstrapSecret); len(all.Items) != 0 {
+		t.Errorf("%d customers after the erasure and the replays, want 0", len(all.Items))
 	}
 }

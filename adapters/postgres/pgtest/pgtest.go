@@ -102,6 +102,14 @@ func NewPool(t testing.TB, url string) *pgxpool.Pool {
 // NewStore is a store on a fresh database, with a random identity-code key.
 func NewStore(t testing.TB) *postgres.Store {
 	t.Helper()
+	s, _ := NewStoreAndPool(t)
+	return s
+}
+
+// NewStoreAndPool is NewStore that also returns the store's pool, for tests
+// that look at the tables themselves.
+func NewStoreAndPool(t testing.TB) (*postgres.Store, *pgxpool.Pool) {
+	t.Helper()
 	pool := NewPool(t, NewDatabase(t))
 	key := make([]byte, postgres.SSNKeySize)
 	_, _ = rand.Read(key)
@@ -109,7 +117,7 @@ func NewStore(t testing.TB) *postgres.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return postgres.New(pool, cipher)
+	return postgres.New(pool, cipher), pool
 }
 
 func exec(ctx context.Context, url, sql string) error {

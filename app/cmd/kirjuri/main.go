@@ -1,5 +1,5 @@
 // Command kirjuri is the customer register: `kirjuri serve`, `kirjuri
-// migrate`, `kirjuri apikey create`.
+// migrate`, `kirjuri apikey create|list|revoke`, `kirjuri rekey`.
 package main
 
 import (

@@ -147,6 +147,9 @@ func (s *Store) Update(ctx context.Context, id uuid.UUID, fn func(c *customer.Cu
 	}
 	s.customers[id] = next
 	s.appendEvents(events)
+	if d.ErasedAt == nil && next.ErasedAt != nil {
+		s.scrubIdempotency(id)
+	}
 	return c, nil
 }
 
