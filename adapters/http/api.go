@@ -8,7 +8,8 @@
 //	API.ServeHTTP   request id, access log, metrics, recovery from panics
 //	idempotent      Idempotency-Key on POST/PUT/PATCH/DELETE
 //	router          path patterns; literal segments win over wildcards
-//	Huma            parameters, validation, body limit, authorize, handler
+//	Huma            authorize, checkQuery, checkBody, parameters,
+//	                validation, body limit, handler
 //
 // Handlers call the core's register.Service and turn its typed errors into
 // problems with one function (problem).
@@ -89,6 +90,9 @@ type API struct {
 	// maxBody is the largest body limit of any operation: the idempotency
 	// middleware, which reads bodies before routing, reads no more.
 	maxBody int64
+	// historyPage is the page size an export reads the consent history
+	// with; exportHistoryPage when zero (tests make it small).
+	historyPage int
 }
 
 type wallClock struct{}
@@ -156,13 +160,16 @@ func New(cfg Config, d Deps) (*API, error) {
 
 	a.router = newRouter()
 	a.huma = humago.New(a.router, a.humaConfig())
-	a.huma.UseMiddleware(a.authorize)
+	// After authentication: the query and the body are looked at only for
+	// a caller the API knows.
+	a.huma.UseMiddleware(a.authorize, a.checkQuery, a.checkBody)
 
 	a.registerHealth()
 	a.registerCustomers()
 	a.registerContacts()
 	a.registerGroups()
 	a.registerAudit()
+	a.registerDocs()
 	a.router.Handle("GET /metrics", promhttp.HandlerFor(a.gatherer, promhttp.HandlerOpts{}))
 
 	a.chain = a.idempotent(a.router)
@@ -176,11 +183,26 @@ func (a *API) humaConfig() huma.Config {
 	// route: the OpenAPI document has every schema.
 	hc.CreateHooks = nil
 	hc.SchemasPath = ""
+	// The docs page is our own (docs.go): Huma's loads its script from a
+	// public CDN.
+	hc.DocsPath = ""
+	// Relative to the document: whatever address the server is reached at.
+	hc.Servers = []*huma.Server{{URL: "/", Description: "The server that serves this document."}}
+	hc.Tags = []*huma.Tag{
+		{Name: tagCustomers, Description: "Customers: create, read, change, find, consents, GDPR restriction, erasure and access export."},
+		{Name: tagContacts, Description: "Contact persons of company customers."},
+		{Name: tagGroups, Description: "Customer groups."},
+		{Name: tagAudit, Description: "The consent audit log: every change of a marketing consent, restriction or erasure, kept in ClickHouse."},
+		{Name: tagHealth, Description: "Liveness and readiness probes; they need no API key."},
+	}
 	// A misspelt filter must not list every customer.
 	hc.RejectUnknownQueryParameters = true
 	hc.Info.Description = "The master record of a merchant's customers: customers, contacts, " +
 		"groups, marketing consents and their audit log. Errors are RFC 9457 problem details. " +
-		"Send the API key as `Authorization: Bearer <key>`."
+		"Send the API key as `Authorization: Bearer <key>`. " +
+		"Request bodies are UTF-8 JSON labelled `Content-Type: application/json` (400 for bytes that are not UTF-8, " +
+		"415 for another media type or charset); a member given twice, an unknown member, or null where a value is needed is 422. " +
+		"A query parameter given empty or more than once is 422, never ignored."
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		securityScheme: {
 			Type:        "http",
@@ -270,6 +292,11 @@ func handle[I, O any](a *API, op huma.Operation, h func(context.Context, *I) (*O
 		return
 	}
 	intEnumParams(registered)
+	if registered.RequestBody != nil {
+		// checkBody's answers.
+		documentError(registered, http.StatusBadRequest)
+		documentError(registered, http.StatusUnsupportedMediaType)
+	}
 	if rb := registered.RequestBody; rb != nil && len(rb.Content) > 1 {
 		// A RawBody input adds an application/octet-stream body; the
 		// operations that read their body raw document JSON instead.

@@ -124,6 +124,7 @@ func (a *API) registerAudit() {
 		Method:      http.MethodGet,
 		Path:        "/v1/audit/consent-state",
 		Summary:     "A customer's consents at a moment",
+		Description: "Each consent's value at the moment at (now when left out) and the event that set it, from the audit log.",
 		Tags:        []string{tagAudit},
 		Errors:      unavailable,
 	}, access.AuditRead), a.consentState)
@@ -133,6 +134,7 @@ func (a *API) registerAudit() {
 		Method:      http.MethodGet,
 		Path:        "/v1/audit/consent-summary",
 		Summary:     "Grants and withdrawals per day and source",
+		Description: "Counts of grants and withdrawals per day (UTC), source and consent in [from, to); the last 30 days when from is left out.",
 		Tags:        []string{tagAudit},
 		Errors:      unavailable,
 	}, access.AuditRead), a.consentSummary)

@@ -24,7 +24,7 @@ type ContactBody struct {
 type addContactInput struct {
 	ID             string `path:"id" format:"uuid" doc:"Customer id."`
 	IfMatch        string `header:"If-Match" doc:"The customer's ETag (\"3\"): the change is made only while the customer is at that version, otherwise 412."`
-	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes the write safe to retry: the same key and body within 24 hours return the first response and change nothing."`
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes the write safe to retry: the same key and body within 24 hours (the same JSON: member order and whitespace do not matter) return the first response and change nothing; once the customer it showed is erased, 410 Gone."`
 	Body           ContactBody
 }
 
@@ -47,7 +47,7 @@ type removeContactInput struct {
 	ID             string `path:"id" format:"uuid" doc:"Customer id."`
 	ContactID      string `path:"contactId" format:"uuid" doc:"Contact id."`
 	IfMatch        string `header:"If-Match" doc:"The customer's ETag (\"3\"): the change is made only while the customer is at that version, otherwise 412."`
-	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes the write safe to retry: the same key and body within 24 hours return the first response and change nothing."`
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes the write safe to retry: the same key and body within 24 hours (the same JSON: member order and whitespace do not matter) return the first response and change nothing; once the customer it showed is erased, 410 Gone."`
 }
 
 type removeContactOutput struct {
@@ -71,6 +71,7 @@ func (a *API) registerContacts() {
 		Method:      http.MethodGet,
 		Path:        "/v1/customers/{id}/contacts",
 		Summary:     "List contact persons",
+		Description: "The contact persons of a customer, in the order they were added.",
 		Tags:        []string{tagContacts},
 		Errors:      []int{http.StatusNotFound},
 	}, access.CustomersRead), a.listContacts)
@@ -80,6 +81,7 @@ func (a *API) registerContacts() {
 		Method:        http.MethodDelete,
 		Path:          "/v1/customers/{id}/contacts/{contactId}",
 		Summary:       "Remove a contact person",
+		Description:   "Removes one contact person of a company customer; the customer's version grows by one.",
 		Tags:          []string{tagContacts},
 		DefaultStatus: http.StatusNoContent,
 		Errors:        []int{http.StatusNotFound, http.StatusConflict, http.StatusPreconditionFailed},

@@ -2,18 +2,20 @@ package httpapi
 
 import (
 	"context"
-	"mime"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
+	"go.uber.org/zap"
 
 	"kirjuri/core/access"
 	"kirjuri/core/customer"
+	"kirjuri/core/fault"
 	"kirjuri/core/finnish"
 	"kirjuri/core/register"
 	"kirjuri/ports"
@@ -35,33 +37,61 @@ type createdCustomerOutput struct {
 }
 
 type createCustomerInput struct {
-	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes the write safe to retry: the same key and body within 24 hours return the first response and change nothing."`
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes the write safe to retry: the same key and body within 24 hours (the same JSON: member order and whitespace do not matter) return the first response and change nothing; once the customer it showed is erased, 410 Gone."`
 	RawBody        []byte
-}
-
-func (in *createCustomerInput) Resolve(ctx huma.Context) []error {
-	return checkJSONBody(ctx.Header("Content-Type"))
 }
 
 type getCustomerInput struct {
 	ID string `path:"id" format:"uuid" doc:"Customer id."`
 }
 
+// readCustomerInput reads one customer by id, conditionally.
+type readCustomerInput struct {
+	ID string `path:"id" format:"uuid" doc:"Customer id."`
+	ConditionalRead
+}
+
+// ConditionalRead is the If-None-Match precondition of a read (RFC 9110
+// 13.1.2): when the customer's ETag matches, the answer is 304 Not
+// Modified with the ETag and no body.
+type ConditionalRead struct {
+	IfNoneMatch string `header:"If-None-Match" doc:"ETags the client holds (\"3\", W/\"3\", a list, or *): when the customer's ETag matches one of them (weak comparison), the answer is 304 Not Modified without a body."`
+}
+
+// Resolve reads every If-None-Match field line: a list may be split over
+// several (RFC 9110 5.3), and Huma reads only the first.
+func (c *ConditionalRead) Resolve(ctx huma.Context) []error {
+	var lines []string
+	ctx.EachHeader(func(name, value string) {
+		if strings.EqualFold(name, "If-None-Match") {
+			lines = append(lines, value)
+		}
+	})
+	if len(lines) > 0 {
+		c.IfNoneMatch = strings.Join(lines, ", ")
+	}
+	return nil
+}
+
+// readCustomerOutput is a customer read: 200 with the customer, or 304
+// without it.
+type readCustomerOutput struct {
+	Status int
+	ETag   string `header:"ETag" doc:"The customer's version."`
+	Body   *Customer
+}
+
 type patchCustomerInput struct {
 	ID             string `path:"id" format:"uuid" doc:"Customer id."`
 	IfMatch        string `header:"If-Match" doc:"The customer's ETag (\"3\"): the change is made only while the customer is at that version, otherwise 412."`
-	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes the write safe to retry: the same key and body within 24 hours return the first response and change nothing."`
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes the write safe to retry: the same key and body within 24 hours (the same JSON: member order and whitespace do not matter) return the first response and change nothing; once the customer it showed is erased, 410 Gone."`
 	RawBody        []byte
-}
-
-func (in *patchCustomerInput) Resolve(ctx huma.Context) []error {
-	return checkJSONBody(ctx.Header("Content-Type"))
 }
 
 type eraseCustomerInput struct {
 	ID             string `path:"id" format:"uuid" doc:"Customer id."`
 	IfMatch        string `header:"If-Match" doc:"The customer's ETag (\"3\"): the change is made only while the customer is at that version, otherwise 412."`
-	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes the write safe to retry: the same key and body within 24 hours return the first response and change nothing."`
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes the write safe to retry: the same key and body within 24 hours (the same JSON: member order and whitespace do not matter) return the first response and change nothing; once the customer it showed is erased, 410 Gone."`
 }
 
 type findCustomersInput struct {
@@ -92,24 +122,29 @@ type customerPageOutput struct {
 
 type byNumberInput struct {
 	Number int64 `path:"number" minimum:"1" doc:"Customer number."`
+	ConditionalRead
 }
 
 type byExternalInput struct {
 	SystemID   int    `path:"systemId" enum:"1,2,3,4,5,6,7,22" doc:"External system."`
 	Identifier string `path:"identifier" minLength:"1" maxLength:"255" doc:"The customer's identifier in that system."`
+	ConditionalRead
 }
 
-// ConsentsBody sets marketing consents.
+// ConsentsBody sets marketing consents. A consent is changed only by an
+// explicit true or false: null is refused (422), since a body that sets
+// nothing must never be taken for a withdrawal, nor a withdrawal for a body
+// that sets nothing.
 type ConsentsBody struct {
-	MarketingEmail *bool  `json:"marketingEmail,omitempty" doc:"Left as it is when absent."`
-	MarketingSMS   *bool  `json:"marketingSms,omitempty" doc:"Left as it is when absent."`
+	MarketingEmail *bool  `json:"marketingEmail,omitempty" doc:"true gives the consent, false withdraws it; left as it is when absent. null is refused."`
+	MarketingSMS   *bool  `json:"marketingSms,omitempty" doc:"true gives the consent, false withdraws it; left as it is when absent. null is refused."`
 	Evidence       string `json:"evidence,omitempty" maxLength:"1000" doc:"How and where the customer gave or withdrew consent; kept in the audit log."`
 }
 
 type consentsInput struct {
 	ID             string `path:"id" format:"uuid" doc:"Customer id."`
 	IfMatch        string `header:"If-Match" doc:"The customer's ETag (\"3\"): the change is made only while the customer is at that version, otherwise 412."`
-	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes the write safe to retry: the same key and body within 24 hours return the first response and change nothing."`
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes the write safe to retry: the same key and body within 24 hours (the same JSON: member order and whitespace do not matter) return the first response and change nothing; once the customer it showed is erased, 410 Gone."`
 	Body           ConsentsBody
 }
 
@@ -121,14 +156,30 @@ type RestrictionBody struct {
 type restrictionInput struct {
 	ID             string `path:"id" format:"uuid" doc:"Customer id."`
 	IfMatch        string `header:"If-Match" doc:"The customer's ETag (\"3\"): the change is made only while the customer is at that version, otherwise 412."`
-	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes the write safe to retry: the same key and body within 24 hours return the first response and change nothing."`
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes the write safe to retry: the same key and body within 24 hours (the same JSON: member order and whitespace do not matter) return the first response and change nothing; once the customer it showed is erased, 410 Gone."`
 	Body           *RestrictionBody
 }
 
 // CustomerExport is everything held about one customer (GDPR access).
 type CustomerExport struct {
-	GeneratedAt time.Time `json:"generatedAt"`
-	Customer    *Customer `json:"customer"`
+	GeneratedAt    time.Time             `json:"generatedAt"`
+	Customer       *Customer             `json:"customer"`
+	ConsentHistory *ExportConsentHistory `json:"consentHistory" doc:"The customer's consent events from the audit log."`
+}
+
+// Statuses of ExportConsentHistory.
+const (
+	historyComplete      = "complete"
+	historyUnavailable   = "unavailable"
+	historyNotConfigured = "notConfigured"
+)
+
+// ExportConsentHistory is a customer's whole consent history in an export,
+// or a plain statement of why it is not there.
+type ExportConsentHistory struct {
+	Status string         `json:"status" enum:"complete,unavailable,notConfigured" doc:"complete: events is the whole history. unavailable: the audit log could not be read just now; retry the export later. notConfigured: this server keeps no audit log. Only complete carries events."`
+	Notice string         `json:"notice,omitempty" doc:"Why the history is not included, when it is not."`
+	Events []ConsentEvent `json:"events" nullable:"true" doc:"Every consent event of the customer, newest first (as GET /v1/customers/{id}/consent-history); null unless status is complete."`
 }
 
 type exportOutput struct {
@@ -162,6 +213,7 @@ func (a *API) registerCustomers() {
 		Tags:        []string{tagCustomers},
 		Errors:      []int{http.StatusNotFound},
 	}, access.CustomersRead), a.getCustomer)
+	documentNotModified(a.huma.OpenAPI(), "/v1/customers/{id}")
 
 	handle(a, a.operation(huma.Operation{
 		OperationID: "updateCustomer",
@@ -205,18 +257,22 @@ func (a *API) registerCustomers() {
 		Method:      http.MethodGet,
 		Path:        "/v1/customers/by-number/{number}",
 		Summary:     "Read a customer by customer number",
+		Description: "The same as reading by id, addressed by the customer number. A restricted customer is found only with the admin scope.",
 		Tags:        []string{tagCustomers},
 		Errors:      []int{http.StatusNotFound, http.StatusUnprocessableEntity},
 	}, access.CustomersRead), a.getCustomerByNumber)
+	documentNotModified(a.huma.OpenAPI(), "/v1/customers/by-number/{number}")
 
 	handle(a, a.operation(huma.Operation{
 		OperationID: "getCustomerByExternal",
 		Method:      http.MethodGet,
 		Path:        "/v1/customers/by-external/{systemId}/{identifier}",
 		Summary:     "Read a customer by its external-system link",
+		Description: "Finds the customer linked to identifier in the external system systemId (externalSystems). Restricted customers are not found this way.",
 		Tags:        []string{tagCustomers},
 		Errors:      []int{http.StatusNotFound, http.StatusUnprocessableEntity},
 	}, access.CustomersRead), a.getCustomerByExternal)
+	documentNotModified(a.huma.OpenAPI(), "/v1/customers/by-external/{systemId}/{identifier}")
 
 	handle(a, a.operation(huma.Operation{
 		OperationID: "setConsents",
@@ -243,6 +299,7 @@ func (a *API) registerCustomers() {
 		Method:      http.MethodDelete,
 		Path:        "/v1/customers/{id}/restriction",
 		Summary:     "Lift the restriction of processing",
+		Description: "Clears gdprRestricted; needs the admin scope. The change is recorded in the consent audit log with the reason.",
 		Tags:        []string{tagCustomers},
 		Errors:      []int{http.StatusBadRequest, http.StatusNotFound, http.StatusPreconditionFailed, http.StatusRequestEntityTooLarge},
 	}, access.CustomersWrite, access.Admin), a.liftRestriction)
@@ -252,8 +309,11 @@ func (a *API) registerCustomers() {
 		Method:      http.MethodGet,
 		Path:        "/v1/customers/{id}/export",
 		Summary:     "Everything held about a customer (GDPR access)",
-		Tags:        []string{tagCustomers},
-		Errors:      []int{http.StatusNotFound},
+		Description: "The whole record of one customer as the register holds it, for a GDPR access request, " +
+			"with the customer's whole consent history from the audit log (consentHistory). " +
+			"When the audit log cannot be read the export still answers, and consentHistory.status says so (events is then null).",
+		Tags:   []string{tagCustomers},
+		Errors: []int{http.StatusNotFound},
 	}, access.CustomersRead), a.exportCustomer)
 }
 
@@ -280,36 +340,6 @@ func (a *API) customerBody(name string, t reflect.Type, contentTypes ...string) 
 	return rb
 }
 
-// checkJSONBody accepts the media types of the customer bodies: JSON and
-// JSON Merge Patch (no Content-Type is taken as JSON).
-func checkJSONBody(contentType string) []error {
-	if contentType == "" {
-		return nil
-	}
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err == nil && (mt == "application/json" || mt == "application/merge-patch+json") {
-		return nil
-	}
-	return []error{&statusDetail{
-		status: http.StatusUnsupportedMediaType,
-		detail: huma.ErrorDetail{
-			Location: "header.Content-Type",
-			Message:  "send application/json or application/merge-patch+json",
-		},
-	}}
-}
-
-// statusDetail is an error detail that also sets the response status (Huma
-// uses the status of the last such error of a request).
-type statusDetail struct {
-	status int
-	detail huma.ErrorDetail
-}
-
-func (e *statusDetail) GetStatus() int                 { return e.status }
-func (e *statusDetail) Error() string                  { return e.detail.Message }
-func (e *statusDetail) ErrorDetail() *huma.ErrorDetail { return &e.detail }
-
 // --- handlers ---
 
 func (a *API) createCustomer(ctx context.Context, in *createCustomerInput) (*createdCustomerOutput, error) {
@@ -328,13 +358,17 @@ func (a *API) createCustomer(ctx context.Context, in *createCustomerInput) (*cre
 	}, nil
 }
 
-func (a *API) getCustomer(ctx context.Context, in *getCustomerInput) (*customerOutput, error) {
+func (a *API) getCustomer(ctx context.Context, in *readCustomerInput) (*readCustomerOutput, error) {
 	id, err := parseID(in.ID)
 	if err != nil {
 		return nil, err
 	}
+	cond, err := parseIfNoneMatch(in.IfNoneMatch)
+	if err != nil {
+		return nil, err
+	}
 	c, err := a.reg.Get(ctx, id, caller(ctx, ""))
-	return a.customerResult(ctx, c, err, inPath)
+	return a.readResult(ctx, c, err, cond)
 }
 
 func (a *API) updateCustomer(ctx context.Context, in *patchCustomerInput) (*customerOutput, error) {
@@ -411,15 +445,36 @@ func (a *API) findCustomers(ctx context.Context, in *findCustomersInput) (*custo
 	return &customerPageOutput{Body: out}, nil
 }
 
-func (a *API) getCustomerByNumber(ctx context.Context, in *byNumberInput) (*customerOutput, error) {
+func (a *API) getCustomerByNumber(ctx context.Context, in *byNumberInput) (*readCustomerOutput, error) {
+	cond, err := parseIfNoneMatch(in.IfNoneMatch)
+	if err != nil {
+		return nil, err
+	}
 	c, err := a.reg.ByNumber(ctx, in.Number, caller(ctx, ""))
-	return a.customerResult(ctx, c, err, inPath)
+	return a.readResult(ctx, c, err, cond)
 }
 
-func (a *API) getCustomerByExternal(ctx context.Context, in *byExternalInput) (*customerOutput, error) {
+func (a *API) getCustomerByExternal(ctx context.Context, in *byExternalInput) (*readCustomerOutput, error) {
+	cond, err := parseIfNoneMatch(in.IfNoneMatch)
+	if err != nil {
+		return nil, err
+	}
 	link := customer.ExternalLink{SystemID: customer.SystemID(in.SystemID), Identifier: in.Identifier}
 	c, err := a.reg.ByExternal(ctx, link, caller(ctx, ""))
-	return a.customerResult(ctx, c, err, inPath)
+	return a.readResult(ctx, c, err, cond)
+}
+
+// readResult answers a read: 304 with the ETag when If-None-Match matches
+// the customer's, otherwise the customer.
+func (a *API) readResult(ctx context.Context, c *customer.Customer, err error, cond ifNoneMatch) (*readCustomerOutput, error) {
+	if err != nil {
+		return nil, a.problem(ctx, err, inPath)
+	}
+	tag := etag(c)
+	if cond.matches(tag) {
+		return &readCustomerOutput{Status: http.StatusNotModified, ETag: tag}, nil
+	}
+	return &readCustomerOutput{Status: http.StatusOK, ETag: tag, Body: view(c, keyOf(ctx).Has(access.PIIRead))}, nil
 }
 
 func (a *API) setConsents(ctx context.Context, in *consentsInput) (*customerOutput, error) {
@@ -476,10 +531,62 @@ func (a *API) exportCustomer(ctx context.Context, in *getCustomerInput) (*export
 	if err != nil {
 		return nil, a.problem(ctx, err, inPath)
 	}
+	history, err := a.exportHistory(ctx, id)
+	if err != nil {
+		return nil, err
+	}
 	return &exportOutput{Body: &CustomerExport{
-		GeneratedAt: a.clock.Now().UTC(),
-		Customer:    view(c, keyOf(ctx).Has(access.PIIRead)),
+		GeneratedAt:    a.clock.Now().UTC(),
+		Customer:       view(c, keyOf(ctx).Has(access.PIIRead)),
+		ConsentHistory: history,
 	}}, nil
+}
+
+// exportHistoryPage is the page size an export reads the audit log with.
+const exportHistoryPage = 500
+
+// exportHistory reads the customer's whole consent history from the audit
+// log, page by page. When the log cannot be read, the export says so
+// instead of showing an empty history.
+func (a *API) exportHistory(ctx context.Context, id uuid.UUID) (*ExportConsentHistory, error) {
+	if a.audit == nil {
+		return &ExportConsentHistory{Status: historyNotConfigured,
+			Notice: "This server keeps no consent audit log, so the consent history is not included."}, nil
+	}
+	unavailable := &ExportConsentHistory{Status: historyUnavailable,
+		Notice: "The consent audit log could not be read just now, so the consent history is not included. " +
+			"Retry the export later, or read GET /v1/customers/" + id.String() + "/consent-history."}
+	size := a.historyPage
+	if size <= 0 {
+		size = exportHistoryPage
+	}
+	events := []ConsentEvent{}
+	cursor := ""
+	for {
+		page, err := a.audit.History(ctx, id, ports.AuditPageRequest{Limit: size, Cursor: cursor})
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			return nil, a.problem(ctx, err, inPath)
+		case fault.IsUnavailable(err):
+			a.log.Warn("export: consent audit log unavailable", zap.String("request_id", requestIDFrom(ctx)), zap.Error(err))
+			return unavailable, nil
+		default:
+			a.log.Error("export: cannot read the consent history", zap.String("request_id", requestIDFrom(ctx)), zap.Error(err))
+			return unavailable, nil
+		}
+		for _, e := range page.Items {
+			events = append(events, eventView(e))
+		}
+		if page.NextCursor == "" {
+			return &ExportConsentHistory{Status: historyComplete, Events: events}, nil
+		}
+		if page.NextCursor == cursor || len(page.Items) == 0 {
+			a.log.Error("export: the consent history does not advance", zap.String("request_id", requestIDFrom(ctx)))
+			return unavailable, nil
+		}
+		cursor = page.NextCursor
+	}
 }
 
 // customerResult answers with a customer and its ETag, or the problem.
@@ -488,6 +595,86 @@ func (a *API) customerResult(ctx context.Context, c *customer.Customer, err erro
 		return nil, a.problem(ctx, err, loc)
 	}
 	return &customerOutput{ETag: etag(c), Body: view(c, keyOf(ctx).Has(access.PIIRead))}, nil
+}
+
+// documentNotModified adds the 304 answer of a conditional read to the
+// OpenAPI document (Huma documents only the default status).
+func documentNotModified(oapi *huma.OpenAPI, path string) {
+	op := findOperation(oapi, http.MethodGet, path)
+	if op == nil {
+		return
+	}
+	documentError(op, http.StatusBadRequest) // a malformed If-None-Match
+	op.Responses["304"] = &huma.Response{
+		Description: "Not Modified: the customer's ETag matches If-None-Match. No body.",
+		Headers: map[string]*huma.Param{
+			"ETag": {Description: "The customer's version.", Schema: &huma.Schema{Type: huma.TypeString}},
+		},
+	}
+}
+
+// ifNoneMatch is a parsed If-None-Match: "*" or a list of entity tags.
+type ifNoneMatch struct {
+	any  bool
+	tags []string // opaque tags with their quotes, W/ dropped
+}
+
+// matches compares with the weak comparison RFC 9110 13.1.2 prescribes for
+// If-None-Match: W/"3" matches "3".
+func (m ifNoneMatch) matches(current string) bool {
+	return m.any || slices.Contains(m.tags, current)
+}
+
+// parseIfNoneMatch reads If-None-Match = "*" / #entity-tag, entity-tag =
+// [ W/ ] DQUOTE *etagc DQUOTE (RFC 9110 8.8.3). A malformed header is 400,
+// like a malformed If-Match.
+func parseIfNoneMatch(h string) (ifNoneMatch, error) {
+	var m ifNoneMatch
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return m, nil
+	}
+	if h == "*" {
+		m.any = true
+		return m, nil
+	}
+	bad := huma.Error400BadRequest("malformed If-None-Match", &huma.ErrorDetail{Location: "header.If-None-Match",
+		Message: `must be * or a list of ETags in double quotes, as in "3" or W/"3", "4"`})
+	for i := 0; i < len(h); {
+		switch h[i] {
+		case ' ', '\t', ',':
+			i++
+			continue
+		}
+		if strings.HasPrefix(h[i:], "W/") {
+			i += 2
+		}
+		if i >= len(h) || h[i] != '"' {
+			return m, bad
+		}
+		end := strings.IndexByte(h[i+1:], '"')
+		if end < 0 {
+			return m, bad
+		}
+		opaque := h[i : i+end+2]
+		for j := 1; j < len(opaque)-1; j++ {
+			if c := opaque[j]; c < 0x21 || c == 0x7f {
+				return m, bad
+			}
+		}
+		m.tags = append(m.tags, opaque)
+		i += end + 2
+		for i < len(h) && (h[i] == ' ' || h[i] == '\t') {
+			i++
+		}
+		if i < len(h) && h[i] != ',' {
+			return m, bad
+		}
+	}
+	if len(m.tags) == 0 {
+		return m, bad
+	}
+	return m, nil
 }
 
 func etag(c *customer.Customer) string {

@@ -274,8 +274,8 @@ func TestIdentityCodeMasking(t *testing.T) {
 		key  string
 		want string
 	}{
-		{"reader", "******-****"},
-		{"admin", "******-****"},
+		{"reader", "***********"},
+		{"admin", "***********"},
 		{"pii", "131052-308T"},
 		{"all", "131052-308T"},
 	}

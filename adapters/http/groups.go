@@ -34,7 +34,7 @@ type groupListOutput struct {
 }
 
 type createGroupInput struct {
-	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes the write safe to retry: the same key and body within 24 hours return the first response and change nothing."`
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes the write safe to retry: the same key and body within 24 hours (the same JSON: member order and whitespace do not matter) return the first response and change nothing."`
 	Body           GroupBody
 }
 
@@ -48,6 +48,7 @@ func (a *API) registerGroups() {
 		Method:      http.MethodGet,
 		Path:        "/v1/groups",
 		Summary:     "List customer groups",
+		Description: "Every customer group, by external id.",
 		Tags:        []string{tagGroups},
 	}, access.CustomersRead), a.listGroups)
 
@@ -56,6 +57,7 @@ func (a *API) registerGroups() {
 		Method:        http.MethodPost,
 		Path:          "/v1/groups",
 		Summary:       "Create a customer group",
+		Description:   "Creates a group that customers can then be put in (the groups field of a customer). An external id already in use is a 409.",
 		Tags:          []string{tagGroups},
 		DefaultStatus: http.StatusCreated,
 		Errors:        []int{http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge},

@@ -25,6 +25,10 @@ type Health struct {
 	Status string `json:"status" enum:"ok"`
 }
 
+// noKey is the security of the probes: none (an empty list, which the
+// document shows as `security: []`).
+var noKey = []map[string][]string{}
+
 type healthOutput struct {
 	Body *Health
 }
@@ -56,7 +60,11 @@ func (a *API) registerHealth() {
 		Method:      http.MethodGet,
 		Path:        "/healthz",
 		Summary:     "Liveness",
+		Description: "Answers 200 while the process serves requests; checks no dependency (see /readyz). Needs no API key.",
 		Tags:        []string{tagHealth},
+		Security:    noKey,
+		// Unknown query parameters are refused (422), as everywhere.
+		Errors: []int{http.StatusUnprocessableEntity},
 	}, func(context.Context, *struct{}) (*healthOutput, error) {
 		return &healthOutput{Body: &Health{Status: "ok"}}, nil
 	})
@@ -66,8 +74,10 @@ func (a *API) registerHealth() {
 		Method:      http.MethodGet,
 		Path:        "/readyz",
 		Summary:     "Readiness",
-		Description: "Checks every dependency (PostgreSQL, ...) with a 2 s timeout: 200 when all answer, 503 otherwise.",
+		Description: "Checks every dependency (PostgreSQL, the audit relay's backlog) with a 2 s timeout: 200 when all answer, 503 otherwise. Needs no API key.",
 		Tags:        []string{tagHealth},
+		Security:    noKey,
+		Errors:      []int{http.StatusUnprocessableEntity},
 	}
 	huma.Register(a.huma, op, a.readyz)
 	// Document the 503, which carries the same body.

@@ -25,7 +25,7 @@ type Customer struct {
 	VATStatus       int            `json:"vatStatus" enum:"1,2,3,4,5,6,7" doc:"1 domestic, 2 construction reverse charge, 3 EU goods, 4 EU services, 5 EU other, 6 EU triangulation, 7 outside the EU."`
 	Email           string         `json:"email"`
 	Language        string         `json:"language" enum:"fi,sv,en"`
-	SSN             string         `json:"ssn" doc:"Finnish personal identity code; masked (******-****) unless the API key has pii:read."`
+	SSN             string         `json:"ssn" doc:"Finnish personal identity code; masked as *********** (eleven asterisks, nothing of the code shown) unless the API key has pii:read."`
 	MarketingEmail  bool           `json:"marketingEmail"`
 	MarketingSMS    bool           `json:"marketingSms"`
 	GDPRRestricted  bool           `json:"gdprRestricted" doc:"Restriction of processing: left out of listings unless an admin asks."`
@@ -119,7 +119,7 @@ func view(c *customer.Customer, pii bool) *Customer {
 		ErasedAt:  d.ErasedAt,
 	}
 	if d.SSN != "" && !pii {
-		out.SSN = finnish.MaskHETU(d.SSN)
+		out.SSN = finnish.MaskedHETU
 	}
 	for i, l := range d.ExternalSystems {
 		out.ExternalSystems[i] = ExternalLink{SystemID: int(l.SystemID), Identifier: l.Identifier}
@@ -174,19 +174,21 @@ type CustomerWrite struct {
 	ExternalSystems []ExternalLink `json:"externalSystems,omitempty" nullable:"false" maxItems:"100"`
 	CustomerCards   []string       `json:"customerCards,omitempty" nullable:"false" maxItems:"100"`
 	Groups          []string       `json:"groups,omitempty" nullable:"false" maxItems:"100"`
-	Addresses       []Address      `json:"addresses,omitempty" nullable:"false" maxItems:"100"`
+	Addresses       []AddressWrite `json:"addresses,omitempty" nullable:"false" maxItems:"100"`
 	PhoneNumbers    []string       `json:"phoneNumbers,omitempty" nullable:"false" maxItems:"100" doc:"Finnish numbers without a country code are accepted and stored in E.164."`
 	EInvoice        *EInvoiceWrite `json:"eInvoice,omitempty"`
 }
 
-// AddressWrite is an address in a request body; only type is required.
+// AddressWrite is an address in a create or patch body: what the decoder
+// and the core's rules require (type, streetAddress1, postalCode, city), and
+// nothing more. streetAddress2 and country may be left out or null.
 type AddressWrite struct {
 	Type           string `json:"type" enum:"Invoice,Delivery,Home"`
-	StreetAddress1 string `json:"streetAddress1,omitempty" maxLength:"200"`
-	StreetAddress2 string `json:"streetAddress2,omitempty" maxLength:"200"`
-	PostalCode     string `json:"postalCode,omitempty" doc:"Checked for Finland (five digits)."`
-	City           string `json:"city,omitempty" maxLength:"200"`
-	Country        string `json:"country,omitempty" doc:"ISO 3166-1 alpha-2; FI when left out."`
+	StreetAddress1 string `json:"streetAddress1" maxLength:"200"`
+	StreetAddress2 string `json:"streetAddress2,omitempty" nullable:"true" maxLength:"200"`
+	PostalCode     string `json:"postalCode" doc:"Checked for Finland (five digits)."`
+	City           string `json:"city" maxLength:"200"`
+	Country        string `json:"country,omitempty" nullable:"true" doc:"ISO 3166-1 alpha-2; FI when left out or null."`
 }
 
 // EInvoiceWrite documents the e-invoice settings in a create body.

@@ -115,18 +115,11 @@ func HETUBirthDate(canonical string) (year int, month int, day int) {
 	return century + atoi(canonical[4:6]), atoi(canonical[2:4]), atoi(canonical[0:2])
 }
 
-// MaskHETU returns the form of a personal identity code that may be shown to
-// callers who are not allowed to read it: "******" + century sign + "****",
-// for example "******-****" or "******A****". The birth date, individual
-// number and check character are all hidden; only the century sign is kept.
-// Input that is not 11 bytes, or whose seventh byte is not a century sign,
-// is masked completely ("***********").
-func MaskHETU(canonical string) string {
-	if len(canonical) != 11 || hetuCentury(canonical[6]) == 0 {
-		return "***********"
-	}
-	return "******" + canonical[6:7] + "****"
-}
+// MaskedHETU is what a caller who may not read identity codes sees of one:
+// nothing but that there is one. Not even the century sign is shown, since
+// it tells the birth century (whether the person was born in 2000 or later,
+// a minor perhaps), and the birth date is personal data.
+const MaskedHETU = "***********"
 
 // atoi converts a string of ASCII digits that the caller has already
 // checked. It cannot overflow for the at most 9 digits used here.

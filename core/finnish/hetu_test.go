@@ -218,33 +218,6 @@ func TestHETUBirthDate(t *testing.T) {
 	}
 }
 
-func TestMaskHETU(t *testing.T) {
-	t.Parallel()
-
-	tests := []struct {
-		give string
-		want string
-	}{
-		{give: "131052-308T", want: "******-****"},
-		{give: "100190Y999P", want: "******Y****"},
-		{give: "020516C903K", want: "******C****"},
-		{give: "010150+002D", want: "******+****"},
-		{give: "", want: "***********"},
-		{give: "131052-308", want: "***********"},
-		{give: "13105212345", want: "***********"},
-	}
-
-	for _, tt := range tests {
-		t.Run(tt.give, func(t *testing.T) {
-			t.Parallel()
-
-			if got := MaskHETU(tt.give); got != tt.want {
-				t.Errorf("MaskHETU(%q) = %q, want %q", tt.give, got, tt.want)
-			}
-		})
-	}
-}
-
 // hetuErrors is every error ParseHETU may return. Their texts are fixed, so
 // they cannot carry the input.
 var hetuErrors = []error{
@@ -297,9 +270,6 @@ func FuzzParseHETU(f *testing.F) {
 		// Never born after today, in Finland.
 		if born := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC); born.After(time.Date(2025, 3, 14, 0, 0, 0, 0, time.UTC)) {
 			t.Fatalf("ParseHETU(%q) accepted a birth date after %s", got, hetuNow)
-		}
-		if mask := MaskHETU(got); len(mask) != 11 || mask[6] != got[6] || strings.Trim(mask, "*") != got[6:7] {
-			t.Fatalf("MaskHETU(%q) = %q", got, mask)
 		}
 	})
 }
