@@ -29,6 +29,10 @@ func TestRunStopsGracefully(t *testing.T) {
 		group bool // to the process group; else to its leader (go) alone
 		exit  int  // -1: any
 	}{
+		// The exit status is 0 or, as shells report a command ended by a
+		// signal, 128 + the signal: go-task answers 128 + n when the
+		// signal reaches it before kirjuri's clean exit does (a race of a
+		// millisecond; which one wins does not matter to the stop itself).
 		{"SIGTERM to the process group", syscall.SIGTERM, true, 0},
 		{"SIGTERM to the leader alone", syscall.SIGTERM, false, 0},
 		{"SIGINT to the process group (Ctrl-C)", syscall.SIGINT, true, 0},
@@ -52,8 +56,8 @@ func TestRunStopsGracefully(t *testing.T) {
 			if !strings.Contains(out, `"msg":"stopped gracefully"`) {
 				t.Errorf("kirjuri did not log its graceful stop; output:\n%s", out)
 			}
-			if tc.exit >= 0 && code != tc.exit {
-				t.Errorf("exit status %d, want %d; output:\n%s", code, tc.exit, out)
+			if tc.exit >= 0 && code != tc.exit && code != 128+int(tc.sig) {
+				t.Errorf("exit status %d, want %d or %d; output:\n%s", code, tc.exit, 128+int(tc.sig), out)
 			}
 			// Nothing of the run is left behind.
 			if left := groupMembers(r.cmd.Process.Pid); len(left) > 0 {
