@@ -116,21 +116,16 @@ func apikeyCommand(load func() (Config, error)) *cobra.Command {
 			if name == BootstrapKeyName {
 				return fmt.Errorf("--name: %q is the key of KIRJURI_BOOTSTRAP_API_KEY; choose another name", name)
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-			defer cancel()
-			store, closeStore, err := openStore(ctx, cfg, nil)
-			if err != nil {
-				return err
-			}
-			defer closeStore()
-			secret := NewSecret()
-			key := access.Key{ID: system.IDs{}.New(), Name: name, Scopes: sc, CreatedAt: system.Clock{}.Now()}
-			if err := store.CreateKey(ctx, key, access.Hash(secret)); err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), secret)
-			fmt.Fprintf(cmd.ErrOrStderr(), "created key %q with scopes %s; the secret above is shown only once\n", name, scopes)
-			return nil
+			return withKeyStore(cmd, cfg, func(ctx context.Context, store *postgres.Store) error {
+				secret := NewSecret()
+				key := access.Key{ID: system.IDs{}.New(), Name: name, Scopes: sc, CreatedAt: system.Clock{}.Now()}
+				if err := store.CreateKey(ctx, key, access.Hash(secret)); err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), secret)
+				fmt.Fprintf(cmd.ErrOrStderr(), "created key %q with scopes %s; the secret above is shown only once\n", name, scopes)
+				return nil
+			})
 		},
 	}
 	create.Flags().StringVar(&name, "name", "", "a name for the key (shown in logs and the audit log as its actor)")
@@ -146,28 +141,23 @@ func apikeyCommand(load func() (Config, error)) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-			defer cancel()
-			store, closeStore, err := openStore(ctx, cfg, nil)
-			if err != nil {
-				return err
-			}
-			defer closeStore()
-			keys, err := store.ListKeys(ctx)
-			if err != nil {
-				return err
-			}
-			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "NAME\tSCOPES\tCREATED\tLAST USED\tREVOKED")
-			for _, k := range keys {
-				scopes := make([]string, len(k.Scopes))
-				for i, s := range k.Scopes {
-					scopes[i] = string(s)
+			return withKeyStore(cmd, cfg, func(ctx context.Context, store *postgres.Store) error {
+				keys, err := store.ListKeys(ctx)
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", k.Name, strings.Join(scopes, ","),
-					showTime(k.CreatedAt), showTime(k.LastUsedAt), showTime(k.RevokedAt))
-			}
-			return w.Flush()
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "NAME\tSCOPES\tCREATED\tLAST USED\tREVOKED")
+				for _, k := range keys {
+					scopes := make([]string, len(k.Scopes))
+					for i, s := range k.Scopes {
+						scopes[i] = string(s)
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", k.Name, strings.Join(scopes, ","),
+						showTime(k.CreatedAt), showTime(k.LastUsedAt), showTime(k.RevokedAt))
+				}
+				return w.Flush()
+			})
 		},
 	})
 
@@ -180,25 +170,20 @@ func apikeyCommand(load func() (Config, error)) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-			defer cancel()
-			store, closeStore, err := openStore(ctx, cfg, nil)
-			if err != nil {
-				return err
-			}
-			defer closeStore()
-			n, err := store.RevokeKeys(ctx, args[0], system.Clock{}.Now())
-			if err != nil {
-				return err
-			}
-			if n == 0 {
-				return fmt.Errorf("no active API key is named %q (kirjuri apikey list shows them)", args[0])
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "revoked the key %q; running services refuse it within %s (their key cache)\n", args[0], keyCacheLifetime)
-			if args[0] == BootstrapKeyName {
-				fmt.Fprintln(cmd.ErrOrStderr(), "configure a new KIRJURI_BOOTSTRAP_API_KEY (or none): a service started with the revoked one refuses to start")
-			}
-			return nil
+			return withKeyStore(cmd, cfg, func(ctx context.Context, store *postgres.Store) error {
+				n, err := store.RevokeKeys(ctx, args[0], system.Clock{}.Now())
+				if err != nil {
+					return err
+				}
+				if n == 0 {
+					return fmt.Errorf("no active API key is named %q (kirjuri apikey list shows them)", args[0])
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "revoked the key %q; running services refuse it within %s (their key cache)\n", args[0], keyCacheLifetime)
+				if args[0] == BootstrapKeyName {
+					fmt.Fprintln(cmd.ErrOrStderr(), "configure a new KIRJURI_BOOTSTRAP_API_KEY (or none): a service started with the revoked one refuses to start")
+				}
+				return nil
+			})
 		},
 	})
 	return cmd
@@ -213,6 +198,19 @@ func showTime(t time.Time) string {
 		return "-"
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// withKeyStore runs fn for an apikey command with a store on a small pool
+// (no identity-code key: the commands touch no code) and a 30-second limit.
+func withKeyStore(cmd *cobra.Command, cfg Config, fn func(context.Context, *postgres.Store) error) error {
+	ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+	defer cancel()
+	store, closeStore, err := openStore(ctx, cfg, nil)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	return fn(ctx, store)
 }
 
 // openStore opens a small pool and a store on it for a command; cipher may
