@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"kirjuri/test/internal/e2e"
 )
 
 // TestEveryDoorRecordsConsentChanges walks every API door that can change a
@@ -51,7 +53,7 @@ func TestEveryDoorRecordsConsentChanges(t *testing.T) {
 		}
 		return s.write(call{method: http.MethodPatch, path: "/v1/customers/" + id, body: body, header: h})
 	}
-	rid := "e2e-patch/" + randomKey()[:12] // '/', '+' and '=' are allowed too
+	rid := "e2e-patch/" + e2e.RandomKey()[:12] // '/', '+' and '=' are allowed too
 	b1 := patch(b.ID, `{"marketingEmail": true, "marketingSms": true}`, rid)
 	if b1.requestID != rid {
 		t.Fatalf("X-Request-Id %q sent, %q answered", rid, b1.requestID)

@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +22,7 @@ import (
 
 	"kirjuri/adapters/clickhouse/chtest"
 	"kirjuri/adapters/postgres/pgtest"
+	"kirjuri/test/internal/e2e"
 )
 
 // The API keys every server has. The bootstrap key (every scope) comes from
@@ -127,13 +126,13 @@ func startServer(t *testing.T, opts serverOptions) *server {
 	if err := os.WriteFile(s.cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s.env = append(cleanEnv(),
+	s.env = append(e2e.CleanEnv(),
 		"KIRJURI_MODE=production", // no generated development key
 		"KIRJURI_DATA_DIR="+filepath.Join(dir, "data"),
 		"KIRJURI_DATABASE_URL="+dbURL,
 		"KIRJURI_CLICKHOUSE_URL="+u.String(),
 		"KIRJURI_BOOTSTRAP_API_KEY="+bootstrapSecret,
-		"KIRJURI_ENCRYPTION_KEY="+randomKey(),
+		"KIRJURI_ENCRYPTION_KEY="+e2e.RandomKey(),
 	)
 
 	s.cli("migrate")
@@ -144,24 +143,6 @@ func startServer(t *testing.T, opts serverOptions) *server {
 	t.Cleanup(s.finish)
 	s.serve()
 	return s
-}
-
-// cleanEnv is the test's environment without KIRJURI_ variables, so that
-// nothing of the developer's own configuration reaches the server.
-func cleanEnv() []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "KIRJURI_") {
-			out = append(out, kv)
-		}
-	}
-	return out
-}
-
-func randomKey() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return base64.StdEncoding.EncodeToString(b)
 }
 
 // cli runs a kirjuri command to its end and returns its standard output.
@@ -243,13 +224,13 @@ func (s *server) trySpawn() error {
 	for {
 		select {
 		case <-p.exited:
-			return fmt.Errorf("exited at start (%v):\n%s", p.waitErr, tail(logPath, 40))
+			return fmt.Errorf("exited at start (%v):\n%s", p.waitErr, e2e.Tail(logPath, 40))
 		default:
 		}
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
 			<-p.exited
-			return fmt.Errorf("did not answer /healthz within 30s:\n%s", tail(logPath, 40))
+			return fmt.Errorf("did not answer /healthz within 30s:\n%s", e2e.Tail(logPath, 40))
 		}
 		resp, err := s.client.Get(base + "/healthz")
 		if err == nil {
@@ -302,12 +283,12 @@ func (s *server) stop() {
 	select {
 	case <-p.exited:
 		if p.waitErr != nil {
-			s.t.Errorf("kirjuri serve ended with %v after SIGTERM:\n%s", p.waitErr, tail(p.log, 40))
+			s.t.Errorf("kirjuri serve ended with %v after SIGTERM:\n%s", p.waitErr, e2e.Tail(p.log, 40))
 		}
 	case <-time.After(40 * time.Second):
 		_ = p.cmd.Process.Kill()
 		<-p.exited
-		s.t.Errorf("kirjuri serve did not stop within 40s of SIGTERM:\n%s", tail(p.log, 40))
+		s.t.Errorf("kirjuri serve did not stop within 40s of SIGTERM:\n%s", e2e.Tail(p.log, 40))
 	}
 	s.checkLog(p.log)
 }
@@ -324,7 +305,7 @@ func (s *server) finish() {
 	if s.t.Failed() {
 		for i := 1; i <= s.runs; i++ {
 			path := filepath.Join(s.dir, fmt.Sprintf("serve-%d.log", i))
-			s.t.Logf("--- %s (last lines) ---\n%s", filepath.Base(path), tail(path, 60))
+			s.t.Logf("--- %s (last lines) ---\n%s", filepath.Base(path), e2e.Tail(path, 60))
 		}
 	}
 }
@@ -383,17 +364,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// tail returns the last n lines of a file.
-func tail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Sprintf("(cannot read %s: %v)", path, err)
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

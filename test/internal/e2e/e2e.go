@@ -104,13 +104,13 @@ func Start(t *testing.T, binary string) *Server {
 		t.Fatal("the kirjuri binary was not built (TestMain: e2e.Main)")
 	}
 	dir := t.TempDir()
-	env := append(cleanEnv(),
+	env := append(CleanEnv(),
 		"KIRJURI_MODE=production",
 		"KIRJURI_DATA_DIR="+filepath.Join(dir, "data"),
 		"KIRJURI_DATABASE_URL="+dbURL,
 		"KIRJURI_CLICKHOUSE_URL="+chURL,
 		"KIRJURI_BOOTSTRAP_API_KEY="+bootstrapKey,
-		"KIRJURI_ENCRYPTION_KEY="+randomKey(),
+		"KIRJURI_ENCRYPTION_KEY="+RandomKey(),
 		"KIRJURI_LOG_FORMAT=json",
 	)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -158,7 +158,7 @@ func Start(t *testing.T, binary string) *Server {
 			t.Errorf("kirjuri serve did not stop within 30s of SIGTERM")
 		}
 		if t.Failed() {
-			t.Logf("--- end of the server's log ---\n%s", tail(s.log, 40))
+			t.Logf("--- end of the server's log ---\n%s", Tail(s.log, 40))
 		}
 	})
 	return s
@@ -194,13 +194,13 @@ func spawn(binary, dir string, env []string, attempt int) (*Server, error) {
 	for {
 		select {
 		case <-s.done:
-			return nil, fmt.Errorf("exited at start (%v):\n%s", s.err, tail(logPath, 40))
+			return nil, fmt.Errorf("exited at start (%v):\n%s", s.err, Tail(logPath, 40))
 		default:
 		}
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
 			<-s.done
-			return nil, fmt.Errorf("did not answer /healthz within 30s:\n%s", tail(logPath, 40))
+			return nil, fmt.Errorf("did not answer /healthz within 30s:\n%s", Tail(logPath, 40))
 		}
 		resp, err := client.Get(s.Base + "/healthz")
 		if err == nil {
@@ -228,9 +228,9 @@ func ServersConfigured() bool {
 	return pg && ch
 }
 
-// cleanEnv is the environment without KIRJURI_ variables, so that nothing of
-// the developer's own configuration reaches the server.
-func cleanEnv() []string {
+// CleanEnv is the environment without KIRJURI_ variables, so that nothing of
+// the developer's own configuration reaches a server a test starts.
+func CleanEnv() []string {
 	var out []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "KIRJURI_") {
@@ -240,13 +240,15 @@ func cleanEnv() []string {
 	return out
 }
 
-func randomKey() string {
+// RandomKey is a fresh encryption key: 32 random bytes, standard base64.
+func RandomKey() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	return base64.StdEncoding.EncodeToString(b)
 }
 
-func tail(path string, n int) string {
+// Tail returns the last n lines of a file (or says why it cannot).
+func Tail(path string, n int) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Sprintf("(cannot read %s: %v)", path, err)
