@@ -1,5 +1,6 @@
 // Package excel streams the rows of an .xlsx workbook's first worksheet,
-// for the customer import.
+// for the customer import, and streams workbooks out (Writer, in
+// writer.go), for the export, the template and the rejected rows.
 //
 // It is a purpose-built reader: the worksheet and the shared strings are
 // read by a small hand-written XML scanner over the inflated zip stream
