@@ -5,8 +5,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,6 +58,20 @@ type Config struct {
 		Level  string `koanf:"level"`  // debug, info, warn, error
 		Format string `koanf:"format"` // json or console
 	} `koanf:"log"`
+	// Jobs is how this instance works background jobs (River, in
+	// PostgreSQL).
+	Jobs struct {
+		// Workers is how many jobs of the default queue run at once
+		// here; 0 works none of them.
+		Workers int `koanf:"workers"`
+		// Queues are further queues worked here, with their workers.
+		Queues map[string]int `koanf:"queues"`
+		// StopTimeout is how long running jobs get to finish at shutdown
+		// before they are cancelled (and run again at the next start).
+		StopTimeout time.Duration `koanf:"stopTimeout"`
+		// JobTimeout bounds one attempt of a job whose worker sets none.
+		JobTimeout time.Duration `koanf:"jobTimeout"`
+	} `koanf:"jobs"`
 	// Connectors holds one section per external system; see connectors.md.
 	Connectors map[string]map[string]any `koanf:"connectors"`
 }
@@ -72,6 +89,7 @@ var envVars = []struct {
 	{"KIRJURI_BOOTSTRAP_API_KEY", "bootstrapApiKey", false},
 	{"KIRJURI_ENCRYPTION_KEY", "encryptionKey", false},
 	{"KIRJURI_ENCRYPTION_OLD_KEYS", "encryptionOldKeys", true},
+	{"KIRJURI_JOBS_WORKERS", "jobs.workers", false},
 	{"KIRJURI_LOG_LEVEL", "log.level", false},
 	{"KIRJURI_LOG_FORMAT", "log.format", false},
 }
@@ -88,6 +106,9 @@ func defaults() map[string]any {
 		"clickhouse.relay.interval":     "200ms",
 		"clickhouse.relay.maxBackoff":   "30s",
 		"clickhouse.relay.unreadyAfter": "0s",
+		"jobs.workers":                  4,
+		"jobs.stopTimeout":              "10s",
+		"jobs.jobTimeout":               "30m",
 		"log.level":                     "info",
 		"log.format":                    "json",
 	}
@@ -166,6 +187,7 @@ func (c Config) validate() error {
 	if len(c.EncryptionOldKeys) > 0 && c.EncryptionKey == "" {
 		errs = append(errs, errors.New("encryptionOldKeys (KIRJURI_ENCRYPTION_OLD_KEYS) needs encryptionKey (KIRJURI_ENCRYPTION_KEY), the key that replaces them"))
 	}
+	errs = append(errs, c.validateJobs()...)
 	if _, err := checkConnectors(c.Connectors); err != nil {
 		errs = append(errs, err)
 	}
@@ -173,6 +195,39 @@ func (c Config) validate() error {
 		errs = append(errs, errors.New("bootstrapApiKey (KIRJURI_BOOTSTRAP_API_KEY) must be at least 20 characters"))
 	}
 	return errors.Join(errs...)
+}
+
+// queueName is what River accepts as a queue name, without dots (the
+// configuration's key separator).
+var queueName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// maxJobStopTimeout leaves the rest of the 30 s that `serve` gives its
+// whole stop to the HTTP server and the audit relay.
+const maxJobStopTimeout = 20 * time.Second
+
+func (c Config) validateJobs() []error {
+	var errs []error
+	j := c.Jobs
+	if j.Workers < 0 || j.Workers > 1000 {
+		errs = append(errs, fmt.Errorf("jobs.workers (KIRJURI_JOBS_WORKERS): must be 0 to 1000, not %d", j.Workers))
+	}
+	for _, name := range slices.Sorted(maps.Keys(j.Queues)) {
+		switch n := j.Queues[name]; {
+		case name == "default":
+			errs = append(errs, errors.New("jobs.queues.default: the default queue's workers are jobs.workers"))
+		case !queueName.MatchString(name):
+			errs = append(errs, fmt.Errorf("jobs.queues: queue name %q: use lower-case letters, digits, '_' and '-' (at most 63)", name))
+		case n < 1 || n > 1000:
+			errs = append(errs, fmt.Errorf("jobs.queues.%s: must be 1 to 1000 workers, not %d", name, n))
+		}
+	}
+	if j.StopTimeout <= 0 || j.StopTimeout > maxJobStopTimeout {
+		errs = append(errs, fmt.Errorf("jobs.stopTimeout: must be more than 0s and at most %s, not %s", maxJobStopTimeout, j.StopTimeout))
+	}
+	if j.JobTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("jobs.jobTimeout: must be at least 1s, not %s", j.JobTimeout))
+	}
+	return errs
 }
 
 func decodeKey(s string) ([]byte, error) {

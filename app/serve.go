@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,7 +12,9 @@ import (
 	"go.uber.org/fx/fxevent"
 	"go.uber.org/zap"
 
+	"kirjuri/adapters/excel"
 	httpapi "kirjuri/adapters/http"
+	"kirjuri/adapters/jobs"
 	"kirjuri/adapters/postgres"
 	"kirjuri/adapters/system"
 	"kirjuri/core/access"
@@ -68,10 +71,30 @@ func Options(cfg Config, log *zap.Logger) (fx.Option, error) {
 		fx.Module("bootstrap", fx.Invoke(bootstrapKey)),
 		fx.Supply(httpapi.Config{Addr: cfg.HTTP.Addr, Version: Version, MaxBodyBytes: cfg.HTTP.MaxBodyBytes}),
 		httpapi.Module,
+		excel.Module, // the spreadsheet of GET /v1/exports/customers.xlsx
 		audit,
+		// Background jobs: enqueued through the store (in a change's own
+		// transaction when it has one), worked by the runner.
+		fx.Provide(
+			func(s *postgres.Store) ports.Jobs { return s },
+			func(s *postgres.Store) ports.ChangeJobs { return s },
+		),
+		fx.Supply(jobsConfig(cfg)),
+		jobs.Module,
 		fx.Options(connectors...),
 		fx.Invoke(maintenance),
 	), nil
+}
+
+// jobsConfig is the runner's configuration: the default queue with
+// jobs.workers (when not 0) and the queues of jobs.queues.
+func jobsConfig(cfg Config) jobs.Config {
+	queues := make(map[string]int, len(cfg.Jobs.Queues)+1)
+	if cfg.Jobs.Workers > 0 {
+		queues[jobs.DefaultQueue] = cfg.Jobs.Workers
+	}
+	maps.Copy(queues, cfg.Jobs.Queues)
+	return jobs.Config{Queues: queues, StopTimeout: cfg.Jobs.StopTimeout, JobTimeout: cfg.Jobs.JobTimeout}
 }
 
 // Serve runs the service until ctx ends (SIGINT, SIGTERM).

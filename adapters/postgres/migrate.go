@@ -40,9 +40,10 @@ func WithLogger(log *zap.Logger) MigrateOption {
 	return func(c *migrateConfig) { c.log = log }
 }
 
-// Migrate brings the database at databaseURL up to the newest schema. It is
-// safe to run again (nothing to do) and from several processes at once (a
-// session advisory lock serialises them).
+// Migrate brings the database at databaseURL up to the newest schema: the
+// service's own tables (goose) and then the job queue's (River's migrations
+// up to RiverSchemaVersion). It is safe to run again (nothing to do) and
+// from several processes at once (session advisory locks serialise them).
 func Migrate(ctx context.Context, databaseURL string, opts ...MigrateOption) error {
 	var cfg migrateConfig
 	for _, o := range opts {
@@ -54,7 +55,10 @@ func Migrate(ctx context.Context, databaseURL string, opts ...MigrateOption) err
 	}
 	db := stdlib.OpenDB(*connCfg)
 	defer db.Close()
-	return migrateDB(ctx, db, cfg)
+	if err := migrateDB(ctx, db, cfg); err != nil {
+		return err
+	}
+	return migrateRiver(ctx, databaseURL, cfg)
 }
 
 func migrateDB(ctx context.Context, db *sql.DB, cfg migrateConfig) error {

@@ -80,10 +80,15 @@ func TestOpenEndpointsAndRequestIDs(t *testing.T) {
 	if ready.Status != "ready" || len(ready.Checks) == 0 {
 		t.Errorf("/readyz: %s", r.Body)
 	}
+	hasJobs := false
 	for _, c := range ready.Checks {
 		if c.Status != "ok" {
 			t.Errorf("/readyz check %s: %s", c.Name, c.Status)
 		}
+		hasJobs = hasJobs || c.Name == "jobs"
+	}
+	if !hasJobs || !bytes.Contains(r.Body, []byte(`"backlog":0`)) {
+		t.Errorf("/readyz lacks the jobs check with its backlog: %s", r.Body)
 	}
 	r = e.want(e.get("/openapi.json", ""), http.StatusOK)
 	doc := decode[struct {
@@ -187,6 +192,9 @@ func TestMetrics(t *testing.T) {
 	}
 	if !bytes.Contains(r.Body, []byte("kirjuri_http_request_duration_seconds_bucket")) {
 		t.Errorf("/metrics lacks the latency histogram")
+	}
+	if !bytes.Contains(r.Body, []byte("\nkirjuri_jobs_backlog 0\n")) {
+		t.Errorf("/metrics lacks the jobs backlog gauge")
 	}
 }
 
