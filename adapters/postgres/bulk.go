@@ -1,117 +1,34 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
+	"kirjuri/core/consent"
 	"kirjuri/core/customer"
+	"kirjuri/core/fault"
+	"kirjuri/ports"
 )
 
-// stagingTable receives a bulk write by COPY. It is a temporary table
-// dropped at commit, so each transaction has its own.
+var _ ports.BulkStore = (*Store)(nil)
+
+// stagingTable receives the updates of a batch by COPY. It is a temporary table dropped at
+// commit, so each transaction has its own.
 const stagingTable = "customers_staging"
 
-// CreateMany stores many new customers in one transaction: their rows are
-// copied (COPY) into a temporary staging table with the same columns and
-// encoding as Create writes, moved into customers with one INSERT ...
-// SELECT, and their external-system links and customer cards claimed with
-// one INSERT each. It is all or nothing: a uniqueness rule broken by any
-// customer, against stored customers or within cs, fails the whole call
-// with a *fault.Conflict naming the field; a group that does not exist is a
-// *fault.Validation.
-//
-// The customers must be new ones built by customer.New, with numbers taken
-// from the store (NextNumbers). CreateMany writes no consent events, so it
-// refuses a customer that starts with a consent or a restriction: store
-// such a customer with Create, which records its events.
-func (s *Store) CreateMany(ctx context.Context, cs []*customer.Customer) error {
-	if len(cs) == 0 {
-		return nil
-	}
-	rows := make([][]any, len(cs))
-	var (
-		groups   []string
-		linkSys  []int32
-		linkIDs  []string
-		linkOwn  []uuid.UUID
-		cards    []string
-		cardsOwn []uuid.UUID
-	)
-	for i, c := range cs {
-		d := c.Data()
-		switch {
-		case d.ErasedAt != nil:
-			return fmt.Errorf("postgres: create customers: customer %d (%s) is erased; only new customers can be created", d.Number, d.ID)
-		case d.MarketingEmail || d.MarketingSMS || d.GDPRRestricted:
-			return fmt.Errorf("postgres: create customers: customer %d (%s) starts with a consent or a restriction, whose events CreateMany does not record; store it with Create", d.Number, d.ID)
-		}
-		args, err := s.writeArgs(d)
-		if err != nil {
-			return err
-		}
-		rows[i] = args
-		for _, g := range d.Groups {
-			if !slices.Contains(groups, g) {
-				groups = append(groups, g)
-			}
-		}
-		sys, ids := splitLinks(d.ExternalSystems)
-		linkSys, linkIDs = append(linkSys, sys...), append(linkIDs, ids...)
-		for range d.ExternalSystems {
-			linkOwn = append(linkOwn, d.ID)
-		}
-		for _, card := range d.CustomerCards {
-			cards, cardsOwn = append(cards, card), append(cardsOwn, d.ID)
-		}
-	}
-	slices.Sort(groups)
-
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := checkGroups(ctx, tx, groups); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `CREATE TEMPORARY TABLE `+stagingTable+
-			` (LIKE customers INCLUDING DEFAULTS) ON COMMIT DROP`); err != nil {
-			return err
-		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{stagingTable}, writeColumns, pgx.CopyFromRows(rows)); err != nil {
-			return mapError(err)
-		}
-		// In number order, as customers created one by one would be, so the
-		// indexes on number and id are appended to in order.
-		if _, err := tx.Exec(ctx, moveStagedSQL); err != nil {
-			return mapError(err)
-		}
-		// Identifiers are claimed in sorted order, so that two writers
-		// claiming the same ones wait for each other instead of
-		// deadlocking (as in syncIdentifiers).
-		if len(linkSys) > 0 {
-			if _, err := tx.Exec(ctx, `INSERT INTO customer_links (system_id, identifier, customer_id)
-				SELECT * FROM unnest($1::int[], $2::text[], $3::uuid[]) ORDER BY 1, 2`,
-				linkSys, linkIDs, linkOwn); err != nil {
-				return mapError(err)
-			}
-		}
-		if len(cards) > 0 {
-			if _, err := tx.Exec(ctx, `INSERT INTO customer_cards (card, customer_id)
-				SELECT * FROM unnest($1::text[], $2::uuid[]) ORDER BY 1`, cards, cardsOwn); err != nil {
-				return mapError(err)
-			}
-		}
-		return nil
-	})
-	return wrap(fmt.Sprintf("create %d customers", len(cs)), err)
-}
-
-var moveStagedSQL = func() string {
-	cols := strings.Join(writeColumns, ", ")
-	return "INSERT INTO customers (" + cols + ") SELECT " + cols + " FROM " + stagingTable + " ORDER BY number"
-}()
+// maxBatchAttempts bounds how often WriteBatch runs its transaction again
+// when a concurrent writer wins a race the checks could not see (a unique
+// value committed between the check and the write, a deadlock).
+const maxBatchAttempts = 5
 
 // NextNumbers takes n customer numbers from customer_number_seq in one
 // round trip, in ascending order. Like NextNumber's, numbers not used are
@@ -130,4 +47,553 @@ func (s *Store) NextNumbers(ctx context.Context, n int) ([]int64, error) {
 	}
 	slices.Sort(nums)
 	return nums, nil
+}
+
+// CustomersByNumber reads the customers with these numbers in one query;
+// erased customers are left out.
+func (s *Store) CustomersByNumber(ctx context.Context, numbers []int64) ([]*customer.Customer, error) {
+	if len(numbers) == 0 {
+		return nil, nil
+	}
+	cs, err := s.queryCustomers(ctx, "number = ANY($1) AND erased_at IS NULL", numbers)
+	return cs, wrap("customers by number", err)
+}
+
+// CustomersByEmail reads the customers with these emails, ignoring case, in
+// one query (on the unique index of lower(email)).
+func (s *Store) CustomersByEmail(ctx context.Context, emails []string) ([]*customer.Customer, error) {
+	if len(emails) == 0 {
+		return nil, nil
+	}
+	cs, err := s.queryCustomers(ctx, "lower(email) = ANY(SELECT lower(e) FROM unnest($1::text[]) AS e)", emails)
+	return cs, wrap("customers by email", err)
+}
+
+func (s *Store) queryCustomers(ctx context.Context, where string, args ...any) ([]*customer.Customer, error) {
+	rows, err := s.pool.Query(ctx, "SELECT "+readColumns+" FROM customers WHERE "+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*customer.Customer
+	for rows.Next() {
+		c, err := s.scanCustomer(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// batchWrite is one write of a batch, encoded once for every attempt.
+type batchWrite struct {
+	after, before customer.Data
+	update        bool
+	args          []any // writeColumns' values and base_version
+	// What the write claims that its stored state does not hold yet.
+	newCards, goneCards []string
+	newLinks, goneLinks []customer.ExternalLink
+	ssnHashes           [][]byte // of a new or changed code, under every key
+	newGroups           []string
+}
+
+// errRollback ends a transaction that checked and must store nothing.
+var errRollback = errors.New("roll back")
+
+// WriteBatch stores a batch in one transaction, set-based: the customers
+// to update are locked in id order and their versions compared with the
+// writes'; every value that must be unique is checked against the stored
+// customers (one query per kind, sent together as a pgx batch) and within
+// the batch; then the updates are copied (COPY) into a temporary staging
+// table and applied with one UPDATE ... FROM, the identifiers they give up
+// are deleted with one statement per side table, and the new customers,
+// cards, links and events are copied (COPY) straight into their tables
+// (see storeBatch). A concurrent writer that commits a conflicting value
+// between the checks and the write makes the transaction fail; it is then
+// run again (the checks now see that value), at most maxBatchAttempts
+// times, after which the batch fails with the conflict.
+func (s *Store) WriteBatch(ctx context.Context, b ports.Batch) ([]ports.BatchRejection, error) {
+	if len(b.Writes) == 0 && (len(b.Groups) == 0 || b.DryRun) {
+		return nil, nil
+	}
+	ws := make([]batchWrite, len(b.Writes))
+	for i, w := range b.Writes {
+		if err := s.encodeWrite(&ws[i], i, w); err != nil {
+			return nil, err
+		}
+	}
+	for attempt := 1; ; attempt++ {
+		var out []ports.BatchRejection
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			var err error
+			out, err = s.writeBatch(ctx, tx, b, ws)
+			return err
+		})
+		switch {
+		case err == nil || errors.Is(err, errRollback):
+			return out, nil
+		case attempt < maxBatchAttempts && retryable(err):
+			continue
+		}
+		return nil, wrap(fmt.Sprintf("write a batch of %d customers", len(b.Writes)), mapError(err))
+	}
+}
+
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case uniqueViolation, "40P01", "40001": // unique, deadlock, serialization
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Store) encodeWrite(w *batchWrite, i int, bw ports.BatchWrite) error {
+	if bw.Customer == nil {
+		return fmt.Errorf("postgres: write batch: write %d has no customer", i)
+	}
+	w.after = bw.Customer.Data()
+	var base int64
+	if bw.Before != nil {
+		w.update, w.before, base = true, bw.Before.Data(), bw.Before.Version()
+		if w.before.ID != w.after.ID || w.before.Number != w.after.Number {
+			return fmt.Errorf("postgres: write batch: write %d changes the id or number of customer %s", i, w.before.ID)
+		}
+	}
+	args, err := s.writeArgs(w.after)
+	if err != nil {
+		return err
+	}
+	w.args = append(args, base)
+	w.newCards, w.goneCards = newEntries(w.before.CustomerCards, w.after.CustomerCards), newEntries(w.after.CustomerCards, w.before.CustomerCards)
+	w.newLinks, w.goneLinks = newEntries(w.before.ExternalSystems, w.after.ExternalSystems), newEntries(w.after.ExternalSystems, w.before.ExternalSystems)
+	w.newGroups = newEntries(w.before.Groups, w.after.Groups)
+	if w.after.SSN != "" && w.after.SSN != w.before.SSN {
+		w.ssnHashes = append([][]byte{s.ssn.Hash(w.after.SSN)}, s.ssn.oldHashes(w.after.SSN)...)
+	}
+	return nil
+}
+
+// writeBatch is one attempt, in tx.
+func (s *Store) writeBatch(ctx context.Context, tx pgx.Tx, b ports.Batch, ws []batchWrite) ([]ports.BatchRejection, error) {
+	rejected := map[int]ports.BatchRejection{}
+	reject := func(i int, err error, earlier int) {
+		if _, ok := rejected[i]; !ok {
+			rejected[i] = ports.BatchRejection{Index: i, Err: err, Earlier: earlier}
+		}
+	}
+	if !b.DryRun && len(b.Groups) > 0 {
+		gs := slices.Clone(b.Groups)
+		slices.SortFunc(gs, func(a, b customer.Group) int { return strings.Compare(a.ExternalID, b.ExternalID) })
+		ids, names := make([]string, len(gs)), make([]string, len(gs))
+		for i, g := range gs {
+			ids[i], names[i] = g.ExternalID, g.Name
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO customer_groups (external_id, name)
+			SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, ids, names); err != nil {
+			return nil, err
+		}
+	}
+
+	// Lock the customers to update, in id order, so that two batches
+	// (or a batch and Update) wait for each other instead of deadlocking,
+	// and compare their versions. A dry run only reads them.
+	var ids []uuid.UUID
+	for _, w := range ws {
+		if w.update {
+			ids = append(ids, w.after.ID)
+		}
+	}
+	if len(ids) > 0 {
+		lock := " FOR UPDATE"
+		if b.DryRun {
+			lock = ""
+		}
+		rows, err := tx.Query(ctx, `SELECT id, version FROM customers WHERE id = ANY($1) AND erased_at IS NULL ORDER BY id`+lock, ids)
+		if err != nil {
+			return nil, err
+		}
+		have := map[uuid.UUID]int64{}
+		var (
+			id uuid.UUID
+			v  int64
+		)
+		if _, err := pgx.ForEachRow(rows, []any{&id, &v}, func() error { have[id] = v; return nil }); err != nil {
+			return nil, err
+		}
+		for i, w := range ws {
+			if w.update && have[w.after.ID] != w.before.Version {
+				reject(i, &fault.Stale{Want: w.before.Version, Have: have[w.after.ID]}, -1)
+			}
+		}
+	}
+
+	// Within the batch: the first write to claim a value keeps it.
+	claimedBy := map[string]int{}
+	for i, w := range ws {
+		if _, ok := rejected[i]; ok {
+			continue
+		}
+		cs := batchClaims(w.after)
+		for _, c := range cs {
+			if j, ok := claimedBy[c.key]; ok {
+				reject(i, &fault.Conflict{Field: c.field, Message: "an earlier customer of the same batch has this " + c.what}, j)
+				break
+			}
+		}
+		if _, ok := rejected[i]; !ok {
+			for _, c := range cs {
+				claimedBy[c.key] = i
+			}
+		}
+	}
+
+	// Against the stored customers the batch does not change. Rejecting
+	// an update keeps its customer's values as stored, so the check runs
+	// again until no update is newly rejected.
+	for {
+		again, err := s.checkStored(ctx, tx, b, ws, rejected, reject)
+		if err != nil {
+			return nil, err
+		}
+		if !again {
+			break
+		}
+	}
+
+	out := make([]ports.BatchRejection, 0, len(rejected))
+	for i := range ws {
+		if r, ok := rejected[i]; ok {
+			out = append(out, r)
+		}
+	}
+	if b.DryRun || (b.AllOrNothing && len(out) > 0) {
+		return out, errRollback
+	}
+	if len(out) == len(ws) {
+		return out, nil
+	}
+	return out, s.storeBatch(ctx, tx, ws, rejected, b)
+}
+
+// checkStored rejects the writes whose new values a stored customer holds,
+// other than the customers the batch writes. It reports whether an update
+// was rejected (so the check must run again).
+func (s *Store) checkStored(ctx context.Context, tx pgx.Tx, b ports.Batch, ws []batchWrite,
+	rejected map[int]ports.BatchRejection, reject func(int, error, int)) (bool, error) {
+	var (
+		written                 []uuid.UUID
+		emailI, extI, nvI, ssnI []int32
+		emails, exts, nvs       []string
+		ssns                    [][]byte
+		cardI, linkI, newI      []int32
+		cards, linkIDs          []string
+		linkSys                 []int32
+		newIDs                  []uuid.UUID
+		newNums                 []int64
+		groups                  []string
+	)
+	for i, w := range ws {
+		if _, ok := rejected[i]; ok {
+			continue
+		}
+		written = append(written, w.after.ID)
+		i32 := int32(i)
+		d := w.after
+		if d.Email != "" && !strings.EqualFold(d.Email, w.before.Email) {
+			emailI, emails = append(emailI, i32), append(emails, d.Email)
+		}
+		if d.ExternalID != "" && d.ExternalID != w.before.ExternalID {
+			extI, exts = append(extI, i32), append(exts, d.ExternalID)
+		}
+		if d.NetvisorID != "" && d.NetvisorID != w.before.NetvisorID {
+			nvI, nvs = append(nvI, i32), append(nvs, d.NetvisorID)
+		}
+		for _, h := range w.ssnHashes {
+			ssnI, ssns = append(ssnI, i32), append(ssns, h)
+		}
+		for _, c := range w.newCards {
+			cardI, cards = append(cardI, i32), append(cards, c)
+		}
+		for _, l := range w.newLinks {
+			linkI, linkSys, linkIDs = append(linkI, i32), append(linkSys, int32(l.SystemID)), append(linkIDs, l.Identifier)
+		}
+		if !w.update {
+			newI, newIDs, newNums = append(newI, i32), append(newIDs, d.ID), append(newNums, d.Number)
+		}
+		for _, g := range w.newGroups {
+			if !slices.Contains(groups, g) {
+				groups = append(groups, g)
+			}
+		}
+	}
+	if len(written) == 0 {
+		return false, nil
+	}
+	type check struct {
+		field string
+		sql   string
+		args  []any
+	}
+	checks := []check{
+		{"email", `SELECT u.i FROM unnest($1::int[], $2::text[]) AS u(i, v)
+			JOIN customers c ON lower(c.email) = lower(u.v) WHERE c.id <> ALL($3)`, []any{emailI, emails, written}},
+		{"externalId", `SELECT u.i FROM unnest($1::int[], $2::text[]) AS u(i, v)
+			JOIN customers c ON c.external_id = u.v WHERE c.id <> ALL($3)`, []any{extI, exts, written}},
+		{"netvisorId", `SELECT u.i FROM unnest($1::int[], $2::text[]) AS u(i, v)
+			JOIN customers c ON c.netvisor_id = u.v WHERE c.id <> ALL($3)`, []any{nvI, nvs, written}},
+		{"ssn", `SELECT u.i FROM unnest($1::int[], $2::bytea[]) AS u(i, h)
+			JOIN customers c ON c.ssn_hash = u.h WHERE c.id <> ALL($3)`, []any{ssnI, ssns, written}},
+		{"customerCards", `SELECT u.i FROM unnest($1::int[], $2::text[]) AS u(i, v)
+			JOIN customer_cards k ON k.card = u.v WHERE k.customer_id <> ALL($3)`, []any{cardI, cards, written}},
+		{"externalSystems", `SELECT u.i FROM unnest($1::int[], $2::int[], $3::text[]) AS u(i, sys, v)
+			JOIN customer_links l ON l.system_id = u.sys AND l.identifier = u.v WHERE l.customer_id <> ALL($4)`,
+			[]any{linkI, linkSys, linkIDs, written}},
+		{"number", `SELECT u.i FROM unnest($1::int[], $2::uuid[], $3::bigint[]) AS u(i, id, n)
+			WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = u.id) OR EXISTS (SELECT 1 FROM customers c WHERE c.number = u.n)`,
+			[]any{newI, newIDs, newNums}},
+	}
+	var batch pgx.Batch
+	var sent []check
+	for _, c := range checks {
+		if n := len(c.args[0].([]int32)); n > 0 {
+			batch.Queue(c.sql, c.args...)
+			sent = append(sent, c)
+		}
+	}
+	if len(groups) > 0 {
+		batch.Queue(`SELECT g FROM unnest($1::text[]) AS g
+			WHERE NOT EXISTS (SELECT 1 FROM customer_groups WHERE external_id = g)`, groups)
+	}
+	if batch.Len() == 0 {
+		return false, nil
+	}
+	br := tx.SendBatch(ctx, &batch)
+	defer br.Close()
+	again := false
+	for _, c := range sent {
+		rows, err := br.Query()
+		if err != nil {
+			return false, err
+		}
+		hits, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+		if err != nil {
+			return false, err
+		}
+		for _, i := range hits {
+			if _, ok := rejected[int(i)]; ok {
+				continue
+			}
+			conflict := conflicts[constraintOf[c.field]]
+			if c.field == "number" {
+				conflict = fault.Conflict{Field: "number", Message: "another customer already has this customer number or id"}
+			}
+			reject(int(i), &conflict, -1)
+			again = again || ws[i].update
+		}
+	}
+	if len(groups) > 0 {
+		rows, err := br.Query()
+		if err != nil {
+			return false, err
+		}
+		missing, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return false, err
+		}
+		for _, g := range missing {
+			if b.DryRun && slices.ContainsFunc(b.Groups, func(x customer.Group) bool { return x.ExternalID == g }) {
+				continue
+			}
+			for i, w := range ws {
+				if _, ok := rejected[i]; !ok && slices.Contains(w.newGroups, g) {
+					reject(i, fault.Invalid("groups", "group %q does not exist; create it first", g), -1)
+					again = again || w.update
+				}
+			}
+		}
+	}
+	return again, br.Close()
+}
+
+// constraintOf names the unique index guarding each field.
+var constraintOf = map[string]string{
+	"email":           "customers_email_key",
+	"externalId":      "customers_external_id_key",
+	"netvisorId":      "customers_netvisor_id_key",
+	"ssn":             "customers_ssn_hash_key",
+	"customerCards":   "customer_cards_pkey",
+	"externalSystems": "customer_links_pkey",
+}
+
+// storeBatch writes the writes not rejected. The checks have run, so the
+// new rows go in by COPY straight into their tables (customers, cards,
+// links, the outbox), in key order; a unique value that a concurrent
+// writer committed since the checks fails the COPY, and the transaction
+// runs again. Updates go through a staging table (COPY, then one UPDATE
+// ... FROM) before the new rows, so that values they give up are free.
+func (s *Store) storeBatch(ctx context.Context, tx pgx.Tx, ws []batchWrite, rejected map[int]ports.BatchRejection, b ports.Batch) error {
+	var (
+		creates, updates [][]any
+		cards, links     [][]any
+		events           [][]any
+		goneCardOwn      []uuid.UUID
+		goneCards        []string
+		goneLinkOwn      []uuid.UUID
+		goneLinks        []customer.ExternalLink
+	)
+	for i, w := range ws {
+		if _, ok := rejected[i]; ok {
+			continue
+		}
+		if w.update {
+			updates = append(updates, w.args)
+		} else {
+			creates = append(creates, w.args[:len(w.args)-1])
+		}
+		for _, c := range w.newCards {
+			cards = append(cards, []any{c, w.after.ID})
+		}
+		for _, c := range w.goneCards {
+			goneCardOwn, goneCards = append(goneCardOwn, w.after.ID), append(goneCards, c)
+		}
+		for _, l := range w.newLinks {
+			links = append(links, []any{int32(l.SystemID), l.Identifier, w.after.ID})
+		}
+		for _, l := range w.goneLinks {
+			goneLinkOwn, goneLinks = append(goneLinkOwn, w.after.ID), append(goneLinks, l)
+		}
+		for _, e := range b.Writes[i].Events {
+			events = append(events, eventRow(e))
+		}
+	}
+	if len(updates) > 0 {
+		if _, err := tx.Exec(ctx, `CREATE TEMPORARY TABLE `+stagingTable+
+			` (LIKE customers INCLUDING DEFAULTS, base_version bigint NOT NULL) ON COMMIT DROP`); err != nil {
+			return err
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{stagingTable}, append(slices.Clone(writeColumns), "base_version"), pgx.CopyFromRows(updates)); err != nil {
+			return err
+		}
+		// Values that move between customers of the batch (two customers
+		// swapping emails) would break a unique index for a moment within
+		// one UPDATE: first clear each changed unique value.
+		if _, err := tx.Exec(ctx, clearMovedSQL); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, updateStagedSQL)
+		if err != nil {
+			return err
+		}
+		if int(tag.RowsAffected()) != len(updates) {
+			// Cannot happen under the row locks; refuse rather than lose a write.
+			return fmt.Errorf("%d of %d customers changed under their row locks", len(updates)-int(tag.RowsAffected()), len(updates))
+		}
+	}
+	if len(goneCards) > 0 {
+		if _, err := tx.Exec(ctx, `DELETE FROM customer_cards k USING unnest($1::uuid[], $2::text[]) AS g(owner, card)
+			WHERE k.customer_id = g.owner AND k.card = g.card`, goneCardOwn, goneCards); err != nil {
+			return err
+		}
+	}
+	if len(goneLinks) > 0 {
+		sys, ids := splitLinks(goneLinks)
+		if _, err := tx.Exec(ctx, `DELETE FROM customer_links l USING unnest($1::uuid[], $2::int[], $3::text[]) AS g(owner, system_id, identifier)
+			WHERE l.customer_id = g.owner AND l.system_id = g.system_id AND l.identifier = g.identifier`, goneLinkOwn, sys, ids); err != nil {
+			return err
+		}
+	}
+	// In number order, as customers created one by one would be, so the
+	// indexes on number and id are appended to in order. Identifiers in
+	// sorted order (as in syncIdentifiers), so that two writers claiming
+	// the same ones wait for each other instead of deadlocking.
+	slices.SortFunc(creates, func(a, b []any) int { return cmp.Compare(a[1].(int64), b[1].(int64)) })
+	slices.SortFunc(cards, func(a, b []any) int { return strings.Compare(a[0].(string), b[0].(string)) })
+	slices.SortFunc(links, func(a, b []any) int {
+		return cmp.Or(cmp.Compare(a[0].(int32), b[0].(int32)), strings.Compare(a[1].(string), b[1].(string)))
+	})
+	for _, c := range []struct {
+		table string
+		cols  []string
+		rows  [][]any
+	}{
+		{"customers", writeColumns, creates},
+		{"customer_cards", []string{"card", "customer_id"}, cards},
+		{"customer_links", []string{"system_id", "identifier", "customer_id"}, links},
+		{"consent_outbox", eventColumns, events},
+	} {
+		if len(c.rows) == 0 {
+			continue
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.cols, pgx.CopyFromRows(c.rows)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eventColumns are outboxColumns as a list, in eventRow's order.
+var eventColumns = []string{"event_id", "occurred_at", "customer_id", "customer_number", "consent", "old_value",
+	"new_value", "source", "source_system_id", "actor", "request_id", "import_id", "evidence"}
+
+func eventRow(e consent.Event) []any {
+	return []any{e.ID, e.OccurredAt.UTC(), e.CustomerID, e.CustomerNumber, string(e.Consent), e.OldValue,
+		e.NewValue, string(e.Source), int32(e.SourceSystemID), e.Actor, e.RequestID, e.ImportID, e.Evidence}
+}
+
+var (
+	// clearMovedSQL empties, on the stored rows to update, each unique
+	// value that the update changes.
+	clearMovedSQL = `UPDATE customers c SET
+		email = CASE WHEN lower(c.email) IS DISTINCT FROM lower(s.email) THEN NULL ELSE c.email END,
+		external_id = CASE WHEN c.external_id IS DISTINCT FROM s.external_id THEN NULL ELSE c.external_id END,
+		netvisor_id = CASE WHEN c.netvisor_id IS DISTINCT FROM s.netvisor_id THEN NULL ELSE c.netvisor_id END,
+		ssn_enc = CASE WHEN c.ssn_hash IS DISTINCT FROM s.ssn_hash THEN NULL ELSE c.ssn_enc END,
+		ssn_hash = CASE WHEN c.ssn_hash IS DISTINCT FROM s.ssn_hash THEN NULL ELSE c.ssn_hash END
+		FROM ` + stagingTable + ` s
+		WHERE c.id = s.id AND s.base_version > 0 AND (lower(c.email) IS DISTINCT FROM lower(s.email)
+			OR c.external_id IS DISTINCT FROM s.external_id OR c.netvisor_id IS DISTINCT FROM s.netvisor_id
+			OR c.ssn_hash IS DISTINCT FROM s.ssn_hash)`
+	updateStagedSQL = func() string {
+		set := make([]string, 0, len(writeColumns)-1)
+		for _, c := range writeColumns[1:] {
+			set = append(set, c+" = s."+c)
+		}
+		return "UPDATE customers c SET " + strings.Join(set, ", ") + " FROM " + stagingTable +
+			" s WHERE c.id = s.id AND s.base_version > 0 AND c.version = s.base_version"
+	}()
+)
+
+type batchClaim struct{ key, field, what string }
+
+// batchClaims lists the values of d that no other customer may have.
+func batchClaims(d customer.Data) []batchClaim {
+	var out []batchClaim
+	add := func(field, what, value string) {
+		out = append(out, batchClaim{key: field + "\x00" + value, field: field, what: what})
+	}
+	add("id", "id", d.ID.String())
+	add("number", "customer number", strconv.FormatInt(d.Number, 10))
+	if d.Email != "" {
+		add("email", "email address", strings.ToLower(d.Email))
+	}
+	if d.ExternalID != "" {
+		add("externalId", "external id", d.ExternalID)
+	}
+	if d.NetvisorID != "" {
+		add("netvisorId", "Netvisor id", d.NetvisorID)
+	}
+	if d.SSN != "" {
+		add("ssn", "personal identity code", d.SSN)
+	}
+	for _, c := range d.CustomerCards {
+		add("customerCards", "customer card", c)
+	}
+	for _, l := range d.ExternalSystems {
+		add("externalSystems", "external system link", l.String())
+	}
+	return out
 }

@@ -126,6 +126,9 @@ func (s *Store) Update(ctx context.Context, id uuid.UUID, fn func(c *customer.Cu
 		if err := insertEvents(ctx, tx, events); err != nil {
 			return err
 		}
+		if err := insertChangeJobs(ctx, tx); err != nil { // UpdateWithJobs (jobs.go)
+			return err
+		}
 		if before.ErasedAt == nil && after.ErasedAt != nil {
 			if err := scrubIdempotency(ctx, tx, id); err != nil {
 				return err

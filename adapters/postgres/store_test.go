@@ -14,7 +14,7 @@ import (
 func TestContract(t *testing.T) {
 	porttest.Run(t, func(t *testing.T) porttest.Stores {
 		s, pool := pgtest.NewStoreAndPool(t)
-		return porttest.Stores{Customers: s, Outbox: s, Keys: s, Idempotency: s,
+		return porttest.Stores{Customers: s, Bulk: s, Outbox: s, Keys: s, Idempotency: s,
 			ExpireClaim: func(t *testing.T, scope, key string) {
 				tag, err := pool.Exec(t.Context(), `UPDATE idempotency_keys
 					SET created_at = created_at - make_interval(secs => $3) WHERE scope = $1 AND key = $2 AND NOT finished`,

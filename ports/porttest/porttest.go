@@ -1,12 +1,13 @@
 // Package porttest is the one contract test suite of the store ports:
-// ports.CustomerStore, ports.Outbox, ports.KeyStore and ports.Idempotency.
+// ports.CustomerStore, ports.BulkStore, ports.Outbox, ports.KeyStore and
+// ports.Idempotency.
 // Every implementation (PostgreSQL, the in-memory fake) runs it from its own
 // tests, in the manner of go-cloud's drivertest:
 //
 //	func TestContract(t *testing.T) {
 //		porttest.Run(t, func(t *testing.T) porttest.Stores {
 //			s := memstore.New()
-//			return porttest.Stores{Customers: s, Outbox: s, Keys: s, Idempotency: s}
+//			return porttest.Stores{Customers: s, Bulk: s, Outbox: s, Keys: s, Idempotency: s}
 //		})
 //	}
 //
@@ -45,6 +46,8 @@ type Stores struct {
 	Outbox      ports.Outbox
 	Keys        ports.KeyStore
 	Idempotency ports.Idempotency
+	// Bulk is the bulk path of Customers: the same store.
+	Bulk ports.BulkStore
 	// ExpireClaim makes the running idempotency claim of (scope, key)
 	// older than ports.IdempotencyLease, as if its process had died, so
 	// that the takeover can be tested without waiting. The store's own
@@ -76,6 +79,7 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 		{"Find", testFind},
 		{"Keys", testKeys},
 		{"Idempotency", testIdempotency},
+		{"Bulk", testBulk},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) { s.run(t, open) })
@@ -146,7 +150,7 @@ type fixture struct {
 func setup(t *testing.T, open opener) *fixture {
 	t.Helper()
 	s := open(t)
-	if s.Customers == nil || s.Outbox == nil || s.Keys == nil || s.Idempotency == nil {
+	if s.Customers == nil || s.Outbox == nil || s.Keys == nil || s.Idempotency == nil || s.Bulk == nil {
 		t.Fatalf("porttest: open returned incomplete Stores %+v", s)
 	}
 	c := newClock()

@@ -17,6 +17,7 @@ import (
 	"kirjuri/core/consent"
 	"kirjuri/core/customer"
 	"kirjuri/core/fault"
+	"kirjuri/ports"
 )
 
 // The bench's customers are a pure function of their customer number, so
@@ -348,7 +349,7 @@ func prepareData(ctx context.Context, pool *pgxpool.Pool, store *postgres.Store,
 		if j.err != nil {
 			return 0, 0, false, j.err
 		}
-		if err := store.CreateMany(ctx, j.cs); err != nil {
+		if err := writeAll(ctx, store, j.cs); err != nil {
 			return 0, 0, false, err
 		}
 		loaded += int64(len(j.cs))
@@ -373,6 +374,24 @@ func prepareData(ctx context.Context, pool *pgxpool.Pool, store *postgres.Store,
 		return 0, 0, false, err
 	}
 	return n, took, false, nil
+}
+
+// writeAll stores new customers, which have no consents and so no events,
+// through the store's batch path (WriteBatch, the path of imports); a
+// rejected one fails the load.
+func writeAll(ctx context.Context, store *postgres.Store, cs []*customer.Customer) error {
+	writes := make([]ports.BatchWrite, len(cs))
+	for i, c := range cs {
+		writes[i] = ports.BatchWrite{Customer: c}
+	}
+	rej, err := store.WriteBatch(ctx, ports.Batch{Writes: writes, AllOrNothing: true})
+	if err != nil {
+		return err
+	}
+	if len(rej) > 0 {
+		return fmt.Errorf("customer %d was rejected: %w", cs[rej[0].Index].Number(), rej[0].Err)
+	}
+	return nil
 }
 
 // dropCreated deletes the customers the create scenario added beyond the

@@ -42,7 +42,7 @@ func TestGeneratedCustomers(t *testing.T) {
 			ssns[d.SSN] = n
 		}
 		if d.MarketingEmail || d.MarketingSMS || d.GDPRRestricted {
-			t.Fatalf("customer %d starts with a consent: CreateMany refuses it", n)
+			t.Fatalf("customer %d starts with a consent, which the loader writes no event for", n)
 		}
 		r := gen(n)
 		if d.Email != r.Email || len(d.ExternalSystems) != 1 || d.ExternalSystems[0].Identifier != "wc-"+strconv.FormatInt(n, 10) {

@@ -63,7 +63,7 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", 5*time.Second, "warm-up of each scenario, not counted")
 	flag.IntVar(&o.concurrency, "concurrency", 12, "closed-loop workers of the lookup and create scenarios (floor and kirjuri alike)")
 	flag.IntVar(&o.findWorkers, "find-concurrency", 4, "closed-loop workers of the find scenario")
-	flag.IntVar(&o.batch, "batch", 10_000, "customers per CreateMany while loading")
+	flag.IntVar(&o.batch, "batch", 10_000, "customers per WriteBatch while loading")
 	flag.StringVar(&o.out, "out", "bench-out/api.md", "Markdown report")
 	flag.StringVar(&o.logFile, "log", "bench-out/kirjuri.log", "the service's access log (info level, JSON)")
 	flag.StringVar(&o.profileDir, "cpuprofile", "", "write a CPU profile of each scenario's window to this folder (profiling costs throughput: do not report such a run)")

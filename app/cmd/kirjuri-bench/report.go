@@ -189,7 +189,7 @@ func renderReport(results []*result, mc *machineContext, o options) string {
 		if mc.reused {
 			when = "by an earlier run, reused"
 		}
-		w("- the %s customers were loaded with CreateMany in batches of %s, every index in place, in %s (%s customers/s), %s\n",
+		w("- the %s customers were loaded with WriteBatch in batches of %s, every index in place, in %s (%s customers/s), %s\n",
 			thousands(float64(mc.loaded)), thousands(float64(o.batch)), mc.loadTook.Round(time.Second),
 			thousands(float64(mc.loaded)/mc.loadTook.Seconds()), when)
 	} else {

@@ -1,0 +1,80 @@
+package ports
+
+import (
+	"context"
+
+	"kirjuri/core/consent"
+	"kirjuri/core/customer"
+)
+
+// BulkStore is the store's path for many customers at once: the lookups an
+// import matches its rows with, and the write of a whole batch of changes in
+// one transaction. It decides no meaning: the customers it writes were built
+// and changed by the core (register.Service.ImportBatch); it only keeps the
+// rules of storage (uniqueness, groups that exist, versions).
+type BulkStore interface {
+	// NextNumbers takes n customer numbers at once, in ascending order.
+	// Numbers not used are simply skipped, as NextNumber's.
+	NextNumbers(ctx context.Context, n int) ([]int64, error)
+	// CustomersByNumber returns the stored customers that have one of the
+	// numbers, in no particular order. Restricted customers are included;
+	// erased ones are not (their numbers match nothing). Unknown numbers
+	// are left out.
+	CustomersByNumber(ctx context.Context, numbers []int64) ([]*customer.Customer, error)
+	// CustomersByEmail returns the stored customers whose email equals one
+	// of emails, ignoring case, in no particular order. Restricted
+	// customers are included; erased ones have no email.
+	CustomersByEmail(ctx context.Context, emails []string) ([]*customer.Customer, error)
+	// WriteBatch stores the writes of b, each with its events, in one
+	// transaction. A write that breaks a rule of storage is not stored and
+	// is returned as a BatchRejection; the others are stored (all or none
+	// with b.AllOrNothing, none with b.DryRun). The events of a write are
+	// stored exactly when its customer is. The error is for the batch as a
+	// whole (the database failed, the context ended): then nothing is
+	// stored.
+	WriteBatch(ctx context.Context, b Batch) ([]BatchRejection, error)
+}
+
+// Batch is the work of one WriteBatch.
+type Batch struct {
+	Writes []BatchWrite
+	// Groups are created, when they do not exist yet, before the writes
+	// are checked; a write may refer to them. Other groups a write adds
+	// must exist.
+	Groups []customer.Group
+	// AllOrNothing stores nothing when any write is rejected.
+	AllOrNothing bool
+	// DryRun checks every write as for storing (versions, uniqueness
+	// against the store and within the batch, groups, counting Groups as
+	// created) and stores nothing, not even Groups.
+	DryRun bool
+}
+
+// BatchWrite is one customer to store.
+type BatchWrite struct {
+	// Customer is the customer as it is to be stored.
+	Customer *customer.Customer
+	// Before is the stored customer it was changed from, as a lookup
+	// returned it; nil for a new customer. The write is stored only while
+	// the stored customer is still at Before's version.
+	Before *customer.Customer
+	// Events are the consent events of the change.
+	Events []consent.Event
+}
+
+// BatchRejection is a write that was not stored, and why.
+type BatchRejection struct {
+	// Index is the write's index in Batch.Writes.
+	Index int
+	// Err is a *fault.Conflict naming the field whose value another
+	// customer has (email, externalId, netvisorId, ssn, customerCards,
+	// externalSystems, or id/number for a customer written twice), a
+	// *fault.Stale when the stored customer is no longer at Before's
+	// version (changed or erased meanwhile), or a *fault.Validation on
+	// "groups" for a group that does not exist.
+	Err error
+	// Earlier is the index of the earlier write of the same batch that
+	// holds the value, when the conflict is within the batch; -1
+	// otherwise.
+	Earlier int
+}
