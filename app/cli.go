@@ -74,6 +74,8 @@ func rootCommand() *cobra.Command {
 	})
 	root.AddCommand(apikeyCommand(load))
 	root.AddCommand(rekeyCommand(load))
+	root.AddCommand(exportCommand())
+	root.AddCommand(importCommand())
 	return root
 }
 

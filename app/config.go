@@ -72,6 +72,24 @@ type Config struct {
 		// JobTimeout bounds one attempt of a job whose worker sets none.
 		JobTimeout time.Duration `koanf:"jobTimeout"`
 	} `koanf:"jobs"`
+	// Imports configures spreadsheet imports (POST /v1/imports).
+	Imports struct {
+		// MaxUploadBytes bounds an uploaded file.
+		MaxUploadBytes int64 `koanf:"maxUploadBytes"`
+		// BatchRows is how many rows are written in one transaction.
+		BatchRows int `koanf:"batchRows"`
+		// Workers is how many imports run at once on this instance (the
+		// queue imports); 0 runs none here.
+		Workers int `koanf:"workers"`
+		// Timeout bounds one attempt of an import.
+		Timeout time.Duration `koanf:"timeout"`
+		// MaxRows, MaxColumns and MaxCellBytes bound a file's sheet;
+		// MaxPartBytes the unpacked size of each part of the file.
+		MaxRows      int   `koanf:"maxRows"`
+		MaxColumns   int   `koanf:"maxColumns"`
+		MaxCellBytes int   `koanf:"maxCellBytes"`
+		MaxPartBytes int64 `koanf:"maxPartBytes"`
+	} `koanf:"imports"`
 	// Connectors holds one section per external system; see connectors.md.
 	Connectors map[string]map[string]any `koanf:"connectors"`
 }
@@ -109,6 +127,14 @@ func defaults() map[string]any {
 		"jobs.workers":                  4,
 		"jobs.stopTimeout":              "10s",
 		"jobs.jobTimeout":               "30m",
+		"imports.maxUploadBytes":        int64(512 << 20),
+		"imports.batchRows":             2000,
+		"imports.workers":               1,
+		"imports.timeout":               "30m",
+		"imports.maxRows":               1 << 20,
+		"imports.maxColumns":            1000,
+		"imports.maxCellBytes":          32767 * 3,
+		"imports.maxPartBytes":          int64(2 << 30),
 		"log.level":                     "info",
 		"log.format":                    "json",
 	}
@@ -188,6 +214,7 @@ func (c Config) validate() error {
 		errs = append(errs, errors.New("encryptionOldKeys (KIRJURI_ENCRYPTION_OLD_KEYS) needs encryptionKey (KIRJURI_ENCRYPTION_KEY), the key that replaces them"))
 	}
 	errs = append(errs, c.validateJobs()...)
+	errs = append(errs, c.validateImports()...)
 	if _, err := checkConnectors(c.Connectors); err != nil {
 		errs = append(errs, err)
 	}
@@ -300,4 +327,31 @@ func NewSecret() string {
 	b := make([]byte, 24)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
 	return access.SecretPrefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (c Config) validateImports() []error {
+	var errs []error
+	i := c.Imports
+	if i.MaxUploadBytes < 1 {
+		errs = append(errs, fmt.Errorf("imports.maxUploadBytes: must be at least 1, not %d", i.MaxUploadBytes))
+	}
+	if i.BatchRows < 1 || i.BatchRows > 100000 {
+		errs = append(errs, fmt.Errorf("imports.batchRows: must be 1 to 100000, not %d", i.BatchRows))
+	}
+	if i.Workers < 0 || i.Workers > 100 {
+		errs = append(errs, fmt.Errorf("imports.workers: must be 0 to 100, not %d", i.Workers))
+	}
+	if i.Timeout < time.Second {
+		errs = append(errs, fmt.Errorf("imports.timeout: must be at least 1s, not %s", i.Timeout))
+	}
+	if i.MaxRows < 2 || i.MaxRows > 1<<20 {
+		errs = append(errs, fmt.Errorf("imports.maxRows: must be 2 to 1048576, not %d", i.MaxRows))
+	}
+	if i.MaxColumns < 1 || i.MaxColumns > 1<<14 {
+		errs = append(errs, fmt.Errorf("imports.maxColumns: must be 1 to 16384, not %d", i.MaxColumns))
+	}
+	if i.MaxCellBytes < 1 || i.MaxPartBytes < 1 {
+		errs = append(errs, errors.New("imports.maxCellBytes and imports.maxPartBytes: must be at least 1"))
+	}
+	return errs
 }

@@ -81,6 +81,7 @@ func Options(cfg Config, log *zap.Logger) (fx.Option, error) {
 		),
 		fx.Supply(jobsConfig(cfg)),
 		jobs.Module,
+		importOptions(cfg),
 		fx.Options(connectors...),
 		fx.Invoke(maintenance),
 	), nil
@@ -93,6 +94,7 @@ func jobsConfig(cfg Config) jobs.Config {
 	if cfg.Jobs.Workers > 0 {
 		queues[jobs.DefaultQueue] = cfg.Jobs.Workers
 	}
+	importQueue(cfg, queues)
 	maps.Copy(queues, cfg.Jobs.Queues)
 	return jobs.Config{Queues: queues, StopTimeout: cfg.Jobs.StopTimeout, JobTimeout: cfg.Jobs.JobTimeout}
 }

@@ -33,6 +33,20 @@ type BulkStore interface {
 	// whole (the database failed, the context ended): then nothing is
 	// stored.
 	WriteBatch(ctx context.Context, b Batch) ([]BatchRejection, error)
+	// Session runs fn in one transaction of the store. Every call of this
+	// store (its BulkStore, CustomerStore and ImportStore methods) made
+	// with the context fn gets is part of it: a WriteBatch's transaction
+	// becomes a part of the session's that rolls back alone, and nothing
+	// fn writes is visible to anyone else until fn returns nil and the
+	// session commits. An error of fn, or of the commit, rolls everything
+	// back and is returned. Sessions do not nest: a Session within one
+	// joins it. Customer numbers taken meanwhile (NextNumbers) are not
+	// given back.
+	//
+	// An import uses it to commit a batch together with its progress (so
+	// a resumed import applies no row twice), and an atomic import to
+	// write all its batches or none.
+	Session(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
 // Batch is the work of one WriteBatch.

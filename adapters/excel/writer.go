@@ -51,13 +51,16 @@ import (
 // io.Writer are sticky; errors about a row (a cell too long, a bad
 // number, too many cells) leave the row unwritten and the Writer usable.
 type Writer struct {
-	zw     *zip.Writer
-	part   io.Writer // the current worksheet's zip entry
-	buf    []byte
-	sheets []writtenSheet
-	cur    *sheetWriter
-	err    error // sticky
-	closed bool
+	zw   *zip.Writer
+	part io.Writer // the current worksheet's zip entry
+	// deflate is the compressor of the zip entry being written (Flush
+	// pushes out what it holds back).
+	deflate *kflate.Writer
+	buf     []byte
+	sheets  []writtenSheet
+	cur     *sheetWriter
+	err     error // sticky
+	closed  bool
 }
 
 // writeLevel is the DEFLATE level of the zip parts (klauspost/compress's
@@ -202,10 +205,12 @@ type sheetWriter struct {
 // its rows, then Close.
 func NewWriter(w io.Writer) *Writer {
 	zw := zip.NewWriter(w)
-	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
-		return kflate.NewWriter(out, writeLevel)
-	})
 	wr := &Writer{zw: zw, buf: make([]byte, 0, flushBytes+4096)}
+	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
+		fw, err := kflate.NewWriter(out, writeLevel)
+		wr.deflate = fw
+		return fw, err
+	})
 	wr.err = wr.writePart("_rels/.rels", rootRelsXML)
 	if wr.err == nil {
 		wr.err = wr.writePart("xl/styles.xml", stylesXML)
@@ -562,6 +567,34 @@ func (w *Writer) flush() error {
 		return err
 	}
 	w.buf = w.buf[:0]
+	return nil
+}
+
+// Flush pushes the rows written so far through the compressor to the
+// underlying io.Writer, so that a client of a streamed workbook sees them
+// now rather than when the compressor's window fills. Each call costs a
+// few bytes of the file (a DEFLATE sync flush): call it every few hundred
+// rows, not after each.
+func (w *Writer) Flush() error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.closed {
+		return errors.New("excel: the writer is closed")
+	}
+	if err := w.flush(); err != nil {
+		return err
+	}
+	if w.deflate != nil && w.cur != nil {
+		if err := w.deflate.Flush(); err != nil {
+			w.err = err
+			return err
+		}
+	}
+	if err := w.zw.Flush(); err != nil {
+		w.err = err
+		return err
+	}
 	return nil
 }
 

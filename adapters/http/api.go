@@ -69,17 +69,23 @@ type Deps struct {
 	Gatherer prometheus.Gatherer
 	// Clock stamps exports; the wall clock when nil.
 	Clock ports.Clock
+	// Sheets writes the spreadsheet of GET /v1/exports/customers.xlsx; when
+	// nil that operation answers 503.
+	Sheets  ports.CustomerSheets
+	Imports ImportDeps // the import operations (imports.go)
 }
 
 // API is the HTTP API. It is an http.Handler.
 type API struct {
-	cfg   Config
-	reg   *register.Service
-	audit ports.ConsentAudit
-	idem  ports.Idempotency
-	ready []ports.Readiness
-	log   *zap.Logger
-	clock ports.Clock
+	cfg     Config
+	reg     *register.Service
+	audit   ports.ConsentAudit
+	idem    ports.Idempotency
+	ready   []ports.Readiness
+	log     *zap.Logger
+	clock   ports.Clock
+	sheets  ports.CustomerSheets
+	imports ImportDeps
 
 	keys     *keyCache
 	metrics  *metrics
@@ -123,13 +129,15 @@ func New(cfg Config, d Deps) (*API, error) {
 	overrideHumaErrors()
 
 	a := &API{
-		cfg:   cfg,
-		reg:   d.Register,
-		audit: d.Audit,
-		idem:  d.Idempotency,
-		ready: d.Ready,
-		log:   d.Log,
-		clock: d.Clock,
+		cfg:     cfg,
+		reg:     d.Register,
+		audit:   d.Audit,
+		idem:    d.Idempotency,
+		ready:   d.Ready,
+		log:     d.Log,
+		clock:   d.Clock,
+		sheets:  d.Sheets,
+		imports: d.Imports,
 	}
 	if a.log == nil {
 		a.log = zap.NewNop()
@@ -169,6 +177,8 @@ func New(cfg Config, d Deps) (*API, error) {
 	a.registerContacts()
 	a.registerGroups()
 	a.registerAudit()
+	a.registerExport()
+	a.registerImports()
 	a.registerDocs()
 	a.router.Handle("GET /metrics", promhttp.HandlerFor(a.gatherer, promhttp.HandlerOpts{}))
 
@@ -192,6 +202,8 @@ func (a *API) humaConfig() huma.Config {
 		{Name: tagCustomers, Description: "Customers: create, read, change, find, consents, GDPR restriction, erasure and access export."},
 		{Name: tagContacts, Description: "Contact persons of company customers."},
 		{Name: tagGroups, Description: "Customer groups."},
+		{Name: tagExports, Description: "Customers as a spreadsheet in the import format, streamed."},
+		{Name: tagImports, Description: "Customers from a spreadsheet: upload, follow the job, the report and the rejected rows, the template."},
 		{Name: tagAudit, Description: "The consent audit log: every change of a marketing consent, restriction or erasure, kept in ClickHouse."},
 		{Name: tagHealth, Description: "Liveness and readiness probes; they need no API key."},
 	}

@@ -95,6 +95,14 @@ type eraseCustomerInput struct {
 }
 
 type findCustomersInput struct {
+	CustomerFilters
+	Limit  int    `query:"limit" minimum:"1" maximum:"500" default:"50" doc:"Page size."`
+	Cursor string `query:"cursor" maxLength:"1000" doc:"nextCursor of the previous page."`
+}
+
+// CustomerFilters are the filters of a find, and of an export (export.go).
+// Exported so that Huma reads the parameters of the embedded struct.
+type CustomerFilters struct {
 	Q                 string    `query:"q" maxLength:"200" doc:"Free text over names, company name, email, phone and customer number."`
 	Email             string    `query:"email" maxLength:"254" doc:"Exact email, case-insensitive."`
 	Phone             string    `query:"phone" maxLength:"40" doc:"Phone number; Finnish numbers without a country code are accepted."`
@@ -106,8 +114,6 @@ type findCustomersInput struct {
 	Identifier        string    `query:"identifier" maxLength:"255" doc:"External identifier; needs systemId."`
 	UpdatedSince      time.Time `query:"updatedSince" doc:"Customers changed at or after this time (RFC 3339)."`
 	IncludeRestricted bool      `query:"includeRestricted" doc:"List restricted customers too; needs the admin scope."`
-	Limit             int       `query:"limit" minimum:"1" maximum:"500" default:"50" doc:"Page size."`
-	Cursor            string    `query:"cursor" maxLength:"1000" doc:"nextCursor of the previous page."`
 }
 
 // CustomerPage is one page of a listing.
@@ -403,8 +409,29 @@ func (a *API) eraseCustomer(ctx context.Context, in *eraseCustomerInput) (*custo
 
 func (a *API) findCustomers(ctx context.Context, in *findCustomersInput) (*customerPageOutput, error) {
 	k := keyOf(ctx)
+	q, err := in.query(k)
+	if err != nil {
+		return nil, err
+	}
+	q.Limit, q.Cursor = in.Limit, in.Cursor
+	page, err := a.reg.Find(ctx, q, caller(ctx, ""))
+	if err != nil {
+		return nil, a.problem(ctx, err, inQuery)
+	}
+	pii := k.Has(access.PIIRead)
+	out := &CustomerPage{Items: make([]*Customer, len(page.Items)), NextCursor: page.NextCursor}
+	for i, c := range page.Items {
+		out.Items[i] = view(c, pii)
+	}
+	return &customerPageOutput{Body: out}, nil
+}
+
+// query is the store query of the filters, for a caller with key k:
+// includeRestricted without the admin scope is 403, a phone number or
+// business id that cannot be one is 422.
+func (in *CustomerFilters) query(k access.Key) (ports.CustomerQuery, error) {
 	if in.IncludeRestricted && !k.Has(access.Admin) {
-		return nil, huma.Error403Forbidden("includeRestricted needs the admin scope")
+		return ports.CustomerQuery{}, huma.Error403Forbidden("includeRestricted needs the admin scope")
 	}
 	q := ports.CustomerQuery{
 		Q:                 strings.TrimSpace(in.Q),
@@ -416,33 +443,22 @@ func (a *API) findCustomers(ctx context.Context, in *findCustomersInput) (*custo
 		Identifier:        strings.TrimSpace(in.Identifier),
 		UpdatedSince:      in.UpdatedSince,
 		IncludeRestricted: in.IncludeRestricted,
-		Limit:             in.Limit,
-		Cursor:            in.Cursor,
 	}
 	if in.Phone != "" {
 		phone, err := customer.NormalizePhone(in.Phone)
 		if err != nil {
-			return nil, huma.Error422UnprocessableEntity("validation failed", &huma.ErrorDetail{Location: "query.phone", Message: err.Error()})
+			return q, huma.Error422UnprocessableEntity("validation failed", &huma.ErrorDetail{Location: "query.phone", Message: err.Error()})
 		}
 		q.Phone = phone
 	}
 	if in.BusinessID != "" {
 		bid, err := finnish.ParseBusinessID(in.BusinessID)
 		if err != nil {
-			return nil, huma.Error422UnprocessableEntity("validation failed", &huma.ErrorDetail{Location: "query.businessId", Message: err.Error()})
+			return q, huma.Error422UnprocessableEntity("validation failed", &huma.ErrorDetail{Location: "query.businessId", Message: err.Error()})
 		}
 		q.BusinessID = bid
 	}
-	page, err := a.reg.Find(ctx, q, caller(ctx, ""))
-	if err != nil {
-		return nil, a.problem(ctx, err, inQuery)
-	}
-	pii := k.Has(access.PIIRead)
-	out := &CustomerPage{Items: make([]*Customer, len(page.Items)), NextCursor: page.NextCursor}
-	for i, c := range page.Items {
-		out.Items[i] = view(c, pii)
-	}
-	return &customerPageOutput{Body: out}, nil
+	return q, nil
 }
 
 func (a *API) getCustomerByNumber(ctx context.Context, in *byNumberInput) (*readCustomerOutput, error) {

@@ -61,7 +61,9 @@ var storedHeaders = []string{"Content-Type", "ETag", "Location"}
 func (a *API) idempotent(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("Idempotency-Key")
-		if key == "" || !unsafeMethod(r.Method) {
+		if key == "" || !unsafeMethod(r.Method) || a.router.routeOf(r) == uploadRoute {
+			// An upload streams to disk and keys a retry on the file's
+			// digest itself (imports.go): its body is not buffered here.
 			next.ServeHTTP(w, r)
 			return
 		}

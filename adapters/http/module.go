@@ -40,6 +40,8 @@ type fxDeps struct {
 	Metrics     prometheus.Registerer `optional:"true"`
 	Gatherer    prometheus.Gatherer   `optional:"true"`
 	Clock       ports.Clock           `optional:"true"`
+	Sheets      ports.CustomerSheets  `optional:"true"`
+	Imports     ImportDeps            `optional:"true"`
 }
 
 func newFromFx(d fxDeps) (*API, error) {
@@ -56,5 +58,7 @@ func newFromFx(d fxDeps) (*API, error) {
 		Metrics:     d.Metrics,
 		Gatherer:    d.Gatherer,
 		Clock:       d.Clock,
+		Sheets:      d.Sheets,
+		Imports:     d.Imports,
 	})
 }

@@ -90,7 +90,10 @@ func New(pool *pgxpool.Pool, cfg Config, workers []ports.JobWorker, log *zap.Log
 		}
 	}
 	if len(cfg.Queues) == 0 {
-		return nil, errors.New("jobs: workers are registered but no queue is worked (jobs.workers, jobs.queues)")
+		// An instance that serves only the API (jobs.workers 0, no
+		// jobs.queues) leaves the jobs to the instances that work them.
+		log.Info("jobs: this instance works no queue (jobs.workers is 0 and jobs.queues is empty); jobs wait for an instance that does")
+		return r, nil
 	}
 	queues := make(map[string]river.QueueConfig, len(cfg.Queues))
 	for name, n := range cfg.Queues {

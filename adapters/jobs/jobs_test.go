@@ -283,3 +283,46 @@ func TestNewRefusesAKindTwice(t *testing.T) {
 		t.Error("New accepted two workers of one kind")
 	}
 }
+
+// An instance that works no queue (jobs.workers 0, no jobs.queues: one that
+// serves only the API) starts and stops with workers registered, and runs
+// none of the jobs: they wait for an instance that works their queue.
+func TestInstanceWithoutQueuesRunsNoJobs(t *testing.T) {
+	w := newWorld(t)
+	ran := make(chan struct{}, 1)
+	worker := ports.WorkerFunc(func(context.Context, ports.RunningJob, greetArgs) error {
+		ran <- struct{}{}
+		return nil
+	})
+	cfg := testConfig
+	cfg.Queues = nil
+	r, err := jobs.New(w.pool, cfg, []ports.JobWorker{worker}, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatalf("a runner without queues: %v", err)
+	}
+	if err := r.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	e, err := w.store.Enqueue(t.Context(), ports.Job{Args: greetArgs{Name: "Liisa"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ran:
+		t.Error("an instance that works no queue ran a job")
+	case <-time.After(time.Second):
+	}
+	if err := r.Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := row(t, w.pool, e.ID); got.State != "available" {
+		t.Errorf("job state %q, want available", got.State)
+	}
+	// An instance that works the queue then runs it.
+	start(t, w.pool, worker)
+	select {
+	case <-ran:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the job did not run on an instance that works its queue")
+	}
+}

@@ -37,7 +37,7 @@ func (s *Store) NextNumbers(ctx context.Context, n int) ([]int64, error) {
 	if n <= 0 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, `SELECT nextval('customer_number_seq') FROM generate_series(1, $1)`, n)
+	rows, err := s.db(ctx).Query(ctx, `SELECT nextval('customer_number_seq') FROM generate_series(1, $1)`, n)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: next %d customer numbers: %w", n, err)
 	}
@@ -70,7 +70,7 @@ func (s *Store) CustomersByEmail(ctx context.Context, emails []string) ([]*custo
 }
 
 func (s *Store) queryCustomers(ctx context.Context, where string, args ...any) ([]*customer.Customer, error) {
-	rows, err := s.pool.Query(ctx, "SELECT "+readColumns+" FROM customers WHERE "+where, args...)
+	rows, err := s.db(ctx).Query(ctx, "SELECT "+readColumns+" FROM customers WHERE "+where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +125,7 @@ func (s *Store) WriteBatch(ctx context.Context, b ports.Batch) ([]ports.BatchRej
 	}
 	for attempt := 1; ; attempt++ {
 		var out []ports.BatchRejection
-		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		err := pgx.BeginFunc(ctx, s.beginner(ctx), func(tx pgx.Tx) error {
 			var err error
 			out, err = s.writeBatch(ctx, tx, b, ws)
 			return err

@@ -42,6 +42,10 @@ var conflicts = map[string]fault.Conflict{
 	"api_keys_pkey":               {Field: "id", Message: "another API key already has this id"},
 	"api_keys_hash_key":           {Field: "key", Message: "this API key already exists"},
 	"idempotency_keys_pkey":       {Field: "Idempotency-Key", Message: "this idempotency key is already in use"},
+	"imports_pkey":                {Field: "id", Message: "another import already has this id"},
+	"imports_idempotency_key":     {Field: "Idempotency-Key", Message: "this idempotency key was already used for another import"},
+	"import_files_pkey":           {Field: "file", Message: "this part of the import's file is already stored"},
+	"import_rejected_rows_pkey":   {Field: "row", Message: "this rejected row of the import is already stored"},
 }
 
 // mapError turns a unique violation into a *fault.Conflict naming the field

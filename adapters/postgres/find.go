@@ -32,20 +32,9 @@ func (s *Store) Find(ctx context.Context, q ports.CustomerQuery) (ports.Page, er
 	case limit > MaxPageSize:
 		limit = MaxPageSize
 	}
-	w := &where{}
-	w.add("erased_at IS NULL")
-	if !q.IncludeRestricted {
-		w.add("NOT gdpr_restricted")
-	}
-	if q.Cursor != "" {
-		after, err := decodeCursor(q.Cursor)
-		if err != nil {
-			return ports.Page{}, err
-		}
-		w.add("number > ?", after)
-	}
-	if e := strings.TrimSpace(q.Email); e != "" {
-		w.add("lower(email) = lower(?)", e)
+	w, err := findWhere(q)
+	if err != nil {
+		return ports.Page{}, err
 	}
 	// A phone number belongs to a customer or two, but PostgreSQL has no
 	// statistics for unique array elements and guesses thousands of
@@ -53,52 +42,21 @@ func (s *Store) Find(ctx context.Context, q ports.CustomerQuery) (ports.Page, er
 	// a phone filter, sort the few matches instead (number + 0 is not
 	// ordered by the index).
 	orderBy := "number"
-	if p := strings.TrimSpace(q.Phone); p != "" {
-		w.add("phone_numbers @> ?::text[]", []string{normalizePhone(p)})
+	if strings.TrimSpace(q.Phone) != "" {
 		orderBy = "number + 0"
 	}
-	if q.Number != 0 {
-		w.add("number = ?", q.Number)
-	}
-	if b := strings.TrimSpace(q.BusinessID); b != "" {
-		if canon, err := finnish.ParseBusinessID(b); err == nil {
-			b = canon
-		}
-		w.add("business_id = ?", b)
-	}
-	if g := strings.TrimSpace(q.Group); g != "" {
-		w.add("groups @> ?::text[]", []string{g})
-	}
-	if q.Type != "" {
-		w.add("type = ?", string(q.Type))
-	}
-	switch {
-	case q.Identifier != "" && q.SystemID == 0:
-		return ports.Page{}, fault.Invalid("systemId", "is required when identifier is given")
-	case q.Identifier != "":
-		w.add("id = (SELECT customer_id FROM customer_links WHERE system_id = ? AND identifier = ?)", int32(q.SystemID), q.Identifier)
-	case q.SystemID != 0:
-		w.add("EXISTS (SELECT 1 FROM customer_links l WHERE l.customer_id = customers.id AND l.system_id = ?)", int32(q.SystemID))
-	}
-	if !q.UpdatedSince.IsZero() {
-		since := q.UpdatedSince.UTC()
-		w.add("updated_at >= ?", since)
+	if !q.UpdatedSince.IsZero() && orderBy == "number" {
 		// Recently updated customers are mostly recent customers, at the
 		// far end of the number index, which the planner assumes evenly
 		// spread: walking it from the start would pass most of the table.
 		// When few customers changed since, sort them instead.
-		if orderBy == "number" {
-			few, err := s.fewUpdatedSince(ctx, since)
-			if err != nil {
-				return ports.Page{}, wrap("find customers", err)
-			}
-			if few {
-				orderBy = "number + 0"
-			}
+		few, err := s.fewUpdatedSince(ctx, q.UpdatedSince.UTC())
+		if err != nil {
+			return ports.Page{}, wrap("find customers", err)
 		}
-	}
-	if text := strings.TrimSpace(q.Q); text != "" {
-		addSearch(w, text)
+		if few {
+			orderBy = "number + 0"
+		}
 	}
 
 	sql := "SELECT " + readColumns + " FROM customers WHERE " + w.sql() +
@@ -129,6 +87,60 @@ func (s *Store) Find(ctx context.Context, q ports.CustomerQuery) (ports.Page, er
 	}
 	page.Items = items
 	return page, nil
+}
+
+// findWhere is the condition of a find: q's filters, erased customers
+// never, restricted ones only with q.IncludeRestricted, and the numbers
+// after q.Cursor.
+func findWhere(q ports.CustomerQuery) (*where, error) {
+	w := &where{}
+	w.add("erased_at IS NULL")
+	if !q.IncludeRestricted {
+		w.add("NOT gdpr_restricted")
+	}
+	if q.Cursor != "" {
+		after, err := decodeCursor(q.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		w.add("number > ?", after)
+	}
+	if e := strings.TrimSpace(q.Email); e != "" {
+		w.add("lower(email) = lower(?)", e)
+	}
+	if p := strings.TrimSpace(q.Phone); p != "" {
+		w.add("phone_numbers @> ?::text[]", []string{normalizePhone(p)})
+	}
+	if q.Number != 0 {
+		w.add("number = ?", q.Number)
+	}
+	if b := strings.TrimSpace(q.BusinessID); b != "" {
+		if canon, err := finnish.ParseBusinessID(b); err == nil {
+			b = canon
+		}
+		w.add("business_id = ?", b)
+	}
+	if g := strings.TrimSpace(q.Group); g != "" {
+		w.add("groups @> ?::text[]", []string{g})
+	}
+	if q.Type != "" {
+		w.add("type = ?", string(q.Type))
+	}
+	switch {
+	case q.Identifier != "" && q.SystemID == 0:
+		return nil, fault.Invalid("systemId", "is required when identifier is given")
+	case q.Identifier != "":
+		w.add("id = (SELECT customer_id FROM customer_links WHERE system_id = ? AND identifier = ?)", int32(q.SystemID), q.Identifier)
+	case q.SystemID != 0:
+		w.add("EXISTS (SELECT 1 FROM customer_links l WHERE l.customer_id = customers.id AND l.system_id = ?)", int32(q.SystemID))
+	}
+	if !q.UpdatedSince.IsZero() {
+		w.add("updated_at >= ?", q.UpdatedSince.UTC())
+	}
+	if text := strings.TrimSpace(q.Q); text != "" {
+		addSearch(w, text)
+	}
+	return w, nil
 }
 
 // sortableUpdates is how many customers changed since a moment Find sorts

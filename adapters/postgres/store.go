@@ -307,7 +307,7 @@ func (s *Store) CreateGroup(ctx context.Context, g customer.Group) error {
 
 // ListGroups lists every group by external id.
 func (s *Store) ListGroups(ctx context.Context) ([]customer.Group, error) {
-	rows, err := s.pool.Query(ctx, `SELECT external_id, name FROM customer_groups ORDER BY external_id`)
+	rows, err := s.db(ctx).Query(ctx, `SELECT external_id, name FROM customer_groups ORDER BY external_id`)
 	if err != nil {
 		return nil, wrap("list groups", err)
 	}

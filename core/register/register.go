@@ -198,22 +198,30 @@ func (s *Service) ByExternal(ctx context.Context, link customer.ExternalLink, c 
 // Find lists customers. Restricted customers are listed only when the
 // caller may see them and asks for them.
 func (s *Service) Find(ctx context.Context, q ports.CustomerQuery, c Caller) (ports.Page, error) {
-	if err := checkQueryText(q); err != nil {
+	if err := s.checkFind(q, c); err != nil {
 		return ports.Page{}, err
 	}
+	return s.store.Find(ctx, q)
+}
+
+// checkFind refuses a query no store should run, or one the caller may not.
+func (s *Service) checkFind(q ports.CustomerQuery, c Caller) error {
+	if err := checkQueryText(q); err != nil {
+		return err
+	}
 	if q.IncludeRestricted && !c.SeeRestricted {
-		return ports.Page{}, fault.Invalid("includeRestricted", "needs the admin scope")
+		return fault.Invalid("includeRestricted", "needs the admin scope")
 	}
 	if q.Identifier != "" && q.SystemID == 0 {
-		return ports.Page{}, fault.Invalid("systemId", "is required when identifier is given")
+		return fault.Invalid("systemId", "is required when identifier is given")
 	}
 	if q.SystemID != 0 && !q.SystemID.Valid() {
-		return ports.Page{}, fault.Invalid("systemId", "%d is not a known external system; allowed: %s", q.SystemID, customer.AllowedSystemIDs())
+		return fault.Invalid("systemId", "%d is not a known external system; allowed: %s", q.SystemID, customer.AllowedSystemIDs())
 	}
 	if q.Type != "" && !q.Type.Valid() {
-		return ports.Page{}, fault.Invalid("type", "must be person or company")
+		return fault.Invalid("type", "must be person or company")
 	}
-	return s.store.Find(ctx, q)
+	return nil
 }
 
 // CreateGroup makes a customer group.

@@ -26,6 +26,7 @@ func testBulk(t *testing.T, open opener) {
 	t.Run("Stale", func(t *testing.T) { testBulkStale(t, open) })
 	t.Run("Concurrent", func(t *testing.T) { testBulkConcurrent(t, open) })
 	t.Run("ConcurrentCreates", func(t *testing.T) { testBulkConcurrentCreates(t, open) })
+	t.Run("Session", func(t *testing.T) { testBulkSession(t, open) })
 }
 
 // newWrite builds a new customer for a batch, with its events.

@@ -531,6 +531,30 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
+// Defines values for ImportJobStatus.
+const (
+	ImportJobStatusFailed    ImportJobStatus = "failed"
+	ImportJobStatusQueued    ImportJobStatus = "queued"
+	ImportJobStatusRunning   ImportJobStatus = "running"
+	ImportJobStatusSucceeded ImportJobStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the ImportJobStatus enum.
+func (e ImportJobStatus) Valid() bool {
+	switch e {
+	case ImportJobStatusFailed:
+		return true
+	case ImportJobStatusQueued:
+		return true
+	case ImportJobStatusRunning:
+		return true
+	case ImportJobStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReadinessStatus.
 const (
 	ReadinessStatusReady       ReadinessStatus = "ready"
@@ -738,6 +762,96 @@ func (e GetCustomerByExternalParamsSystemId) Valid() bool {
 	case GetCustomerByExternalParamsSystemIdN6:
 		return true
 	case GetCustomerByExternalParamsSystemIdN7:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportCustomersParamsType.
+const (
+	ExportCustomersParamsTypeCompany ExportCustomersParamsType = "company"
+	ExportCustomersParamsTypePerson  ExportCustomersParamsType = "person"
+)
+
+// Valid indicates whether the value is a known member of the ExportCustomersParamsType enum.
+func (e ExportCustomersParamsType) Valid() bool {
+	switch e {
+	case ExportCustomersParamsTypeCompany:
+		return true
+	case ExportCustomersParamsTypePerson:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportCustomersParamsSystemId.
+const (
+	ExportCustomersParamsSystemIdN1  ExportCustomersParamsSystemId = 1
+	ExportCustomersParamsSystemIdN2  ExportCustomersParamsSystemId = 2
+	ExportCustomersParamsSystemIdN22 ExportCustomersParamsSystemId = 22
+	ExportCustomersParamsSystemIdN3  ExportCustomersParamsSystemId = 3
+	ExportCustomersParamsSystemIdN4  ExportCustomersParamsSystemId = 4
+	ExportCustomersParamsSystemIdN5  ExportCustomersParamsSystemId = 5
+	ExportCustomersParamsSystemIdN6  ExportCustomersParamsSystemId = 6
+	ExportCustomersParamsSystemIdN7  ExportCustomersParamsSystemId = 7
+)
+
+// Valid indicates whether the value is a known member of the ExportCustomersParamsSystemId enum.
+func (e ExportCustomersParamsSystemId) Valid() bool {
+	switch e {
+	case ExportCustomersParamsSystemIdN1:
+		return true
+	case ExportCustomersParamsSystemIdN2:
+		return true
+	case ExportCustomersParamsSystemIdN22:
+		return true
+	case ExportCustomersParamsSystemIdN3:
+		return true
+	case ExportCustomersParamsSystemIdN4:
+		return true
+	case ExportCustomersParamsSystemIdN5:
+		return true
+	case ExportCustomersParamsSystemIdN6:
+		return true
+	case ExportCustomersParamsSystemIdN7:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateImportMultipartBodyAtomic.
+const (
+	CreateImportMultipartBodyAtomicFalse CreateImportMultipartBodyAtomic = "false"
+	CreateImportMultipartBodyAtomicTrue  CreateImportMultipartBodyAtomic = "true"
+)
+
+// Valid indicates whether the value is a known member of the CreateImportMultipartBodyAtomic enum.
+func (e CreateImportMultipartBodyAtomic) Valid() bool {
+	switch e {
+	case CreateImportMultipartBodyAtomicFalse:
+		return true
+	case CreateImportMultipartBodyAtomicTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateImportMultipartBodyDryRun.
+const (
+	CreateImportMultipartBodyDryRunFalse CreateImportMultipartBodyDryRun = "false"
+	CreateImportMultipartBodyDryRunTrue  CreateImportMultipartBodyDryRun = "true"
+)
+
+// Valid indicates whether the value is a known member of the CreateImportMultipartBodyDryRun enum.
+func (e CreateImportMultipartBodyDryRun) Valid() bool {
+	switch e {
+	case CreateImportMultipartBodyDryRunFalse:
+		return true
+	case CreateImportMultipartBodyDryRunTrue:
 		return true
 	default:
 		return false
@@ -1194,6 +1308,52 @@ type Health struct {
 // HealthStatus defines model for Health.Status.
 type HealthStatus string
 
+// ImportError defines model for ImportError.
+type ImportError struct {
+	// Column The column as the file's header writes it; empty when the problem is not about one column.
+	Column  string `json:"column"`
+	Message string `json:"message"`
+
+	// Row The row as the spreadsheet shows it (the header is row 1); 0 for a file error, which rejects the whole file.
+	Row int64 `json:"row"`
+}
+
+// ImportJob defines model for ImportJob.
+type ImportJob struct {
+	// Atomic All rows or none.
+	Atomic    bool      `json:"atomic"`
+	Created   int64     `json:"created"`
+	CreatedAt time.Time `json:"createdAt"`
+
+	// CreatedBy The API key that uploaded the file.
+	CreatedBy string `json:"createdBy"`
+
+	// DryRun Every check was made and nothing written.
+	DryRun bool `json:"dryRun"`
+
+	// Errors Row errors in row order, then nothing more after the first 1,000 (errorsTruncated); a file error has row 0. GET .../rejected.xlsx has every rejected row.
+	Errors          *[]ImportError     `json:"errors"`
+	ErrorsTruncated bool               `json:"errorsTruncated"`
+	Filename        string             `json:"filename"`
+	Id              openapi_types.UUID `json:"id"`
+	Rejected        int64              `json:"rejected"`
+
+	// RowsDone Rows whose outcome is known.
+	RowsDone int64 `json:"rowsDone"`
+
+	// RowsTotal Customer rows in the file (known once a worker has read it).
+	RowsTotal int64 `json:"rowsTotal"`
+
+	// Status queued until a worker takes it; running; succeeded (every row has its outcome; rows may have been rejected); failed (a file error, or an atomic import with a rejected row: nothing was written).
+	Status    ImportJobStatus `json:"status"`
+	Unchanged int64           `json:"unchanged"`
+	Updated   int64           `json:"updated"`
+	UpdatedAt time.Time       `json:"updatedAt"`
+}
+
+// ImportJobStatus queued until a worker takes it; running; succeeded (every row has its outcome; rows may have been rejected); failed (a file error, or an atomic import with a rejected row: nothing was written).
+type ImportJobStatus string
+
 // Readiness defines model for Readiness.
 type Readiness struct {
 	Checks []ReadinessCheck `json:"checks"`
@@ -1414,11 +1574,84 @@ type RestrictCustomerParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// ExportCustomersParams defines parameters for ExportCustomers.
+type ExportCustomersParams struct {
+	// Q Free text over names, company name, email, phone and customer number.
+	Q *string `form:"q,omitempty" json:"q,omitempty"`
+
+	// Email Exact email, case-insensitive.
+	Email *string `form:"email,omitempty" json:"email,omitempty"`
+
+	// Phone Phone number; Finnish numbers without a country code are accepted.
+	Phone *string `form:"phone,omitempty" json:"phone,omitempty"`
+
+	// Number Customer number.
+	Number *int64 `form:"number,omitempty" json:"number,omitempty"`
+
+	// BusinessId Finnish business id.
+	BusinessId *string `form:"businessId,omitempty" json:"businessId,omitempty"`
+
+	// Group External id of a group.
+	Group *string                    `form:"group,omitempty" json:"group,omitempty"`
+	Type  *ExportCustomersParamsType `form:"type,omitempty" json:"type,omitempty"`
+
+	// SystemId Customers linked to this external system; with identifier, that exact link.
+	SystemId *ExportCustomersParamsSystemId `form:"systemId,omitempty" json:"systemId,omitempty"`
+
+	// Identifier External identifier; needs systemId.
+	Identifier *string `form:"identifier,omitempty" json:"identifier,omitempty"`
+
+	// UpdatedSince Customers changed at or after this time (RFC 3339).
+	UpdatedSince *time.Time `form:"updatedSince,omitempty" json:"updatedSince,omitempty"`
+
+	// IncludeRestricted List restricted customers too; needs the admin scope.
+	IncludeRestricted *bool `form:"includeRestricted,omitempty" json:"includeRestricted,omitempty"`
+
+	// IncludeSsn Write the ssn column (identity codes in full); needs the pii:read scope. Without it the column is left out, so that importing the file again keeps every identity code.
+	IncludeSsn *bool `form:"includeSsn,omitempty" json:"includeSsn,omitempty"`
+}
+
+// ExportCustomersParamsType defines parameters for ExportCustomers.
+type ExportCustomersParamsType string
+
+// ExportCustomersParamsSystemId defines parameters for ExportCustomers.
+type ExportCustomersParamsSystemId int64
+
 // CreateGroupParams defines parameters for CreateGroup.
 type CreateGroupParams struct {
 	// IdempotencyKey Makes the write safe to retry: the same key and body within 24 hours (the same JSON: member order and whitespace do not matter) return the first response and change nothing.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
+
+// CreateImportMultipartBody defines parameters for CreateImport.
+type CreateImportMultipartBody struct {
+	// Atomic As the query parameter atomic.
+	Atomic *CreateImportMultipartBodyAtomic `json:"atomic,omitempty"`
+
+	// DryRun As the query parameter dryRun.
+	DryRun *CreateImportMultipartBodyDryRun `json:"dryRun,omitempty"`
+
+	// File The .xlsx workbook.
+	File openapi_types.File `json:"file"`
+}
+
+// CreateImportParams defines parameters for CreateImport.
+type CreateImportParams struct {
+	// DryRun Check every row and write nothing. Also accepted as a form field.
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
+	// Atomic Write every row or none: any rejected row rejects the file, and nothing is visible until all of it commits. Also accepted as a form field.
+	Atomic *bool `form:"atomic,omitempty" json:"atomic,omitempty"`
+
+	// IdempotencyKey A retried upload with the same key, file and options returns the first import (202) and stores nothing; the same key with another file is 422.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateImportMultipartBodyAtomic defines parameters for CreateImport.
+type CreateImportMultipartBodyAtomic string
+
+// CreateImportMultipartBodyDryRun defines parameters for CreateImport.
+type CreateImportMultipartBodyDryRun string
 
 // CreateCustomerJSONRequestBody defines body for CreateCustomer for application/json ContentType.
 type CreateCustomerJSONRequestBody = CustomerWrite
@@ -1443,6 +1676,9 @@ type RestrictCustomerJSONRequestBody = RestrictionBody
 
 // CreateGroupJSONRequestBody defines body for CreateGroup for application/json ContentType.
 type CreateGroupJSONRequestBody = GroupBody
+
+// CreateImportMultipartRequestBody defines body for CreateImport for multipart/form-data ContentType.
+type CreateImportMultipartRequestBody CreateImportMultipartBody
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -1733,6 +1969,13 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/customers/{id}/restriction (the `RestrictCustomer` operationId).
 	RestrictCustomer(ctx context.Context, id openapi_types.UUID, params *RestrictCustomerParams, body RestrictCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ExportCustomers Export customers as a spreadsheet
+	//
+	// Streams the customers the filters find (the filters of GET /v1/customers) as an .xlsx workbook in the import format, in customer-number order: the column number first, then every field column, then the sections customerCard:1..N, address:1..M:{field} and phoneNumber:1..K (N, M and K the most any exported customer has) and group:{id} for every group that exists. Importing the file again changes nothing. Restricted customers only with includeRestricted (admin scope); the ssn column only with includeSsn (pii:read scope). Problems with the request are answered before the file starts. A failure while the file streams breaks the connection, so that the client sees a failed download, never a shorter file that looks whole.
+	//
+	// Corresponds with GET /v1/exports/customers.xlsx (the `ExportCustomers` operationId).
+	ExportCustomers(ctx context.Context, params *ExportCustomersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListGroups List customer groups
 	//
 	// Every customer group, by external id.
@@ -1757,6 +2000,36 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/groups (the `CreateGroup` operationId).
 	CreateGroup(ctx context.Context, params *CreateGroupParams, body CreateGroupJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateImportWithBody Import customers from a spreadsheet
+	//
+	// Uploads an .xlsx workbook (multipart/form-data, the file in the form field `file`) whose first sheet has the columns of GET /v1/imports/template.xlsx, and starts an import job. The file is streamed to disk and checked before it is accepted: a file that is empty, not an .xlsx (a CSV or PDF renamed, an old .xls), password-protected or damaged, or whose header names an unknown column (or one twice, or lacks email), is 422 naming the column, and nothing is stored. Then the file is stored with the job and the answer is 202 with the import; follow it at Location. Each row means what the same change through PATCH would mean (excel.md); consent changes are recorded with source import and the import's id as request id.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/imports (the `CreateImport` operationId).
+	CreateImportWithBody(ctx context.Context, params *CreateImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetImportTemplate Download the import template
+	//
+	// An empty workbook with every column of the import (text columns formatted as text, so that postal codes and phone numbers keep their leading zeros) and a second sheet, Columns, explaining each column.
+	//
+	// Corresponds with GET /v1/imports/template.xlsx (the `GetImportTemplate` operationId).
+	GetImportTemplate(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetImport Follow an import
+	//
+	// The import's status and progress (rowsTotal, rowsDone) while it runs, then its report: created, updated, unchanged, rejected and the errors. Any key with the imports scope sees every import.
+	//
+	// Corresponds with GET /v1/imports/{id} (the `GetImport` operationId).
+	GetImport(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetImportRejectedRows Download the rejected rows of an import
+	//
+	// The rows the import rejected, as they were in the file (same header, same cells), with a last column reason ("column: message; …"). Fix them and import the file again: the reason column is ignored. Available once the import has finished (409 before).
+	//
+	// Corresponds with GET /v1/imports/{id}/rejected.xlsx (the `GetImportRejectedRows` operationId).
+	GetImportRejectedRows(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // Healthz Liveness
@@ -2244,6 +2517,23 @@ func (c *Client) RestrictCustomer(ctx context.Context, id openapi_types.UUID, pa
 	return c.Client.Do(req)
 }
 
+// ExportCustomers Export customers as a spreadsheet
+//
+// Streams the customers the filters find (the filters of GET /v1/customers) as an .xlsx workbook in the import format, in customer-number order: the column number first, then every field column, then the sections customerCard:1..N, address:1..M:{field} and phoneNumber:1..K (N, M and K the most any exported customer has) and group:{id} for every group that exists. Importing the file again changes nothing. Restricted customers only with includeRestricted (admin scope); the ssn column only with includeSsn (pii:read scope). Problems with the request are answered before the file starts. A failure while the file streams breaks the connection, so that the client sees a failed download, never a shorter file that looks whole.
+//
+// Corresponds with GET /v1/exports/customers.xlsx (the `ExportCustomers` operationId).
+func (c *Client) ExportCustomers(ctx context.Context, params *ExportCustomersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportCustomersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListGroups List customer groups
 //
 // Every customer group, by external id.
@@ -2289,6 +2579,76 @@ func (c *Client) CreateGroupWithBody(ctx context.Context, params *CreateGroupPar
 // Corresponds with POST /v1/groups (the `CreateGroup` operationId).
 func (c *Client) CreateGroup(ctx context.Context, params *CreateGroupParams, body CreateGroupJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateGroupRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateImportWithBody Import customers from a spreadsheet
+//
+// Uploads an .xlsx workbook (multipart/form-data, the file in the form field `file`) whose first sheet has the columns of GET /v1/imports/template.xlsx, and starts an import job. The file is streamed to disk and checked before it is accepted: a file that is empty, not an .xlsx (a CSV or PDF renamed, an old .xls), password-protected or damaged, or whose header names an unknown column (or one twice, or lacks email), is 422 naming the column, and nothing is stored. Then the file is stored with the job and the answer is 202 with the import; follow it at Location. Each row means what the same change through PATCH would mean (excel.md); consent changes are recorded with source import and the import's id as request id.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/imports (the `CreateImport` operationId).
+func (c *Client) CreateImportWithBody(ctx context.Context, params *CreateImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateImportRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetImportTemplate Download the import template
+//
+// An empty workbook with every column of the import (text columns formatted as text, so that postal codes and phone numbers keep their leading zeros) and a second sheet, Columns, explaining each column.
+//
+// Corresponds with GET /v1/imports/template.xlsx (the `GetImportTemplate` operationId).
+func (c *Client) GetImportTemplate(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetImportTemplateRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetImport Follow an import
+//
+// The import's status and progress (rowsTotal, rowsDone) while it runs, then its report: created, updated, unchanged, rejected and the errors. Any key with the imports scope sees every import.
+//
+// Corresponds with GET /v1/imports/{id} (the `GetImport` operationId).
+func (c *Client) GetImport(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetImportRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetImportRejectedRows Download the rejected rows of an import
+//
+// The rows the import rejected, as they were in the file (same header, same cells), with a last column reason ("column: message; …"). Fix them and import the file again: the reason column is ignored. Available once the import has finished (409 before).
+//
+// Corresponds with GET /v1/imports/{id}/rejected.xlsx (the `GetImportRejectedRows` operationId).
+func (c *Client) GetImportRejectedRows(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetImportRejectedRowsRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -3682,6 +4042,192 @@ func NewRestrictCustomerRequestWithBody(server string, id openapi_types.UUID, pa
 	return req, nil
 }
 
+// NewExportCustomersRequest constructs an http.Request for the ExportCustomers method
+func NewExportCustomersRequest(server string, params *ExportCustomersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/exports/customers.xlsx")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Email != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "email", *params.Email, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Phone != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "phone", *params.Phone, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Number != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "number", *params.Number, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BusinessId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "businessId", *params.BusinessId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Group != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "group", *params.Group, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Type != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SystemId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "systemId", *params.SystemId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Identifier != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "identifier", *params.Identifier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedSince != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "updatedSince", *params.UpdatedSince, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IncludeRestricted != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "includeRestricted", *params.IncludeRestricted, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IncludeSsn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "includeSsn", *params.IncludeSsn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListGroupsRequest constructs an http.Request for the ListGroups method
 func NewListGroupsRequest(server string) (*http.Request, error) {
 	var err error
@@ -3759,6 +4305,184 @@ func NewCreateGroupRequestWithBody(server string, params *CreateGroupParams, con
 			req.Header.Set("Idempotency-Key", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewCreateImportRequestWithBody constructs an http.Request for the CreateImport method, with any body, and a specified content type
+func NewCreateImportRequestWithBody(server string, params *CreateImportParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/imports")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Atomic != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "atomic", *params.Atomic, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetImportTemplateRequest constructs an http.Request for the GetImportTemplate method
+func NewGetImportTemplateRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/imports/template.xlsx")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetImportRequest constructs an http.Request for the GetImport method
+func NewGetImportRequest(server string, id openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/imports/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetImportRejectedRowsRequest constructs an http.Request for the GetImportRejectedRows method
+func NewGetImportRejectedRowsRequest(server string, id openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/imports/%s/rejected.xlsx", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -4051,6 +4775,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/customers/{id}/restriction (the `RestrictCustomer` operationId).
 	RestrictCustomerWithResponse(ctx context.Context, id openapi_types.UUID, params *RestrictCustomerParams, body RestrictCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*RestrictCustomerResponse, error)
 
+	// ExportCustomersWithResponse Export customers as a spreadsheet
+	//
+	// Streams the customers the filters find (the filters of GET /v1/customers) as an .xlsx workbook in the import format, in customer-number order: the column number first, then every field column, then the sections customerCard:1..N, address:1..M:{field} and phoneNumber:1..K (N, M and K the most any exported customer has) and group:{id} for every group that exists. Importing the file again changes nothing. Restricted customers only with includeRestricted (admin scope); the ssn column only with includeSsn (pii:read scope). Problems with the request are answered before the file starts. A failure while the file streams breaks the connection, so that the client sees a failed download, never a shorter file that looks whole.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/exports/customers.xlsx (the `ExportCustomers` operationId).
+	ExportCustomersWithResponse(ctx context.Context, params *ExportCustomersParams, reqEditors ...RequestEditorFn) (*ExportCustomersResponse, error)
+
 	// ListGroupsWithResponse List customer groups
 	//
 	// Every customer group, by external id.
@@ -4077,6 +4810,42 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/groups (the `CreateGroup` operationId).
 	CreateGroupWithResponse(ctx context.Context, params *CreateGroupParams, body CreateGroupJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateGroupResponse, error)
+
+	// CreateImportWithBodyWithResponse Import customers from a spreadsheet
+	//
+	// Uploads an .xlsx workbook (multipart/form-data, the file in the form field `file`) whose first sheet has the columns of GET /v1/imports/template.xlsx, and starts an import job. The file is streamed to disk and checked before it is accepted: a file that is empty, not an .xlsx (a CSV or PDF renamed, an old .xls), password-protected or damaged, or whose header names an unknown column (or one twice, or lacks email), is 422 naming the column, and nothing is stored. Then the file is stored with the job and the answer is 202 with the import; follow it at Location. Each row means what the same change through PATCH would mean (excel.md); consent changes are recorded with source import and the import's id as request id.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/imports (the `CreateImport` operationId).
+	CreateImportWithBodyWithResponse(ctx context.Context, params *CreateImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateImportResponse, error)
+
+	// GetImportTemplateWithResponse Download the import template
+	//
+	// An empty workbook with every column of the import (text columns formatted as text, so that postal codes and phone numbers keep their leading zeros) and a second sheet, Columns, explaining each column.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/imports/template.xlsx (the `GetImportTemplate` operationId).
+	GetImportTemplateWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetImportTemplateResponse, error)
+
+	// GetImportWithResponse Follow an import
+	//
+	// The import's status and progress (rowsTotal, rowsDone) while it runs, then its report: created, updated, unchanged, rejected and the errors. Any key with the imports scope sees every import.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/imports/{id} (the `GetImport` operationId).
+	GetImportWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetImportResponse, error)
+
+	// GetImportRejectedRowsWithResponse Download the rejected rows of an import
+	//
+	// The rows the import rejected, as they were in the file (same header, same cells), with a last column reason ("column: message; …"). Fix them and import the file again: the reason column is ignored. Available once the import has finished (409 before).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/imports/{id}/rejected.xlsx (the `GetImportRejectedRows` operationId).
+	GetImportRejectedRowsWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetImportRejectedRowsResponse, error)
 }
 
 type HealthzResponse struct {
@@ -5978,6 +6747,83 @@ func (r RestrictCustomerResponse) ContentType() string {
 	return ""
 }
 
+// ExportCustomersResponse200Headers the declared response headers of an HTTP 200 response for ExportCustomers
+type ExportCustomersResponse200Headers struct {
+	ContentDisposition *string
+	XTotalCount        *int64
+}
+
+type ExportCustomersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ExportCustomersResponse200Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ExportCustomersResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ExportCustomersResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ExportCustomersResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ExportCustomersResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ExportCustomersResponse) GetApplicationproblemJSON503() *ErrorModel {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportCustomersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportCustomersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportCustomersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportCustomersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListGroupsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6145,6 +6991,352 @@ func (r CreateGroupResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateGroupResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateImportResponse202Headers the declared response headers of an HTTP 202 response for CreateImport
+type CreateImportResponse202Headers struct {
+	Location *string
+}
+
+type CreateImportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *ImportJob
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *ErrorModel
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ErrorModel
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *CreateImportResponse202Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r CreateImportResponse) GetJSON202() *ImportJob {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON413() *ErrorModel {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON415() *ErrorModel {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON503() *ErrorModel {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateImportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateImportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateImportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateImportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetImportTemplateResponse200Headers the declared response headers of an HTTP 200 response for GetImportTemplate
+type GetImportTemplateResponse200Headers struct {
+	ContentDisposition *string
+}
+
+type GetImportTemplateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetImportTemplateResponse200Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetImportTemplateResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetImportTemplateResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetImportTemplateResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetImportTemplateResponse) GetApplicationproblemJSON503() *ErrorModel {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetImportTemplateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetImportTemplateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetImportTemplateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetImportTemplateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetImportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ImportJob
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetImportResponse) GetJSON200() *ImportJob {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetImportResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetImportResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetImportResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetImportResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetImportResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetImportResponse) GetApplicationproblemJSON503() *ErrorModel {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetImportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetImportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetImportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetImportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetImportRejectedRowsResponse200Headers the declared response headers of an HTTP 200 response for GetImportRejectedRows
+type GetImportRejectedRowsResponse200Headers struct {
+	ContentDisposition *string
+}
+
+type GetImportRejectedRowsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetImportRejectedRowsResponse200Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetImportRejectedRowsResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetImportRejectedRowsResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetImportRejectedRowsResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetImportRejectedRowsResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetImportRejectedRowsResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetImportRejectedRowsResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetImportRejectedRowsResponse) GetApplicationproblemJSON503() *ErrorModel {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetImportRejectedRowsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetImportRejectedRowsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetImportRejectedRowsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetImportRejectedRowsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6556,6 +7748,21 @@ func (c *ClientWithResponses) RestrictCustomerWithResponse(ctx context.Context, 
 	return ParseRestrictCustomerResponse(rsp)
 }
 
+// ExportCustomersWithResponse Export customers as a spreadsheet
+//
+// Streams the customers the filters find (the filters of GET /v1/customers) as an .xlsx workbook in the import format, in customer-number order: the column number first, then every field column, then the sections customerCard:1..N, address:1..M:{field} and phoneNumber:1..K (N, M and K the most any exported customer has) and group:{id} for every group that exists. Importing the file again changes nothing. Restricted customers only with includeRestricted (admin scope); the ssn column only with includeSsn (pii:read scope). Problems with the request are answered before the file starts. A failure while the file streams breaks the connection, so that the client sees a failed download, never a shorter file that looks whole.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/exports/customers.xlsx (the `ExportCustomers` operationId).
+func (c *ClientWithResponses) ExportCustomersWithResponse(ctx context.Context, params *ExportCustomersParams, reqEditors ...RequestEditorFn) (*ExportCustomersResponse, error) {
+	rsp, err := c.ExportCustomers(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportCustomersResponse(rsp)
+}
+
 // ListGroupsWithResponse List customer groups
 //
 // Every customer group, by external id.
@@ -6599,6 +7806,66 @@ func (c *ClientWithResponses) CreateGroupWithResponse(ctx context.Context, param
 		return nil, err
 	}
 	return ParseCreateGroupResponse(rsp)
+}
+
+// CreateImportWithBodyWithResponse Import customers from a spreadsheet
+//
+// Uploads an .xlsx workbook (multipart/form-data, the file in the form field `file`) whose first sheet has the columns of GET /v1/imports/template.xlsx, and starts an import job. The file is streamed to disk and checked before it is accepted: a file that is empty, not an .xlsx (a CSV or PDF renamed, an old .xls), password-protected or damaged, or whose header names an unknown column (or one twice, or lacks email), is 422 naming the column, and nothing is stored. Then the file is stored with the job and the answer is 202 with the import; follow it at Location. Each row means what the same change through PATCH would mean (excel.md); consent changes are recorded with source import and the import's id as request id.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/imports (the `CreateImport` operationId).
+func (c *ClientWithResponses) CreateImportWithBodyWithResponse(ctx context.Context, params *CreateImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateImportResponse, error) {
+	rsp, err := c.CreateImportWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateImportResponse(rsp)
+}
+
+// GetImportTemplateWithResponse Download the import template
+//
+// An empty workbook with every column of the import (text columns formatted as text, so that postal codes and phone numbers keep their leading zeros) and a second sheet, Columns, explaining each column.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/imports/template.xlsx (the `GetImportTemplate` operationId).
+func (c *ClientWithResponses) GetImportTemplateWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetImportTemplateResponse, error) {
+	rsp, err := c.GetImportTemplate(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetImportTemplateResponse(rsp)
+}
+
+// GetImportWithResponse Follow an import
+//
+// The import's status and progress (rowsTotal, rowsDone) while it runs, then its report: created, updated, unchanged, rejected and the errors. Any key with the imports scope sees every import.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/imports/{id} (the `GetImport` operationId).
+func (c *ClientWithResponses) GetImportWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetImportResponse, error) {
+	rsp, err := c.GetImport(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetImportResponse(rsp)
+}
+
+// GetImportRejectedRowsWithResponse Download the rejected rows of an import
+//
+// The rows the import rejected, as they were in the file (same header, same cells), with a last column reason ("column: message; …"). Fix them and import the file again: the reason column is ignored. Available once the import has finished (409 before).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/imports/{id}/rejected.xlsx (the `GetImportRejectedRows` operationId).
+func (c *ClientWithResponses) GetImportRejectedRowsWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetImportRejectedRowsResponse, error) {
+	rsp, err := c.GetImportRejectedRows(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetImportRejectedRowsResponse(rsp)
 }
 
 // ParseHealthzResponse parses an HTTP response from a HealthzWithResponse call
@@ -8299,6 +9566,80 @@ func ParseRestrictCustomerResponse(rsp *http.Response) (*RestrictCustomerRespons
 	return response, nil
 }
 
+// ParseExportCustomersResponse parses an HTTP response from a ExportCustomersWithResponse call
+func ParseExportCustomersResponse(rsp *http.Response) (*ExportCustomersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportCustomersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ExportCustomersResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		if values := rsp.Header.Values("X-Total-Count"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Total-Count", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XTotalCount = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListGroupsResponse parses an HTTP response from a ListGroupsWithResponse call
 func ParseListGroupsResponse(rsp *http.Response) (*ListGroupsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -8437,6 +9778,310 @@ func ParseCreateGroupResponse(rsp *http.Response) (*CreateGroupResponse, error) 
 		}
 		response.ApplicationproblemJSON503 = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseCreateImportResponse parses an HTTP response from a CreateImportWithResponse call
+func ParseCreateImportResponse(rsp *http.Response) (*CreateImportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateImportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest ImportJob
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		var headers CreateImportResponse202Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers202 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetImportTemplateResponse parses an HTTP response from a GetImportTemplateWithResponse call
+func ParseGetImportTemplateResponse(rsp *http.Response) (*GetImportTemplateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetImportTemplateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetImportTemplateResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetImportResponse parses an HTTP response from a GetImportWithResponse call
+func ParseGetImportResponse(rsp *http.Response) (*GetImportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetImportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ImportJob
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetImportRejectedRowsResponse parses an HTTP response from a GetImportRejectedRowsWithResponse call
+func ParseGetImportRejectedRowsResponse(rsp *http.Response) (*GetImportRejectedRowsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetImportRejectedRowsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetImportRejectedRowsResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		response.Headers200 = &headers
 	}
 
 	return response, nil

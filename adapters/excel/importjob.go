@@ -1,0 +1,412 @@
+package excel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"kirjuri/core/consent"
+	"kirjuri/core/register"
+	"kirjuri/ports"
+)
+
+// ImportConfig configures the import worker.
+type ImportConfig struct {
+	// BatchRows is how many rows go through register.ImportBatch and into
+	// one transaction at a time.
+	BatchRows int
+	// Limits bound what a file may make the reader do.
+	Limits Limits
+	// Timeout bounds one attempt of an import job.
+	Timeout time.Duration
+	// TempDir holds the restored files; os.TempDir() when "".
+	TempDir string
+}
+
+// DefaultBatchRows is ImportConfig.BatchRows when 0.
+const DefaultBatchRows = 2000
+
+// ImportWorker runs the jobs of ports.ImportJobKind: it restores the
+// uploaded file, reads it once to count the rows and find file errors
+// (nothing is written when there is one: excel.md), then reads it again and
+// runs its rows through register.ImportBatch in batches.
+//
+// Each batch is written in one BulkStore.Session together with the
+// import's progress (the last row done, the counts, the errors) and its
+// rejected rows, so that an import resumed after a crash starts after the
+// last committed batch and applies no row twice. An atomic import runs
+// every batch in one session: nothing is visible until it commits, and a
+// crash leaves nothing (it starts again from the first row). A dry run
+// writes no customer, group or number; only its progress is stored.
+type ImportWorker struct {
+	reg     *register.Service
+	imports ports.ImportStore
+	bulk    ports.BulkStore
+	cfg     ImportConfig
+	log     *zap.Logger
+}
+
+var _ ports.JobWorker = (*ImportWorker)(nil)
+
+// NewImportWorker builds the worker.
+func NewImportWorker(reg *register.Service, imports ports.ImportStore, bulk ports.BulkStore, cfg ImportConfig, log *zap.Logger) *ImportWorker {
+	if cfg.BatchRows <= 0 {
+		cfg.BatchRows = DefaultBatchRows
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &ImportWorker{reg: reg, imports: imports, bulk: bulk, cfg: cfg, log: log}
+}
+
+// Kind is ports.ImportJobKind.
+func (w *ImportWorker) Kind() string { return ports.ImportJobKind }
+
+// Timeout is ImportConfig.Timeout (0: the runner's default).
+func (w *ImportWorker) Timeout() time.Duration { return w.cfg.Timeout }
+
+// Work runs one import.
+func (w *ImportWorker) Work(ctx context.Context, job ports.RunningJob) error {
+	var args ports.ImportJobArgs
+	if err := job.Decode(&args); err != nil {
+		return ports.CancelJob(err)
+	}
+	imp, err := w.imports.Import(ctx, args.ImportID)
+	if errors.Is(err, ports.ErrImportNotFound) {
+		return ports.CancelJob(err)
+	}
+	if err != nil {
+		return err
+	}
+	if imp.Status == ports.ImportSucceeded || imp.Status == ports.ImportFailed {
+		return nil
+	}
+	f, err := os.CreateTemp(w.cfg.TempDir, "kirjuri-import-*.xlsx")
+	if err != nil {
+		return err
+	}
+	path := f.Name()
+	defer os.Remove(path)
+	if err := w.imports.ImportFile(ctx, imp.ID, f); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	run := &importRun{w: w, imp: imp, path: path, start: time.Now()}
+	err = run.run(ctx)
+	var fe *ports.ImportFileError
+	if errors.As(err, &fe) {
+		p := imp.Progress
+		p.Errors = p.Errors[:0]
+		for _, pr := range fe.Problems {
+			pr.Row = 0
+			p.Errors = append(p.Errors, pr)
+		}
+		w.log.Info("import failed: file error", zap.String("import", imp.ID.String()), zap.Int("problems", len(fe.Problems)))
+		return w.imports.SetImportStatus(ctx, imp.ID, ports.ImportFailed, nil, &p)
+	}
+	return err
+}
+
+// importRun is one attempt at an import.
+type importRun struct {
+	w      *ImportWorker
+	imp    ports.Import
+	path   string
+	start  time.Time
+	mapper *Mapper
+	reason int // the position of a reason column, -1 when none
+	p      ports.ImportProgress
+}
+
+func (r *importRun) run(ctx context.Context) error {
+	imp := r.imp
+	total, header, err := r.firstPass()
+	if err != nil {
+		return err
+	}
+	r.p = imp.Progress
+	if imp.Options.Atomic && !imp.Options.DryRun && r.p.LastRow > 0 {
+		// An atomic import that was cut off wrote nothing: start again.
+		if err := r.w.imports.ResetImport(ctx, imp.ID); err != nil {
+			return err
+		}
+		r.p = ports.ImportProgress{}
+	}
+	r.p.RowsTotal = total
+	if r.p.Errors == nil {
+		r.p.Errors = []ports.ImportProblem{}
+	}
+	if err := r.w.imports.SetImportStatus(ctx, imp.ID, ports.ImportRunning, header, &r.p); err != nil {
+		return err
+	}
+	if imp.Options.Atomic && !imp.Options.DryRun {
+		return r.atomic(ctx)
+	}
+	if err := r.rows(ctx, func(ctx context.Context, b *importBatch) error {
+		return r.apply(ctx, b, register.BatchOptions{DryRun: imp.Options.DryRun}, !imp.Options.DryRun)
+	}); err != nil {
+		return err
+	}
+	return r.finish(ctx, ports.ImportSucceeded)
+}
+
+// atomic runs every batch in one session. A batch with a rejected row
+// makes the rest run dry (to report every error) and the session roll
+// back at the end. Progress is stored outside the session (so that it
+// shows while the import runs); a resumed atomic import starts again.
+func (r *importRun) atomic(ctx context.Context) error {
+	errRejected := errors.New("rows were rejected")
+	outer := ctx
+	err := r.w.bulk.Session(ctx, func(ctx context.Context) error {
+		err := r.rows(ctx, func(ctx context.Context, b *importBatch) error {
+			dry := r.p.Rejected > 0
+			if err := r.apply(ctx, b, register.BatchOptions{Atomic: true, DryRun: dry}, false); err != nil {
+				return err
+			}
+			return r.w.imports.SaveImportProgress(outer, r.imp.ID, r.p, b.rejected)
+		})
+		if err != nil {
+			return err
+		}
+		if r.p.Rejected > 0 {
+			return errRejected
+		}
+		return nil
+	})
+	if errors.Is(err, errRejected) {
+		r.p.Created, r.p.Updated, r.p.Unchanged = 0, 0, 0
+		r.p.Errors = append([]ports.ImportProblem{{Message: fmt.Sprintf(
+			"atomic import: %d rows were rejected, so no row was written; fix them and import the file again", r.p.Rejected)}}, r.p.Errors...)
+		return r.finish(outer, ports.ImportFailed)
+	}
+	if err != nil {
+		return err
+	}
+	return r.finish(outer, ports.ImportSucceeded)
+}
+
+func (r *importRun) finish(ctx context.Context, status string) error {
+	if err := r.w.imports.SetImportStatus(ctx, r.imp.ID, status, nil, &r.p); err != nil {
+		return err
+	}
+	r.w.log.Info("import finished", zap.String("import", r.imp.ID.String()), zap.String("status", status),
+		zap.Int64("rows", r.p.RowsDone), zap.Int64("created", r.p.Created), zap.Int64("updated", r.p.Updated),
+		zap.Int64("unchanged", r.p.Unchanged), zap.Int64("rejected", r.p.Rejected), zap.Duration("took", time.Since(r.start)))
+	return nil
+}
+
+// firstPass reads the whole file: its header (mapped), every row checked
+// for what makes the file wrong (a value under a column without a header;
+// the reader's limits), and the count of rows.
+func (r *importRun) firstPass() (int64, []string, error) {
+	rd, err := Open(r.path, r.w.cfg.Limits)
+	if err != nil {
+		return 0, nil, FileProblem(err)
+	}
+	defer rd.Close()
+	header, err := r.header(rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	texts := headerTexts(header) // the row's cells are reused by Next
+	var n int64
+	for rd.Next() {
+		row := r.strip(rd.Row())
+		if he := r.mapper.CheckRow(row); he != nil {
+			return 0, nil, FileProblem(he)
+		}
+		n++
+	}
+	if err := rd.Err(); err != nil {
+		return 0, nil, FileProblem(err)
+	}
+	if n == 0 {
+		return 0, nil, &ports.ImportFileError{Problems: []ports.ImportProblem{{Message: "the file has a header row but no customer rows under it"}}}
+	}
+	return n, texts, nil
+}
+
+// header reads and maps the header row; a column named reason (of a
+// rejected rows file) is left out.
+func (r *importRun) header(rd *Reader) (Row, error) {
+	if !rd.Next() {
+		if err := rd.Err(); err != nil {
+			return Row{}, FileProblem(err)
+		}
+		return Row{}, &ports.ImportFileError{Problems: []ports.ImportProblem{{Message: "the first sheet is empty: row 1 must name the columns"}}}
+	}
+	header := rd.Row()
+	r.reason = reasonColumn(header)
+	m, err := NewMapper(r.strip(header))
+	if err != nil {
+		return Row{}, FileProblem(err)
+	}
+	r.mapper = m
+	return header, nil
+}
+
+// strip empties the reason column's cell, which the import ignores.
+func (r *importRun) strip(row Row) Row { return stripCell(row, r.reason) }
+
+// importBatch is the rows of one batch.
+type importBatch struct {
+	rows     []register.BatchRow
+	sheet    []Row // the sheet's row of each of rows
+	refused  []Row // rows the mapper refused
+	errs     []*RowError
+	lastRow  int
+	rejected []ports.RejectedRow
+}
+
+// rows reads the file again and hands each batch of rows after the last
+// row done to fn.
+func (r *importRun) rows(ctx context.Context, fn func(context.Context, *importBatch) error) error {
+	rd, err := Open(r.path, r.w.cfg.Limits)
+	if err != nil {
+		return FileProblem(err)
+	}
+	defer rd.Close()
+	if _, err := r.header(rd); err != nil {
+		return err
+	}
+	b := &importBatch{}
+	flush := func() error {
+		if b.lastRow == 0 {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(ctx, b); err != nil {
+			return err
+		}
+		b = &importBatch{}
+		return nil
+	}
+	for rd.Next() {
+		orig := rd.Row()
+		if orig.Number <= r.p.LastRow {
+			continue
+		}
+		row := r.strip(orig)
+		// Row keeps references into the reader's buffers only until the
+		// next row: keep copies.
+		row.Cells = append([]Cell(nil), row.Cells...)
+		orig.Cells = append([]Cell(nil), orig.Cells...)
+		br, rerr := r.mapper.Row(row)
+		if rerr != nil {
+			b.refused = append(b.refused, orig)
+			b.errs = append(b.errs, rerr)
+		} else {
+			b.rows = append(b.rows, br)
+			b.sheet = append(b.sheet, orig)
+		}
+		b.lastRow = orig.Number
+		if len(b.rows)+len(b.refused) >= r.w.cfg.BatchRows {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := rd.Err(); err != nil {
+		return FileProblem(err)
+	}
+	return flush()
+}
+
+// apply runs a batch through the register and counts its outcomes; with
+// save, in one session with the progress it reaches.
+func (r *importRun) apply(ctx context.Context, b *importBatch, opts register.BatchOptions, save bool) error {
+	opts.ImportID, opts.CreateGroups = r.imp.ID.String(), true
+	c := register.Caller{
+		Origin:        consent.Origin{Actor: r.imp.Actor, Evidence: "spreadsheet import " + r.imp.ID.String()},
+		SeeRestricted: r.imp.SeeRestricted,
+	}
+	step := func(ctx context.Context) (ports.ImportProgress, error) {
+		p := r.p
+		p.Errors = append([]ports.ImportProblem(nil), r.p.Errors...)
+		b.rejected = b.rejected[:0]
+		var res register.BatchResult
+		if len(b.rows) > 0 {
+			var err error
+			res, err = r.w.reg.ImportBatch(ctx, b.rows, opts, c)
+			if err != nil {
+				return p, err
+			}
+		}
+		// Rows in sheet order: the mapper's refusals and the register's
+		// results interleave.
+		i, j := 0, 0
+		for i < len(b.refused) || j < len(res.Rows) {
+			if j >= len(res.Rows) || (i < len(b.refused) && b.refused[i].Number < b.sheet[j].Number) {
+				addRejected(&p, b, b.refused[i], b.errs[i])
+				p.RowsDone++
+				i++
+				continue
+			}
+			switch rr := res.Rows[j]; rr.Outcome {
+			case register.Created:
+				p.Created++
+			case register.Updated:
+				p.Updated++
+			case register.Unchanged:
+				p.Unchanged++
+			default:
+				addRejected(&p, b, b.sheet[j], r.mapper.Explain(r.strip(b.sheet[j]), rr.Err))
+			}
+			p.RowsDone++
+			j++
+		}
+		p.LastRow = b.lastRow
+		if save {
+			if err := r.w.imports.SaveImportProgress(ctx, r.imp.ID, p, b.rejected); err != nil {
+				return p, err
+			}
+		}
+		return p, nil
+	}
+	if !save {
+		p, err := step(ctx)
+		if err != nil {
+			return err
+		}
+		r.p = p
+		if !opts.Atomic {
+			return r.w.imports.SaveImportProgress(ctx, r.imp.ID, r.p, b.rejected)
+		}
+		return nil
+	}
+	var p ports.ImportProgress
+	err := r.w.bulk.Session(ctx, func(ctx context.Context) error {
+		var err error
+		p, err = step(ctx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	r.p = p
+	return nil
+}
+
+func addRejected(p *ports.ImportProgress, b *importBatch, row Row, re *RowError) {
+	p.Rejected++
+	var reason []string
+	for _, pr := range re.Problems {
+		reason = append(reason, pr.String())
+		if len(p.Errors) < ports.MaxImportErrors {
+			p.Errors = append(p.Errors, ports.ImportProblem{Row: row.Number, Column: pr.Column, Message: pr.Message})
+		} else {
+			p.ErrorsTruncated = true
+		}
+	}
+	b.rejected = append(b.rejected, ports.RejectedRow{Row: row.Number, Cells: EncodeCells(row), Reason: strings.Join(reason, "; ")})
+}

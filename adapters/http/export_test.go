@@ -1,0 +1,202 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"kirjuri/adapters/excel"
+	"kirjuri/core/consent"
+	"kirjuri/core/customer"
+	"kirjuri/core/register"
+	"kirjuri/ports"
+	"kirjuri/ports/porttest/memstore"
+)
+
+// How the export streams: these tests run the API over real HTTP
+// (httptest.Server) on the in-memory store, whose Find a test can hold up
+// or break; test/api checks the file's content on PostgreSQL.
+
+// pagedStore is the in-memory store with a hook before each Find (n counts
+// the calls from 1).
+type pagedStore struct {
+	*memstore.Store
+	calls  atomic.Int32
+	before func(ctx context.Context, n int) error
+}
+
+func (s *pagedStore) Find(ctx context.Context, q ports.CustomerQuery) (ports.Page, error) {
+	if err := s.before(ctx, int(s.calls.Add(1))); err != nil {
+		return ports.Page{}, err
+	}
+	return s.Store.Find(ctx, q)
+}
+
+func withSheets(s ports.CustomerSheets) harnessOption { return func(d *Deps) { d.Sheets = s } }
+
+// exportServer serves an API over a store of n customers (each with a
+// phone number and a card) whose Find runs before first.
+func exportServer(t *testing.T, n int, before func(ctx context.Context, n int) error, writeTimeout time.Duration) (*harness, *httptest.Server) {
+	t.Helper()
+	var ps *pagedStore
+	h := newHarness(t, withSheets(excel.NewCustomerSheets()), withCustomerStore(func(st *memstore.Store) ports.CustomerStore {
+		ps = &pagedStore{Store: st, before: func(context.Context, int) error { return nil }}
+		return ps
+	}))
+	reg := register.New(h.store, &clock{now: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}, ids{})
+	for i := range n {
+		_, err := reg.Create(t.Context(), customer.Patch{
+			FirstName: customer.Set(fmt.Sprintf("Etu%d", i)), LastName: customer.Set("Suku"),
+			Email:         customer.Set(fmt.Sprintf("asiakas%d@example.fi", i)),
+			PhoneNumbers:  customer.Set([]string{fmt.Sprintf("+35840%07d", i)}),
+			CustomerCards: customer.Set([]string{fmt.Sprintf("CARD-%06d", i)}),
+		}, register.Caller{Origin: consent.Origin{Source: consent.SourceAPI, Actor: "test"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ps.before = before
+	srv := httptest.NewUnstartedServer(h.api)
+	srv.Config.WriteTimeout = writeTimeout
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return h, srv
+}
+
+func getExport(t *testing.T, srv *httptest.Server, key string) *http.Response {
+	t.Helper()
+	rq, _ := http.NewRequest(http.MethodGet, srv.URL+"/v1/exports/customers.xlsx", nil)
+	rq.Header.Set("Authorization", "Bearer "+secret(key))
+	resp, err := srv.Client().Do(rq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("status %d: %s", resp.StatusCode, b)
+	}
+	return resp
+}
+
+func countRows(t *testing.T, b []byte) int {
+	t.Helper()
+	rd, err := excel.NewReader(bytes.NewReader(b), int64(len(b)), excel.Limits{})
+	if err != nil {
+		t.Fatalf("the export is not a workbook: %v", err)
+	}
+	defer rd.Close()
+	n := 0
+	for rd.Next() {
+		n++
+	}
+	if err := rd.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return n - 1
+}
+
+// The first bytes of a 5,000-customer export reach the client while the
+// register has not even read the third page: nothing buffers the file.
+func TestExportStreams(t *testing.T) {
+	const customers = 5000
+	release := make(chan struct{})
+	_, srv := exportServer(t, customers, func(ctx context.Context, n int) error {
+		if n != 3 {
+			return nil
+		}
+		select {
+		case <-release:
+			return nil
+		case <-time.After(20 * time.Second):
+			return errors.New("test: the client never read the first bytes")
+		}
+	}, 0)
+	resp := getExport(t, srv, "reader")
+	if got := resp.Header.Get("X-Total-Count"); got != "5000" {
+		t.Errorf("X-Total-Count %q", got)
+	}
+
+	first := make(chan []byte, 1)
+	go func() {
+		buf := make([]byte, 32<<10)
+		n, _ := io.ReadAtLeast(resp.Body, buf, 4<<10)
+		first <- buf[:n]
+	}()
+	var head []byte
+	select {
+	case head = <-first:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no bytes of the export arrived while its third page was held up: the response is buffered")
+	}
+	if !bytes.HasPrefix(head, []byte("PK\x03\x04")) {
+		t.Fatalf("the export does not start as a zip: %q", head[:min(len(head), 8)])
+	}
+	close(release)
+	rest, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := countRows(t, append(head, rest...)); got != customers {
+		t.Errorf("%d rows, want %d", got, customers)
+	}
+}
+
+// A failure once the file has started breaks the connection: the client
+// sees a failed download, never a shorter workbook that looks whole.
+func TestExportFailureBreaksTheDownload(t *testing.T) {
+	h, srv := exportServer(t, 1200, func(_ context.Context, n int) error {
+		if n == 2 {
+			return errors.New("test: the database went away")
+		}
+		return nil
+	}, 0)
+	resp := getExport(t, srv, "reader")
+	b, err := io.ReadAll(resp.Body)
+	if err == nil {
+		t.Fatalf("the download of %d bytes ended cleanly after a failure", len(b))
+	}
+	if _, err := excel.NewReader(bytes.NewReader(b), int64(len(b)), excel.Limits{}); err == nil {
+		t.Error("what the client got reads as a workbook")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for h.logs.FilterMessageSnippet("export aborted").Len() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the aborted export was not logged")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// The server's WriteTimeout bounds a whole response; an export moves its
+// own write deadline on after every page, so it runs as long as the client
+// reads.
+func TestExportOutlivesTheServerWriteTimeout(t *testing.T) {
+	const customers = 2500 // 5 pages + the last, empty check
+	_, srv := exportServer(t, customers, func(context.Context, int) error {
+		time.Sleep(150 * time.Millisecond)
+		return nil
+	}, 300*time.Millisecond)
+	resp := getExport(t, srv, "reader")
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("the export was cut: %v", err)
+	}
+	if got := countRows(t, b); got != customers {
+		t.Errorf("%d rows, want %d", got, customers)
+	}
+}
+
+// Without a spreadsheet writer the operation says so before any file.
+func TestExportNotConfigured(t *testing.T) {
+	h := newHarness(t)
+	r := h.do(req{method: http.MethodGet, path: "/v1/exports/customers.xlsx", key: "reader"})
+	r.want(t, http.StatusServiceUnavailable)
+}

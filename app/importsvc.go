@@ -1,0 +1,48 @@
+package app
+
+import (
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"kirjuri/adapters/excel"
+	httpapi "kirjuri/adapters/http"
+	"kirjuri/adapters/jobs"
+	"kirjuri/adapters/postgres"
+	"kirjuri/core/register"
+	"kirjuri/ports"
+)
+
+// importLimits are the reader's limits of the configuration.
+func importLimits(cfg Config) excel.Limits {
+	return excel.Limits{
+		MaxPartBytes: cfg.Imports.MaxPartBytes,
+		MaxRows:      cfg.Imports.MaxRows,
+		MaxColumns:   cfg.Imports.MaxColumns,
+		MaxCellBytes: cfg.Imports.MaxCellBytes,
+	}
+}
+
+// importOptions wires spreadsheet imports: the HTTP operations (upload,
+// follow, rejected rows, template) and the worker of the queue imports.
+func importOptions(cfg Config) fx.Option {
+	limits := importLimits(cfg)
+	return fx.Module("imports",
+		fx.Provide(
+			func(s *postgres.Store) httpapi.ImportDeps {
+				return httpapi.ImportDeps{Store: s, Sheets: excel.NewImportSheets(limits), MaxUploadBytes: cfg.Imports.MaxUploadBytes}
+			},
+			jobs.AsWorker(func(reg *register.Service, s *postgres.Store, log *zap.Logger) *excel.ImportWorker {
+				return excel.NewImportWorker(reg, s, s, excel.ImportConfig{
+					BatchRows: cfg.Imports.BatchRows, Limits: limits, Timeout: cfg.Imports.Timeout,
+				}, log.Named("import"))
+			}),
+		),
+	)
+}
+
+// importQueue adds the queue of imports, with imports.workers, to queues.
+func importQueue(cfg Config, queues map[string]int) {
+	if cfg.Imports.Workers > 0 {
+		queues[ports.ImportQueue] = cfg.Imports.Workers
+	}
+}

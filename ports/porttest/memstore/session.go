@@ -1,0 +1,44 @@
+package memstore
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"sync"
+)
+
+// sessionKey marks the context of a Session's fn.
+type sessionKey struct{}
+
+// sessions serialises Sessions of all stores (a fake has few).
+var sessions sync.Mutex
+
+// Session runs fn and, when it fails, puts back the customers, groups and
+// outbox as they were before it (ports.BulkStore.Session). Unlike
+// PostgreSQL's, a session of the fake isolates nothing: others see its
+// writes at once, and a rollback also undoes what they wrote meanwhile.
+// Core tests that use it run one writer at a time.
+func (s *Store) Session(ctx context.Context, fn func(ctx context.Context) error) error {
+	if ctx.Value(sessionKey{}) != nil {
+		return fn(ctx)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sessions.Lock()
+	defer sessions.Unlock()
+	s.mu.Lock()
+	customers, byNumber, groups := maps.Clone(s.customers), maps.Clone(s.byNumber), maps.Clone(s.groups)
+	nextSeq := s.nextSeq
+	s.mu.Unlock()
+	err := fn(context.WithValue(ctx, sessionKey{}, true))
+	if err == nil {
+		return nil
+	}
+	s.mu.Lock()
+	s.customers, s.byNumber, s.groups = customers, byNumber, groups
+	s.outbox = slices.DeleteFunc(s.outbox, func(e *entry) bool { return e.seq > nextSeq })
+	s.nextSeq = nextSeq
+	s.mu.Unlock()
+	return err
+}
