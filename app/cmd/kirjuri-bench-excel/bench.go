@@ -1,0 +1,369 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"kirjuri/adapters/postgres"
+)
+
+type bench struct {
+	opts options
+	rep  *report
+
+	pool     *pgxpool.Pool // the bench database
+	benchURL string
+	bin      string // the built kirjuri
+	quiet    time.Duration
+	// noImport is set once POST /v1/imports answered 404: the later sizes
+	// do not try again.
+	noImport error
+}
+
+func (b *bench) run(ctx context.Context) error {
+	b.quiet = b.opts.quietWait
+	b.rep.machine = readMachine()
+	if err := os.MkdirAll(b.opts.dir, 0o755); err != nil {
+		return err
+	}
+	needDB := b.opts.scenarios["import"] || b.opts.scenarios["export"]
+	if needDB {
+		url, err := b.ensureDatabase(ctx)
+		if err != nil {
+			return err
+		}
+		b.benchURL = url
+		pool, err := postgres.OpenPool(ctx, postgres.Config{DatabaseURL: url, MaxConns: 4})
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		b.pool = pool
+		unlock, err := lockBench(ctx, pool)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		b.rep.machine.readPostgres(ctx, pool)
+	}
+	defer func() { b.rep.machine.loadEnd = loadAverage() }()
+
+	files := map[int]benchFile{}
+	for _, n := range b.opts.rows {
+		f, err := b.codeFile(n)
+		if err != nil {
+			return fmt.Errorf("generate %d rows: %w", n, err)
+		}
+		files[n] = f
+		b.rep.files = append(b.rep.files, f)
+	}
+
+	if b.opts.scenarios["read"] {
+		var toRead []benchFile
+		for _, n := range b.opts.rows {
+			toRead = append(toRead, files[n])
+		}
+		if b.opts.libreoffice {
+			// LibreOffice takes minutes past 100,000 rows: the 100,000-row
+			// file when it is asked for, else the smallest.
+			src := files[b.opts.rows[0]]
+			if f, ok := files[100_000]; ok {
+				src = f
+			}
+			lo, ok, err := b.libreOfficeFile(ctx, src)
+			switch {
+			case err != nil:
+				b.rep.errorf("LibreOffice's file: %v", err)
+			case !ok:
+				b.rep.notef("soffice is not installed: no file saved by LibreOffice was read (apt-get install libreoffice-calc-nogui)")
+			default:
+				b.rep.files = append(b.rep.files, lo)
+				toRead = append(toRead, lo)
+			}
+		}
+		for _, f := range toRead {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			res, err := b.measureRead(f)
+			if err != nil {
+				return err
+			}
+			b.rep.reads = append(b.rep.reads, res)
+		}
+	}
+
+	if !needDB {
+		return nil
+	}
+	if b.opts.scenarios["import"] && b.opts.phones > 0 {
+		res, err := b.measurePhones()
+		if err != nil {
+			return err
+		}
+		b.rep.phones = res
+	}
+	bin, err := b.buildService(ctx)
+	if err != nil {
+		return err
+	}
+	b.bin = bin
+	for _, n := range b.opts.rows {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if b.opts.scenarios["import"] {
+			if err := b.importScenario(ctx, files[n]); err != nil {
+				return err
+			}
+		}
+		if b.opts.scenarios["export"] {
+			if err := b.exportScenario(ctx, n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// importScenario: COPY floor, then the import of f into an empty register
+// through a freshly started service (so its peak resident memory is this
+// import's).
+func (b *bench) importScenario(ctx context.Context, f benchFile) error {
+	n := f.rows
+	took, err := b.measureCopyFloor(ctx, n)
+	if err != nil {
+		return err
+	}
+	b.rep.copyFloors = append(b.rep.copyFloors, copyFloorResult{rows: n, took: took})
+	if b.noImport != nil {
+		return nil
+	}
+	if err := b.emptyRegister(ctx); err != nil {
+		return err
+	}
+	load := b.waitQuiet(fmt.Sprintf("import of %s rows", thousands(float64(n))))
+	svc, err := b.startService(ctx, fmt.Sprintf("import-%d", n))
+	if err != nil {
+		return err
+	}
+	defer svc.stop()
+	logf("import of %s (%.1f MB) through kirjuri serve (pid %d, %.0f MB resident when idle)",
+		f.label(), float64(f.bytes)/1e6, svc.cmd.Process.Pid, mb(svc.idleRSS))
+	res, err := svc.importFile(ctx, f.path, n, b.opts.pollEvery, b.opts.jobTimeout)
+	var missing errNoEndpoint
+	if errors.As(err, &missing) {
+		b.noImport = err
+		b.rep.errorf("import not measured: %v", err)
+		logf("import not measured: %v", err)
+		return nil
+	}
+	if err != nil {
+		b.rep.errorf("import of %s rows: %v (service log: %s)", thousands(float64(n)), err, svc.logPath)
+		logf("import of %d rows failed: %v", n, err)
+		return nil
+	}
+	res.load = load
+	b.rep.imports = append(b.rep.imports, res)
+	logf("import of %s rows: %s (upload %s), %s rows/s, peak RSS %.0f MB (idle %.0f MB, Go heap in use at most %.0f MB); %s: %d created, %d updated, %d unchanged, %d rejected",
+		thousands(float64(n)), secs(res.total), secs(res.upload), thousands(float64(n)/res.total.Seconds()),
+		mb(res.peakRSS), mb(res.idleRSS), res.maxHeap/1e6, res.status, res.created, res.updated, res.unchanged, res.rejected)
+	ok := strings.EqualFold(res.status, "succeeded") && res.created == int64(n) && res.rejected == 0
+	b.rep.check(fmt.Sprintf("the import of %s rows succeeds and creates every customer", thousands(float64(n))), ok,
+		fmt.Sprintf("status %q, %d created, %d updated, %d unchanged, %d rejected; first errors: %s",
+			res.status, res.created, res.updated, res.unchanged, res.rejected, strings.Join(res.firstErrors, "; ")))
+	var count int64
+	if err := b.pool.QueryRow(ctx, `SELECT count(*) FROM customers`).Scan(&count); err != nil {
+		return err
+	}
+	b.rep.check(fmt.Sprintf("after the import of %s rows the register holds as many customers", thousands(float64(n))),
+		count == int64(n), fmt.Sprintf("%d customers", count))
+	return nil
+}
+
+// exportScenario: the write floor, then the export of the n customers in
+// the register (those the import just made; loaded by COPY when the import
+// did not run or did not make them all) through a freshly started service.
+func (b *bench) exportScenario(ctx context.Context, n int) error {
+	var count int64
+	if err := b.pool.QueryRow(ctx, `SELECT count(*) FROM customers`).Scan(&count); err != nil {
+		return err
+	}
+	seeded := false
+	if count != int64(n) {
+		logf("the register holds %d customers, not %d: loading the %d generated customers by COPY for the export", count, n, n)
+		if err := b.seedCustomers(ctx, n); err != nil {
+			return fmt.Errorf("load %d customers for the export: %w", n, err)
+		}
+		seeded = true
+	}
+	wf, err := b.measureWriteFloor(n)
+	if err != nil {
+		return err
+	}
+	b.rep.writeFloors = append(b.rep.writeFloors, wf)
+	load := b.waitQuiet(fmt.Sprintf("export of %s rows", thousands(float64(n))))
+	svc, err := b.startService(ctx, fmt.Sprintf("export-%d", n))
+	if err != nil {
+		return err
+	}
+	defer svc.stop()
+	dst := filepath.Join(b.opts.dir, fmt.Sprintf("export-%d.xlsx", n))
+	res, err := svc.exportAll(ctx, dst, n)
+	if !b.opts.keepExported {
+		defer os.Remove(dst)
+	}
+	if err != nil {
+		b.rep.errorf("export of %s rows: %v (service log: %s)", thousands(float64(n)), err, svc.logPath)
+		logf("export of %d rows failed: %v", n, err)
+		return nil
+	}
+	res.load, res.seeded = load, seeded
+	b.rep.exports = append(b.rep.exports, res)
+	logf("export of %s rows: %s (first byte %s), %.1f MB, peak RSS %.0f MB (idle %.0f MB, Go heap in use at most %.0f MB)",
+		thousands(float64(n)), secs(res.total), secs(res.firstByte), float64(res.bytes)/1e6, mb(res.peakRSS), mb(res.idleRSS), res.maxHeap/1e6)
+	b.rep.check(fmt.Sprintf("the export of %s customers holds %s rows", thousands(float64(n)), thousands(float64(n))),
+		res.rowsInFile == n, fmt.Sprintf("%d rows", res.rowsInFile))
+	return nil
+}
+
+// waitQuiet waits until the machine, without this benchmark, is busier
+// than --quiet no more (sampled over 2 s from /proc/stat), for at most what
+// is left of --quiet-wait, and returns the load average then.
+func (b *bench) waitQuiet(what string) string {
+	start := time.Now()
+	for {
+		busy, ok := machineBusy(2 * time.Second)
+		if !ok || busy <= b.opts.quietLimit || b.quiet-time.Since(start) <= 0 {
+			break
+		}
+		logf("before %s: the machine is %.0f %% busy with other work; waiting for it to calm down", what, 100*busy)
+	}
+	b.quiet = max(0, b.quiet-time.Since(start))
+	b.rep.waited += time.Since(start)
+	return loadAverage()
+}
+
+// machineBusy is the share of all cores busy over d.
+func machineBusy(d time.Duration) (float64, bool) {
+	read := func() (busy, total float64, ok bool) {
+		data, err := os.ReadFile("/proc/stat")
+		if err != nil {
+			return 0, 0, false
+		}
+		line, _, _ := strings.Cut(string(data), "\n")
+		for i, s := range strings.Fields(line)[1:] {
+			if i >= 8 { // guest time is in user already
+				break
+			}
+			v, _ := strconv.ParseFloat(s, 64)
+			total += v
+			if i != 3 && i != 4 { // idle, iowait
+				busy += v
+			}
+		}
+		return busy, total, true
+	}
+	b0, t0, ok := read()
+	if !ok {
+		return 0, false
+	}
+	time.Sleep(d)
+	b1, t1, _ := read()
+	return (b1 - b0) / max(t1-t0, 1e-9), true
+}
+
+// loadAverage is /proc/loadavg's three figures.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// machine is what the figures depend on besides the code.
+type machine struct {
+	started                      time.Time
+	cpuModel                     string
+	cores, gomaxprocs            int
+	memory, goVersion, soffice   string
+	pgVersion, fsync, syncCommit string
+	sharedBuffers                string
+	loadStart, loadEnd           string
+}
+
+func readMachine() machine {
+	m := machine{started: time.Now(), cores: runtime.NumCPU(), gomaxprocs: runtime.GOMAXPROCS(0),
+		goVersion: runtime.Version(), loadStart: loadAverage()}
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.cpuModel = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if data, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+				kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+				m.memory = fmt.Sprintf("%.0f GiB", kb/(1<<20))
+			}
+		}
+	}
+	if out, err := exec.Command("soffice", "--version").Output(); err == nil {
+		m.soffice = strings.TrimSpace(string(out))
+	}
+	return m
+}
+
+func (m *machine) readPostgres(ctx context.Context, pool *pgxpool.Pool) {
+	_ = pool.QueryRow(ctx, `SELECT current_setting('server_version'), current_setting('fsync'),
+		current_setting('synchronous_commit'), current_setting('shared_buffers')`).
+		Scan(&m.pgVersion, &m.fsync, &m.syncCommit, &m.sharedBuffers)
+}
+
+func mb(b int64) float64 { return float64(b) / 1e6 }
+
+func secs(d time.Duration) string {
+	switch s := d.Seconds(); {
+	case s >= 10:
+		return fmt.Sprintf("%.1f s", s)
+	case s >= 1:
+		return fmt.Sprintf("%.2f s", s)
+	default:
+		return fmt.Sprintf("%.0f ms", s*1000)
+	}
+}
+
+func thousands(f float64) string {
+	s := strconv.FormatFloat(f, 'f', 0, 64)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var out []byte
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	if neg {
+		return "-" + string(out)
+	}
+	return string(out)
+}

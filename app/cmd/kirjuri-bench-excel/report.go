@@ -1,0 +1,358 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// The issue's targets.
+const (
+	readRatioTarget  = 3.0
+	import100kTarget = 3 * time.Second
+	export100kTarget = 2 * time.Second
+	peakRSSTarget    = 300e6 // bytes, the service at 1,000,000 rows
+	targetRowsTime   = 100_000
+	targetRowsMemory = 1_000_000
+)
+
+type report struct {
+	machine     machine
+	files       []benchFile
+	reads       []*readResult
+	phones      *phoneResult
+	copyFloors  []copyFloorResult
+	imports     []*importResult
+	writeFloors []*writeFloorResult
+	exports     []*exportResult
+	waited      time.Duration
+
+	checks []checkResult
+	errors []string
+	notes  []string
+}
+
+type checkResult struct {
+	name, detail string
+	ok           bool
+}
+
+func (r *report) check(name string, ok bool, detail string) {
+	r.checks = append(r.checks, checkResult{name: name, ok: ok, detail: detail})
+	if !ok {
+		logf("CHECK FAILED: %s: %s", name, detail)
+	}
+}
+
+func (r *report) errorf(format string, args ...any) {
+	r.errors = append(r.errors, fmt.Sprintf(format, args...))
+}
+func (r *report) notef(format string, args ...any) {
+	r.notes = append(r.notes, fmt.Sprintf(format, args...))
+}
+
+type target struct {
+	name, limit, measured, floor, ratio string
+	ok                                  bool
+}
+
+func (r *report) copyFloor(n int) time.Duration {
+	for _, c := range r.copyFloors {
+		if c.rows == n {
+			return c.took
+		}
+	}
+	return 0
+}
+
+func (r *report) writeFloor(n int) *writeFloorResult {
+	for _, w := range r.writeFloors {
+		if w.rows == n {
+			return w
+		}
+	}
+	return nil
+}
+
+func ratio(a, b time.Duration) string {
+	if b <= 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f×", a.Seconds()/b.Seconds())
+}
+
+func (r *report) targets() []target {
+	var out []target
+	for _, rd := range r.reads {
+		out = append(out, target{
+			name:     "Read " + rd.file.label() + ": reader / raw scan",
+			limit:    "≤ 3×",
+			measured: "**" + secs(rd.reader) + "**",
+			floor:    secs(rd.floor),
+			ratio:    fmt.Sprintf("**%.2f×**", rd.ratio()),
+			ok:       rd.ratio() <= readRatioTarget,
+		})
+	}
+	for _, im := range r.imports {
+		if im.rows == targetRowsTime {
+			out = append(out, target{
+				name:     "Import 100,000 rows, upload to job done",
+				limit:    "≤ 3 s",
+				measured: "**" + secs(im.total) + "**",
+				floor:    secs(r.copyFloor(im.rows)) + " COPY (+ read floor)",
+				ratio:    ratio(im.total, r.copyFloor(im.rows)),
+				ok:       im.total <= import100kTarget,
+			})
+		}
+		if im.rows >= targetRowsMemory {
+			out = append(out, target{
+				name:     fmt.Sprintf("Import %s rows, the service's peak resident memory", thousands(float64(im.rows))),
+				limit:    "≤ 300 MB",
+				measured: fmt.Sprintf("**%.0f MB**", mb(im.peakRSS)),
+				floor:    fmt.Sprintf("%.0f MB idle", mb(im.idleRSS)),
+				ratio:    "–",
+				ok:       float64(im.peakRSS) <= peakRSSTarget,
+			})
+		}
+	}
+	for _, ex := range r.exports {
+		wf := r.writeFloor(ex.rows)
+		var floor time.Duration
+		if wf != nil {
+			floor = wf.took
+		}
+		if ex.rows == targetRowsTime {
+			out = append(out, target{
+				name:     "Export 100,000 rows, request to last byte",
+				limit:    "≤ 2 s",
+				measured: "**" + secs(ex.total) + "**",
+				floor:    secs(floor) + " writer alone",
+				ratio:    ratio(ex.total, floor),
+				ok:       ex.total <= export100kTarget,
+			})
+		}
+		if ex.rows >= targetRowsMemory {
+			out = append(out, target{
+				name:     fmt.Sprintf("Export %s rows, the service's peak resident memory", thousands(float64(ex.rows))),
+				limit:    "≤ 300 MB",
+				measured: fmt.Sprintf("**%.0f MB**", mb(ex.peakRSS)),
+				floor:    fmt.Sprintf("%.0f MB idle", mb(ex.idleRSS)),
+				ratio:    "–",
+				ok:       float64(ex.peakRSS) <= peakRSSTarget,
+			})
+		}
+	}
+	return out
+}
+
+func (r *report) missed() int {
+	n := 0
+	for _, t := range r.targets() {
+		if !t.ok {
+			n++
+		}
+	}
+	return n
+}
+
+func (r *report) write(path string, b *bench) error {
+	var w strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&w, format+"\n", args...) }
+	m := r.machine
+	p("# Spreadsheet benchmark (kirjuri-bench-excel)")
+	p("")
+	p("%s; `%s`.", m.started.Format("2006-01-02 15:04 MST"), strings.Join(os.Args, " "))
+	p("")
+	p("Machine: %s, %d cores (GOMAXPROCS %d), %s memory; %s. PostgreSQL %s (fsync %s, synchronous_commit %s, shared_buffers %s). %s.",
+		orUnknown(m.cpuModel), m.cores, m.gomaxprocs, orUnknown(m.memory), m.goVersion,
+		orUnknown(m.pgVersion), orUnknown(m.fsync), orUnknown(m.syncCommit), orUnknown(m.sharedBuffers), orNo(m.soffice, "no LibreOffice"))
+	p("Load average (1, 5, 15 min): %s at the start, %s at the end; waited %s in all for a quieter machine (--quiet %.0f %%, --quiet-wait %s).",
+		m.loadStart, orUnknown(m.loadEnd), b.rep.waited.Round(time.Second), 100*b.opts.quietLimit, b.opts.quietWait)
+	p("")
+
+	p("## Targets")
+	p("")
+	if ts := r.targets(); len(ts) > 0 {
+		p("| figure | target | measured | floor | × floor | |")
+		p("| --- | --- | --- | --- | --- | --- |")
+		for _, t := range ts {
+			p("| %s | %s | %s | %s | %s | %s |", t.name, t.limit, t.measured, t.floor, t.ratio, passFail(t.ok))
+		}
+	} else {
+		p("No target was measured in this run.")
+	}
+	p("")
+
+	if len(r.files) > 0 {
+		p("## Files")
+		p("")
+		p("%d columns (%s), every row a new customer.", len(header), strings.Join(header, ", "))
+		p("")
+		p("| file | size | made in |")
+		p("| --- | --- | --- |")
+		for _, f := range r.files {
+			made := "cached"
+			if f.took > 0 {
+				made = secs(f.took)
+			}
+			p("| %s (`%s`) | %.1f MB | %s |", f.label(), filepath.Base(f.path), float64(f.bytes)/1e6, made)
+		}
+		p("")
+	}
+
+	if len(r.reads) > 0 {
+		p("## Reading")
+		p("")
+		p("Median of %d runs each, interleaved. Raw scan: inflate `xl/worksheets/sheet1.xml` (klauspost/compress) and count `<c ` with `bytes.Count`, no XML library. Reader: `excel.Open` and `Next` over every row, as the import reads. excelize: `Rows` / `Columns`.", b.opts.readRuns)
+		p("")
+		p("| file | raw scan | reader | excelize | reader / raw scan | excelize / reader | rows/s (reader) | shared strings | load avg |")
+		p("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+		for _, rd := range r.reads {
+			ex, exRatio := "–", "–"
+			if rd.excelize > 0 {
+				ex, exRatio = secs(rd.excelize), fmt.Sprintf("%.1f×", rd.excelize.Seconds()/rd.reader.Seconds())
+			}
+			p("| %s | %s | %s | %s | %.2f× | %s | %s | %s | %s |", rd.file.label(), secs(rd.floor), secs(rd.reader), ex,
+				rd.ratio(), exRatio, thousands(float64(rd.file.rows)/rd.reader.Seconds()), thousands(float64(rd.sharedStrings)), rd.load)
+		}
+		for _, rd := range r.reads {
+			if rd.excelizeSkipped != "" {
+				p("")
+				p("excelize: %s.", rd.excelizeSkipped)
+				break
+			}
+		}
+		p("")
+	}
+
+	if len(r.imports) > 0 || len(r.copyFloors) > 0 || r.phones != nil {
+		p("## Import")
+		p("")
+		p("`kirjuri serve` (built from this tree) as a subprocess on the database %s, emptied before each import, started afresh for each import so that VmHWM (/proc/<pid>/status) is that import's peak; ClickHouse off (the consent events wait in the outbox). Time: from the start of `POST /v1/imports` (multipart, streamed from the file) to the first `GET /v1/imports/{id}` that says succeeded (polled every %s). COPY floor: the same customers, as the store encodes them (two addresses, two phones, card, groups, search text), COPYed in batches of %s into a table `LIKE customers INCLUDING ALL` (same indexes), building the rows not timed.",
+			benchDB, b.opts.pollEvery, thousands(copyBatch))
+		p("")
+		if len(r.imports) > 0 {
+			p("| rows | upload to done | upload (202) | first progress | rows/s | COPY floor | × COPY | peak RSS | idle RSS | Go heap in use (max) | created / updated / unchanged / rejected | load avg |")
+			p("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+			for _, im := range r.imports {
+				cf := r.copyFloor(im.rows)
+				p("| %s | **%s** | %s | %s | %s | %s | %s | **%.0f MB** | %.0f MB | %.0f MB | %d / %d / %d / %d | %s |",
+					thousands(float64(im.rows)), secs(im.total), secs(im.upload), secs(im.firstProgress),
+					thousands(float64(im.rows)/im.total.Seconds()), secs(cf), ratio(im.total, cf),
+					mb(im.peakRSS), mb(im.idleRSS), im.maxHeap/1e6, im.created, im.updated, im.unchanged, im.rejected, im.load)
+			}
+			if len(r.imports) > 1 {
+				a, z := r.imports[0], r.imports[len(r.imports)-1]
+				slope := (mb(z.peakRSS) - mb(a.peakRSS)) / (float64(z.rows-a.rows) / 100_000)
+				p("")
+				p("Peak resident memory grows by %.1f MB per 100,000 rows between %s and %s rows (%.0f → %.0f MB).",
+					slope, thousands(float64(a.rows)), thousands(float64(z.rows)), mb(a.peakRSS), mb(z.peakRSS))
+			}
+		} else {
+			p("The import was not measured (see Problems).")
+			p("")
+			p("| rows | COPY floor |")
+			p("| --- | --- |")
+			for _, c := range r.copyFloors {
+				p("| %s | %s |", thousands(float64(c.rows)), secs(c.took))
+			}
+		}
+		if ph := r.phones; ph != nil {
+			p("")
+			p("Phone numbers: %s of the file's phones (half `040 1234567`, half `+358 50 1234567`) through `customer.NormalizePhone` (nyaruka/phonenumbers): %s on one goroutine (%.1f µs each), %s on %d goroutines.",
+				thousands(float64(ph.phones)), secs(ph.serial), float64(ph.serial.Nanoseconds())/1e3/float64(ph.phones), secs(ph.parallel), ph.workers)
+			for _, im := range r.imports {
+				if im.rows*2 == ph.phones {
+					p("That is %.0f %% of the %s-row import's time on one core (%.0f %% if spread over %d).",
+						100*ph.serial.Seconds()/im.total.Seconds(), thousands(float64(im.rows)),
+						100*ph.parallel.Seconds()/im.total.Seconds(), ph.workers)
+				}
+			}
+		}
+		p("")
+	}
+
+	if len(r.exports) > 0 || len(r.writeFloors) > 0 {
+		p("## Export")
+		p("")
+		p("`GET /v1/exports/customers.xlsx` of every customer in the register (those just imported), on a freshly started service, saved to a file; the rows are counted afterwards with the reader. Writer floor: the same customers with the export's columns through `excel.CustomerSheets` (the export's sheet writer) to a byte counter, from memory (%s distinct customers cycled).", thousands(poolRows))
+		p("")
+		if len(r.exports) > 0 {
+			p("| rows | request to last byte | first byte | rows/s | writer floor | × floor | file | peak RSS | idle RSS | Go heap in use (max) | load avg |")
+			p("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+			for _, ex := range r.exports {
+				wf := r.writeFloor(ex.rows)
+				var floor time.Duration
+				if wf != nil {
+					floor = wf.took
+				}
+				note := ""
+				if ex.seeded {
+					note = " (loaded by COPY)"
+				}
+				p("| %s%s | **%s** | %s | %s | %s | %s | %.1f MB | **%.0f MB** | %.0f MB | %.0f MB | %s |",
+					thousands(float64(ex.rows)), note, secs(ex.total), secs(ex.firstByte), thousands(float64(ex.rows)/ex.total.Seconds()),
+					secs(floor), ratio(ex.total, floor), float64(ex.bytes)/1e6, mb(ex.peakRSS), mb(ex.idleRSS), ex.maxHeap/1e6, ex.load)
+			}
+		} else {
+			p("| rows | writer floor | bytes |")
+			p("| --- | --- | --- |")
+			for _, wf := range r.writeFloors {
+				p("| %s | %s | %.1f MB |", thousands(float64(wf.rows)), secs(wf.took), float64(wf.bytes)/1e6)
+			}
+		}
+		p("")
+	}
+
+	if len(r.checks) > 0 {
+		p("## Checks")
+		p("")
+		for _, c := range r.checks {
+			if c.ok {
+				p("- ok: %s", c.name)
+			} else {
+				p("- **FAILED**: %s: %s", c.name, c.detail)
+			}
+		}
+		p("")
+	}
+	if len(r.errors) > 0 || len(r.notes) > 0 {
+		p("## Problems and notes")
+		p("")
+		for _, e := range r.errors {
+			p("- **%s**", e)
+		}
+		for _, n := range r.notes {
+			p("- %s", n)
+		}
+		p("")
+	}
+	fmt.Fprint(os.Stdout, "\n"+w.String())
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(w.String()), 0o644)
+}
+
+func passFail(ok bool) string {
+	if ok {
+		return "pass"
+	}
+	return "**MISS**"
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "?"
+	}
+	return s
+}
+
+func orNo(s, no string) string {
+	if s == "" {
+		return no
+	}
+	return s
+}

@@ -1,0 +1,583 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"kirjuri/adapters/excel"
+	"kirjuri/adapters/postgres"
+)
+
+// benchKey encrypts the identity codes of the bench database only (the
+// generated customers have none).
+var benchKey = []byte("kirjuri-bench-excel identity key")
+
+// benchLock is the PostgreSQL advisory lock a run holds on its database,
+// so that two runs (which would truncate and import under each other, and
+// share the machine) take turns.
+const benchLock = 0x6b6972_78_6c7378 // "kir" "x" "lsx"
+
+// ensureDatabase creates the bench database when missing (or anew with
+// --reload) and migrates it; it returns its URL.
+func (b *bench) ensureDatabase(ctx context.Context) (string, error) {
+	adminURL, err := withDatabase(b.opts.databaseURL, "postgres")
+	if err != nil {
+		return "", err
+	}
+	benchURL, _ := withDatabase(b.opts.databaseURL, benchDB)
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return "", fmt.Errorf("connect to the PostgreSQL server: %w", err)
+	}
+	defer conn.Close(context.Background())
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, benchDB).Scan(&exists); err != nil {
+		return "", err
+	}
+	if exists && b.opts.reload {
+		// Another run holding the lock keeps its connections: DROP then
+		// fails, which is what should happen.
+		if _, err := conn.Exec(ctx, "DROP DATABASE "+benchDB); err != nil {
+			return "", fmt.Errorf("drop database %s (--reload): %w", benchDB, err)
+		}
+		exists = false
+	}
+	if !exists {
+		if _, err := conn.Exec(ctx, "CREATE DATABASE "+benchDB); err != nil {
+			return "", fmt.Errorf("create database %s: %w", benchDB, err)
+		}
+		logf("created database %s", benchDB)
+	}
+	if err := postgres.Migrate(ctx, benchURL); err != nil {
+		return "", err
+	}
+	return benchURL, nil
+}
+
+func withDatabase(serverURL, db string) (string, error) {
+	u, err := url.Parse(serverURL)
+	if err != nil {
+		return "", errors.New("the database URL does not parse")
+	}
+	u.Path = "/" + db
+	return u.String(), nil
+}
+
+// lockBench takes the run lock, waiting for another run to finish, and
+// returns its release.
+func lockBench(ctx context.Context, pool *pgxpool.Pool) (func(), error) {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var got bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, benchLock).Scan(&got); err != nil {
+		conn.Release()
+		return nil, err
+	}
+	if !got {
+		logf("another kirjuri-bench-excel run is using %s; waiting for it to finish", benchDB)
+		if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, benchLock); err != nil {
+			conn.Release()
+			return nil, fmt.Errorf("wait for the other kirjuri-bench-excel run: %w", err)
+		}
+	}
+	return func() {
+		_, _ = conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, benchLock)
+		conn.Release()
+	}, nil
+}
+
+// emptyRegister removes every customer, group, outbox row, job and import
+// of the bench database, so that each import starts from the same empty
+// register.
+func (b *bench) emptyRegister(ctx context.Context) error {
+	tables := []string{"customers", "customer_links", "customer_cards", "customer_groups", "consent_outbox"}
+	rows, err := b.pool.Query(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = 'public'
+		AND (tablename LIKE 'import%' OR tablename IN ('river_job'))`)
+	if err != nil {
+		return err
+	}
+	more, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	tables = append(tables, more...)
+	for i, t := range tables {
+		tables[i] = pgx.Identifier{t}.Sanitize()
+	}
+	if _, err := b.pool.Exec(ctx, "TRUNCATE "+strings.Join(tables, ", ")+" CASCADE"); err != nil {
+		return fmt.Errorf("empty the bench register: %w", err)
+	}
+	_, err = b.pool.Exec(ctx, "VACUUM ANALYZE customers")
+	return err
+}
+
+// buildService builds bin/kirjuri as `go build` does for a release, into
+// the bench folder.
+func (b *bench) buildService(ctx context.Context) (string, error) {
+	bin := filepath.Join(b.opts.dir, "kirjuri")
+	logf("building %s (go build ./app/cmd/kirjuri)", bin)
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./app/cmd/kirjuri")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("go build ./app/cmd/kirjuri (run from the module's root): %w", err)
+	}
+	return bin, nil
+}
+
+// service is one `kirjuri serve` subprocess.
+type service struct {
+	cmd     *exec.Cmd
+	base    string // http://127.0.0.1:port
+	key     string
+	logPath string
+	exited  chan error
+	client  *http.Client
+	idleRSS int64 // bytes, once ready
+}
+
+// startService runs `kirjuri serve` on the bench database with a bootstrap
+// key of its own, ClickHouse off (the consent events wait in the outbox),
+// logging at info level to a file, and waits until it answers /readyz.
+func (b *bench) startService(ctx context.Context, name string) (*service, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	secret := make([]byte, 24)
+	_, _ = rand.Read(secret)
+	s := &service{
+		base:    "http://127.0.0.1:" + strconv.Itoa(port),
+		key:     "kir_bench_" + base64.RawURLEncoding.EncodeToString(secret),
+		logPath: filepath.Join(b.opts.dir, "kirjuri-"+name+".log"),
+		exited:  make(chan error, 1),
+		client:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}},
+	}
+	logFile, err := os.Create(s.logPath)
+	if err != nil {
+		return nil, err
+	}
+	env := []string{}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "KIRJURI_") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env,
+		"KIRJURI_DATABASE_URL="+b.benchURL,
+		"KIRJURI_CLICKHOUSE_URL=",
+		"KIRJURI_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(port),
+		"KIRJURI_BOOTSTRAP_API_KEY="+s.key,
+		"KIRJURI_ENCRYPTION_KEY="+base64.StdEncoding.EncodeToString(benchKey),
+		"KIRJURI_DATA_DIR="+filepath.Join(b.opts.dir, "data"),
+		"KIRJURI_LOG_LEVEL=info",
+		"KIRJURI_LOG_FORMAT=json",
+	)
+	env = append(env, b.opts.serviceEnv...)
+	s.cmd = exec.Command(b.bin, "serve")
+	// Its own folder, so that a kirjuri.yaml of the working tree does not
+	// apply.
+	s.cmd.Dir = b.opts.dir
+	s.cmd.Env = env
+	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
+	if err := s.cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("start %s serve: %w", b.bin, err)
+	}
+	go func() { s.exited <- s.cmd.Wait(); logFile.Close() }()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case err := <-s.exited:
+			s.exited <- err
+			return nil, fmt.Errorf("kirjuri serve exited while starting (%v); see %s", err, s.logPath)
+		case <-ctx.Done():
+			s.stop()
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		resp, err := s.client.Get(s.base + "/readyz")
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return nil, fmt.Errorf("kirjuri serve was not ready within 60 s; see %s", s.logPath)
+		}
+	}
+	// Let the start-up settle (River's leader election, the first GC)
+	// before the idle figure.
+	time.Sleep(500 * time.Millisecond)
+	s.idleRSS, _ = s.memory("VmRSS")
+	return s, nil
+}
+
+// stop ends the service gracefully (SIGTERM), killing it after 30 s.
+func (s *service) stop() {
+	if s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.exited:
+		s.exited <- err
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
+	s.client.CloseIdleConnections()
+}
+
+// memory reads a field of /proc/<pid>/status in bytes: VmHWM is the peak
+// resident set since the process started, VmRSS the current one.
+func (s *service) memory(field string) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, s.cmd.Process.Pid)
+}
+
+// heapSampler polls the service's /metrics for the Go heap in use while an
+// operation runs, to tell the heap from the rest of the resident memory.
+type heapSampler struct {
+	once    sync.Once
+	stop    chan struct{}
+	done    chan struct{}
+	maxHeap float64 // go_memstats_heap_inuse_bytes
+	maxSys  float64 // go_memstats_sys_bytes
+}
+
+func (s *service) sampleHeap(every time.Duration) *heapSampler {
+	h := &heapSampler{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(h.done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			h.read(s)
+			select {
+			case <-h.stop:
+				h.read(s)
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return h
+}
+
+func (h *heapSampler) read(s *service) {
+	resp, err := s.client.Get(s.base + "/metrics")
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		for _, m := range []struct {
+			name string
+			dst  *float64
+		}{{"go_memstats_heap_inuse_bytes ", &h.maxHeap}, {"go_memstats_sys_bytes ", &h.maxSys}} {
+			if v, ok := strings.CutPrefix(line, m.name); ok {
+				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && f > *m.dst {
+					*m.dst = f
+				}
+			}
+		}
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+}
+
+// finish stops the sampling (once; later calls do nothing).
+func (h *heapSampler) finish() {
+	h.once.Do(func() {
+		close(h.stop)
+		<-h.done
+	})
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// ---------------------------------------------------------------- import
+
+// importResult is one import through the service.
+type importResult struct {
+	rows                                  int
+	upload, firstProgress, total          time.Duration
+	status                                string
+	rowsTotal, rowsDone                   int64
+	created, updated, unchanged, rejected int64
+	firstErrors                           []string
+	peakRSS, idleRSS                      int64
+	maxHeap, maxSys                       float64
+	polls                                 int
+	load                                  string // load average before
+}
+
+// importJob is what GET /v1/imports/{id} answers (and POST, 202).
+type importJob struct {
+	ID        string            `json:"id"`
+	Status    string            `json:"status"`
+	RowsTotal int64             `json:"rowsTotal"`
+	RowsDone  int64             `json:"rowsDone"`
+	Created   int64             `json:"created"`
+	Updated   int64             `json:"updated"`
+	Unchanged int64             `json:"unchanged"`
+	Rejected  int64             `json:"rejected"`
+	Errors    []json.RawMessage `json:"errors"`
+}
+
+// errNoEndpoint says that the service in this build lacks an endpoint.
+type errNoEndpoint struct{ what string }
+
+func (e errNoEndpoint) Error() string {
+	return e.what + " is not in this build of kirjuri yet (404): the scenario is in place and measures once it exists"
+}
+
+// importFile uploads path with POST /v1/imports (multipart, field file,
+// streamed from the file) and polls the job until it is done.
+func (s *service) importFile(ctx context.Context, path string, rows int, poll, timeout time.Duration) (*importResult, error) {
+	res := &importResult{rows: rows, idleRSS: s.idleRSS}
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		err := func() error {
+			part, err := mw.CreateFormFile("file", filepath.Base(path))
+			if err != nil {
+				return err
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if _, err := io.Copy(part, f); err != nil {
+				return err
+			}
+			return mw.Close()
+		}()
+		pw.CloseWithError(err)
+	}()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.base+"/v1/imports", pr)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+s.key)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	heap := s.sampleHeap(250 * time.Millisecond)
+	defer heap.finish()
+	start := time.Now()
+	resp, err := s.client.Do(req)
+	if err != nil {
+		pr.CloseWithError(err)
+		return nil, fmt.Errorf("POST /v1/imports: %w", err)
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	pr.Close()
+	res.upload = time.Since(start)
+	switch {
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed:
+		return nil, errNoEndpoint{"POST /v1/imports"}
+	case resp.StatusCode != http.StatusAccepted && resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK:
+		return nil, fmt.Errorf("POST /v1/imports: %s: %s", resp.Status, clip(body))
+	}
+	var job importJob
+	if err := json.Unmarshal(body, &job); err != nil || job.ID == "" {
+		if loc := resp.Header.Get("Location"); loc != "" {
+			job.ID = loc[strings.LastIndexByte(loc, '/')+1:]
+		} else {
+			return nil, fmt.Errorf("POST /v1/imports: %s without an id: %s", resp.Status, clip(body))
+		}
+	}
+	deadline := start.Add(timeout)
+	lastLog := time.Now()
+	for !terminal(job.Status) {
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("import %s: not done after %s (status %q, %d of %d rows)", job.ID, timeout, job.Status, job.RowsDone, job.RowsTotal)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(poll):
+		}
+		if err := s.getJSON(ctx, "/v1/imports/"+url.PathEscape(job.ID), &job); err != nil {
+			return nil, err
+		}
+		res.polls++
+		if res.firstProgress == 0 && job.RowsDone > 0 {
+			res.firstProgress = time.Since(start)
+		}
+		if time.Since(lastLog) > 5*time.Second {
+			logf("  import %s: %s, %d of %d rows", job.ID, job.Status, job.RowsDone, job.RowsTotal)
+			lastLog = time.Now()
+		}
+	}
+	res.total = time.Since(start)
+	heap.finish()
+	res.maxHeap, res.maxSys = heap.maxHeap, heap.maxSys
+	res.peakRSS, _ = s.memory("VmHWM")
+	res.status, res.rowsTotal, res.rowsDone = job.Status, job.RowsTotal, job.RowsDone
+	res.created, res.updated, res.unchanged, res.rejected = job.Created, job.Updated, job.Unchanged, job.Rejected
+	for i, e := range job.Errors {
+		if i == 3 {
+			break
+		}
+		res.firstErrors = append(res.firstErrors, string(e))
+	}
+	return res, nil
+}
+
+func terminal(status string) bool {
+	switch strings.ToLower(status) {
+	case "succeeded", "failed", "cancelled", "canceled", "discarded":
+		return true
+	}
+	return false
+}
+
+func (s *service) getJSON(ctx context.Context, path string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+s.key)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if resp.StatusCode == http.StatusNotFound && strings.HasPrefix(path, "/v1/imports/") && !strings.Contains(string(body), "import") {
+		return errNoEndpoint{"GET /v1/imports/{id}"}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s: %s", path, resp.Status, clip(body))
+	}
+	return json.Unmarshal(body, v)
+}
+
+func clip(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > 400 {
+		s = s[:400] + "…"
+	}
+	return s
+}
+
+// ---------------------------------------------------------------- export
+
+// exportResult is one export through the service.
+type exportResult struct {
+	rows             int
+	firstByte, total time.Duration
+	bytes            int64
+	rowsInFile       int
+	peakRSS, idleRSS int64
+	maxHeap, maxSys  float64
+	totalCountHeader string
+	load             string // load average before
+	seeded           bool   // the customers were loaded by COPY, not imported
+}
+
+// exportAll downloads GET /v1/exports/customers.xlsx into a file, then
+// counts its rows with the reader (not timed).
+func (s *service) exportAll(ctx context.Context, dst string, rows int) (*exportResult, error) {
+	res := &exportResult{rows: rows, idleRSS: s.idleRSS}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/v1/exports/customers.xlsx", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+s.key)
+	out, err := os.Create(dst)
+	if err != nil {
+		return nil, err
+	}
+	defer out.Close()
+	heap := s.sampleHeap(250 * time.Millisecond)
+	start := time.Now()
+	resp, err := s.client.Do(req)
+	if err != nil {
+		heap.finish()
+		return nil, fmt.Errorf("GET /v1/exports/customers.xlsx: %w", err)
+	}
+	defer resp.Body.Close()
+	res.firstByte = time.Since(start)
+	if resp.StatusCode != http.StatusOK {
+		heap.finish()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		if resp.StatusCode == http.StatusNotFound {
+			return nil, errNoEndpoint{"GET /v1/exports/customers.xlsx"}
+		}
+		return nil, fmt.Errorf("GET /v1/exports/customers.xlsx: %s: %s", resp.Status, clip(body))
+	}
+	res.totalCountHeader = resp.Header.Get("X-Total-Count")
+	bw := bufio.NewWriterSize(out, 1<<20)
+	n, err := io.Copy(bw, resp.Body)
+	res.total = time.Since(start)
+	heap.finish()
+	if err != nil {
+		return nil, fmt.Errorf("GET /v1/exports/customers.xlsx: after %d bytes: %w", n, err)
+	}
+	if err := bw.Flush(); err != nil {
+		return nil, err
+	}
+	res.bytes = n
+	res.maxHeap, res.maxSys = heap.maxHeap, heap.maxSys
+	res.peakRSS, _ = s.memory("VmHWM")
+	r, err := excel.Open(dst, excel.Limits{})
+	if err != nil {
+		return nil, fmt.Errorf("the exported file does not open: %w", err)
+	}
+	defer r.Close()
+	for r.Next() {
+		res.rowsInFile++
+	}
+	if err := r.Err(); err != nil {
+		return nil, fmt.Errorf("the exported file does not read: %w", err)
+	}
+	res.rowsInFile-- // the header
+	return res, nil
+}
