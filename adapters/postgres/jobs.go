@@ -133,34 +133,8 @@ func (s *Store) Enqueue(ctx context.Context, job ports.Job) (ports.Enqueued, err
 	return out, err
 }
 
-// changeJobsKey carries, from UpdateWithJobs to Update, the jobs fn
-// returned; Update stores them after the change's events (see
-// insertChangeJobs). It never leaves this package.
-type changeJobsKey struct{}
-
 // UpdateWithJobs is Update whose fn also returns jobs, stored in the
 // change's transaction when the change is saved.
 func (s *Store) UpdateWithJobs(ctx context.Context, id uuid.UUID, fn func(c *customer.Customer) ([]consent.Event, []ports.Job, error)) (*customer.Customer, error) {
-	var jobs []ports.Job
-	ctx = context.WithValue(ctx, changeJobsKey{}, &jobs)
-	return s.Update(ctx, id, func(c *customer.Customer) ([]consent.Event, error) {
-		events, js, err := fn(c)
-		jobs = js
-		return events, err
-	})
-}
-
-// insertChangeJobs stores the jobs UpdateWithJobs's fn returned, in the
-// change's transaction tx; without UpdateWithJobs there are none.
-func insertChangeJobs(ctx context.Context, tx pgx.Tx) error {
-	jobs, _ := ctx.Value(changeJobsKey{}).(*[]ports.Job)
-	if jobs == nil {
-		return nil
-	}
-	for _, j := range *jobs {
-		if _, err := insertJob(ctx, tx, j); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.update(ctx, id, fn)
 }

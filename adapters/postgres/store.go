@@ -84,6 +84,15 @@ func (s *Store) Create(ctx context.Context, c *customer.Customer, events []conse
 // grew, saves the customer, its identifiers and fn's events, all in one
 // transaction.
 func (s *Store) Update(ctx context.Context, id uuid.UUID, fn func(c *customer.Customer) ([]consent.Event, error)) (*customer.Customer, error) {
+	return s.update(ctx, id, func(c *customer.Customer) ([]consent.Event, []ports.Job, error) {
+		events, err := fn(c)
+		return events, nil, err
+	})
+}
+
+// update is Update whose fn may also return jobs (UpdateWithJobs): they are
+// stored after the change's events, in its transaction, when it is saved.
+func (s *Store) update(ctx context.Context, id uuid.UUID, fn func(c *customer.Customer) ([]consent.Event, []ports.Job, error)) (*customer.Customer, error) {
 	var out *customer.Customer
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		c, err := s.getCustomer(ctx, tx, "id = $1 FOR UPDATE", id)
@@ -91,7 +100,7 @@ func (s *Store) Update(ctx context.Context, id uuid.UUID, fn func(c *customer.Cu
 			return notFound(err, id.String())
 		}
 		before := c.Data()
-		events, err := fn(c)
+		events, jobs, err := fn(c)
 		if err != nil {
 			return err
 		}
@@ -126,8 +135,10 @@ func (s *Store) Update(ctx context.Context, id uuid.UUID, fn func(c *customer.Cu
 		if err := insertEvents(ctx, tx, events); err != nil {
 			return err
 		}
-		if err := insertChangeJobs(ctx, tx); err != nil { // UpdateWithJobs (jobs.go)
-			return err
+		for _, j := range jobs {
+			if _, err := insertJob(ctx, tx, j); err != nil {
+				return err
+			}
 		}
 		if before.ErasedAt == nil && after.ErasedAt != nil {
 			if err := scrubIdempotency(ctx, tx, id); err != nil {
