@@ -9,6 +9,8 @@ import (
 
 	"kirjuri/core/customer"
 	"kirjuri/core/fault"
+
+	"github.com/google/uuid"
 )
 
 func TestNewDefaults(t *testing.T) {
@@ -736,5 +738,31 @@ func TestDataIsACopy(t *testing.T) {
 	d.FirstName = "changed"
 	if got, want := c.Data(), fullCompanyData(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Data() =\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+// Numbered gives a new customer, built before its number was taken, its
+// number and its events the same, leaving the originals as they were.
+func TestNumbered(t *testing.T) {
+	p := person(func(p *customer.Patch) {
+		p.Email = customer.Set("matti@example.fi")
+		p.MarketingEmail = customer.Set(true)
+	})
+	c, events, err := customer.New(uuid.New(), customer.Unnumbered, p, change(t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 1 || events[0].CustomerNumber != customer.Unnumbered {
+		t.Fatalf("events of an unnumbered customer: %+v", events)
+	}
+	got, gotEvents := customer.Numbered(c, events, 10042)
+	if got.Number() != 10042 || got.ID() != c.ID() || got.Version() != 1 || got.Data().Email != "matti@example.fi" {
+		t.Errorf("Numbered = %+v", got.Data())
+	}
+	if len(gotEvents) != 1 || gotEvents[0].CustomerNumber != 10042 || gotEvents[0].ID != events[0].ID {
+		t.Errorf("numbered events = %+v", gotEvents)
+	}
+	if c.Number() != customer.Unnumbered || events[0].CustomerNumber != customer.Unnumbered {
+		t.Error("Numbered changed the customer or the events it was given")
 	}
 }

@@ -172,10 +172,9 @@ func (s *Service) ImportBatch(ctx context.Context, rows []BatchRow, opts BatchOp
 			// What would have been created has no number yet.
 			for k, i := range w.rowOf {
 				if b.res[i].Outcome == Created {
-					if err := renumber(&w.writes[k], 0); err != nil {
-						return BatchResult{}, err
-					}
-					b.res[i].Customer = w.writes[k].Customer
+					wr := &w.writes[k]
+					wr.Customer, wr.Events = customer.Numbered(wr.Customer, wr.Events, customer.Unnumbered)
+					b.res[i].Customer = wr.Customer
 				}
 			}
 		}
@@ -428,27 +427,10 @@ func (b *batchRun) number(ctx context.Context, w work) error {
 		return fmt.Errorf("register: the store gave %d customer numbers, not %d", len(nums), len(creates))
 	}
 	for n, k := range creates {
-		if err := renumber(&w.writes[k], nums[n]); err != nil {
-			return err
-		}
+		wr := &w.writes[k]
+		wr.Customer, wr.Events = customer.Numbered(wr.Customer, wr.Events, nums[n])
 		i := w.rowOf[k]
 		b.res[i].Customer, b.res[i].Events = w.writes[k].Customer, w.writes[k].Events
-	}
-	return nil
-}
-
-// renumber gives a new customer built with a placeholder number its
-// number, and its events too.
-func renumber(wr *ports.BatchWrite, n int64) error {
-	d := wr.Customer.Data()
-	d.Number = n
-	cu, err := customer.FromStorage(d)
-	if err != nil {
-		return err
-	}
-	wr.Customer = cu
-	for k := range wr.Events {
-		wr.Events[k].CustomerNumber = n
 	}
 	return nil
 }

@@ -53,21 +53,16 @@ func (s *Service) Create(ctx context.Context, p customer.Patch, c Caller) (*cust
 	if err := checkOrigin(c.Origin); err != nil {
 		return nil, err
 	}
-	ch := s.change(c)
-	// Validate before taking a number, so bad input burns none.
-	probe := ch
-	probe.NewID = func() uuid.UUID { return uuid.Nil }
-	if _, _, err := customer.New(uuid.Nil, customer.FirstNumber, p, probe); err != nil {
+	// Built and checked before a number is taken, so bad input burns none.
+	cu, events, err := customer.New(s.ids.New(), customer.Unnumbered, p, s.change(c))
+	if err != nil {
 		return nil, err
 	}
 	n, err := s.store.NextNumber(ctx)
 	if err != nil {
 		return nil, err
 	}
-	cu, events, err := customer.New(s.ids.New(), n, p, ch)
-	if err != nil {
-		return nil, err
-	}
+	cu, events = customer.Numbered(cu, events, n)
 	if err := s.store.Create(ctx, cu, events); err != nil {
 		return nil, err
 	}
