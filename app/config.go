@@ -71,6 +71,10 @@ type Config struct {
 		StopTimeout time.Duration `koanf:"stopTimeout"`
 		// JobTimeout bounds one attempt of a job whose worker sets none.
 		JobTimeout time.Duration `koanf:"jobTimeout"`
+		// RescueAfter is how long a job may run before it is taken for
+		// stuck (its instance died) and run again (River's
+		// RescueStuckJobsAfter); 0 is River's default, jobTimeout + 1h.
+		RescueAfter time.Duration `koanf:"rescueAfter"`
 	} `koanf:"jobs"`
 	// Imports configures spreadsheet imports (POST /v1/imports).
 	Imports struct {
@@ -127,6 +131,7 @@ func defaults() map[string]any {
 		"jobs.workers":                  4,
 		"jobs.stopTimeout":              "10s",
 		"jobs.jobTimeout":               "30m",
+		"jobs.rescueAfter":              "0s",
 		"imports.maxUploadBytes":        int64(512 << 20),
 		"imports.batchRows":             2000,
 		"imports.workers":               1,
@@ -253,6 +258,11 @@ func (c Config) validateJobs() []error {
 	}
 	if j.JobTimeout < time.Second {
 		errs = append(errs, fmt.Errorf("jobs.jobTimeout: must be at least 1s, not %s", j.JobTimeout))
+	}
+	// River refuses a rescue sooner than the job timeout: a job would be
+	// run twice while it still runs.
+	if j.RescueAfter != 0 && (j.RescueAfter < time.Second || j.RescueAfter < j.JobTimeout) {
+		errs = append(errs, fmt.Errorf("jobs.rescueAfter: must be 0s (River's default, jobs.jobTimeout + 1h) or at least 1s and at least jobs.jobTimeout (%s), not %s", j.JobTimeout, j.RescueAfter))
 	}
 	return errs
 }

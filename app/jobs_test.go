@@ -20,6 +20,8 @@ func TestJobsConfig(t *testing.T) {
 			jobs.Config{Queues: map[string]int{"default": 4, "imports": 1}, StopTimeout: 10 * time.Second, JobTimeout: 30 * time.Minute}},
 		{"queues from the file, no default queue", "jobs:\n  workers: 0\n  queues:\n    imports: 1\n    connectors: 3\n  stopTimeout: 5s\n  jobTimeout: 2h\n", nil,
 			jobs.Config{Queues: map[string]int{"imports": 1, "connectors": 3}, StopTimeout: 5 * time.Second, JobTimeout: 2 * time.Hour}},
+		{"rescue delay", "jobs:\n  jobTimeout: 10s\n  rescueAfter: 15s\n", nil,
+			jobs.Config{Queues: map[string]int{"default": 4, "imports": 1}, StopTimeout: 10 * time.Second, JobTimeout: 10 * time.Second, RescueAfter: 15 * time.Second}},
 		{"workers from the environment", "jobs:\n  workers: 8\n", map[string]string{"KIRJURI_JOBS_WORKERS": "2"},
 			jobs.Config{Queues: map[string]int{"default": 2, "imports": 1}, StopTimeout: 10 * time.Second, JobTimeout: 30 * time.Minute}},
 	}
@@ -34,7 +36,7 @@ func TestJobsConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := jobsConfig(c)
-			if !maps.Equal(got.Queues, tt.want.Queues) || got.StopTimeout != tt.want.StopTimeout || got.JobTimeout != tt.want.JobTimeout {
+			if !maps.Equal(got.Queues, tt.want.Queues) || got.StopTimeout != tt.want.StopTimeout || got.JobTimeout != tt.want.JobTimeout || got.RescueAfter != tt.want.RescueAfter {
 				t.Errorf("jobsConfig = %+v, want %+v", got, tt.want)
 			}
 		})
@@ -56,6 +58,10 @@ func TestJobsConfigRejects(t *testing.T) {
 		{"no stop timeout", "jobs:\n  stopTimeout: 0s", "jobs.stopTimeout: must be more than 0s and at most 20s, not 0s"},
 		{"stop timeout beyond the stop", "jobs:\n  stopTimeout: 1m", "jobs.stopTimeout"},
 		{"job timeout too short", "jobs:\n  jobTimeout: 10ms", "jobs.jobTimeout: must be at least 1s, not 10ms"},
+		{"rescue sooner than the job timeout", "jobs:\n  rescueAfter: 10m", "jobs.rescueAfter: must be 0s (River's default, jobs.jobTimeout + 1h) or at least 1s and at least jobs.jobTimeout (30m0s), not 10m0s"},
+		{"rescue delay without a unit", "jobs:\n  jobTimeout: 1s\n  rescueAfter: 5", "jobs.rescueAfter: must be 0s"},
+		{"negative rescue delay", "jobs:\n  rescueAfter: -1h", "jobs.rescueAfter"},
+		{"rescue delay not a duration", "jobs:\n  rescueAfter: soon", "rescueAfter"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

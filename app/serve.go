@@ -96,7 +96,7 @@ func jobsConfig(cfg Config) jobs.Config {
 	}
 	importQueue(cfg, queues)
 	maps.Copy(queues, cfg.Jobs.Queues)
-	return jobs.Config{Queues: queues, StopTimeout: cfg.Jobs.StopTimeout, JobTimeout: cfg.Jobs.JobTimeout}
+	return jobs.Config{Queues: queues, StopTimeout: cfg.Jobs.StopTimeout, JobTimeout: cfg.Jobs.JobTimeout, RescueAfter: cfg.Jobs.RescueAfter}
 }
 
 // Serve runs the service until ctx ends (SIGINT, SIGTERM).

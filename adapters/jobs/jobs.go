@@ -43,6 +43,12 @@ type Config struct {
 	StopTimeout time.Duration
 	// JobTimeout bounds one attempt of a job whose worker sets no Timeout.
 	JobTimeout time.Duration
+	// RescueAfter is how long a job may be running before River takes it
+	// for stuck (its process died) and runs it again (River's
+	// RescueStuckJobsAfter). A job whose worker sets a longer Timeout is
+	// rescued only once that has passed too. 0 is River's default:
+	// JobTimeout + 1 h. It may not be less than JobTimeout.
+	RescueAfter time.Duration
 	// PollInterval is how often queues are polled besides the
 	// notifications PostgreSQL sends when a job is inserted (River's
 	// default, 1 s, when 0).
@@ -103,9 +109,10 @@ func New(pool *pgxpool.Pool, cfg Config, workers []ports.JobWorker, log *zap.Log
 		Queues:            queues,
 		Workers:           bundle,
 		SoftStopTimeout:   cfg.StopTimeout,
-		JobTimeout:        cfg.JobTimeout,
-		FetchPollInterval: cfg.PollInterval,
-		Logger:            newSlog(log.Named("river")),
+		JobTimeout:           cfg.JobTimeout,
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		FetchPollInterval:    cfg.PollInterval,
+		Logger:               newSlog(log.Named("river")),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)

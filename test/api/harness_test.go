@@ -69,6 +69,13 @@ type env struct {
 // configured and fails under CI=true (pgtest).
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with the configuration changed by tweak (when not
+// nil) before the graph is built.
+func newEnvWith(t *testing.T, tweak func(*app.Config)) *env {
+	t.Helper()
 	dbURL := pgtest.NewDatabase(t)
 
 	cfg, err := app.LoadConfig("")
@@ -84,6 +91,9 @@ func newEnv(t *testing.T) *env {
 	cfg.BootstrapAPIKey = bootstrapSecret
 	cfg.EncryptionKey = randomKey()
 	cfg.Connectors = nil
+	if tweak != nil {
+		tweak(&cfg)
+	}
 
 	core, errs := observer.New(zapcore.ErrorLevel)
 	log := zap.New(zapcore.NewTee(

@@ -44,6 +44,9 @@ type serverOptions struct {
 	// unreadyAfter is clickhouse.relay.unreadyAfter (kirjuri's default when
 	// zero).
 	unreadyAfter time.Duration
+	// config is more YAML for the configuration file: whole top-level
+	// sections other than clickhouse and log (jobs, imports).
+	config string
 }
 
 // server is one kirjuri: the binary on a fresh PostgreSQL database and a
@@ -123,6 +126,7 @@ func startServer(t *testing.T, opts serverOptions) *server {
 		cfg += fmt.Sprintf("    unreadyAfter: %s\n", opts.unreadyAfter)
 	}
 	cfg += "log:\n  level: info\n  format: json\n"
+	cfg += opts.config
 	if err := os.WriteFile(s.cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
