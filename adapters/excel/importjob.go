@@ -267,33 +267,74 @@ type importBatch struct {
 }
 
 // rows reads the file again and hands each batch of rows after the last
-// row done to fn.
+// row done to fn, in the file's order.
+//
+// Reading and mapping run on a goroutine of their own, one batch ahead of
+// fn: while fn runs a batch through the register and the store (mostly
+// waiting for PostgreSQL), the next batch is read from the file and mapped,
+// on the other core. The hand-over is unbuffered, so at most two batches
+// are in memory (the one fn has and the next, read and waiting); fn is
+// still called on the caller's goroutine, one batch at
+// a time, so the session's transaction and the checkpoint (the progress
+// saved with each batch) are as without the goroutine.
 func (r *importRun) rows(ctx context.Context, fn func(context.Context, *importBatch) error) error {
 	rd, err := Open(r.path, r.w.cfg.Limits)
 	if err != nil {
 		return FileProblem(err)
 	}
-	defer rd.Close()
 	if _, err := r.header(rd); err != nil {
+		rd.Close()
 		return err
 	}
+	after := r.p.LastRow // fn changes r.p: read it once, here
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan *importBatch)
+	var readErr error // set before batches is closed
+	go func() {
+		defer close(batches)
+		defer rd.Close()
+		readErr = r.readBatches(ctx, rd, after, batches)
+	}()
+	var fnErr error
+	for b := range batches {
+		if fnErr != nil {
+			continue // drain: the reader stops at ctx's cancel
+		}
+		if err := ctx.Err(); err != nil {
+			fnErr = err
+		} else {
+			fnErr = fn(ctx, b)
+		}
+		if fnErr != nil {
+			cancel()
+		}
+	}
+	if fnErr != nil {
+		return fnErr
+	}
+	return readErr
+}
+
+// readBatches reads the rows after the row numbered after from rd, maps
+// them and sends them to out in batches of ImportConfig.BatchRows.
+func (r *importRun) readBatches(ctx context.Context, rd *Reader, after int, out chan<- *importBatch) error {
 	b := &importBatch{}
-	flush := func() error {
+	send := func() error {
 		if b.lastRow == 0 {
 			return nil
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := fn(ctx, b); err != nil {
-			return err
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 		b = &importBatch{}
 		return nil
 	}
 	for rd.Next() {
 		orig := rd.Row()
-		if orig.Number <= r.p.LastRow {
+		if orig.Number <= after {
 			continue
 		}
 		row := r.strip(orig)
@@ -311,7 +352,7 @@ func (r *importRun) rows(ctx context.Context, fn func(context.Context, *importBa
 		}
 		b.lastRow = orig.Number
 		if len(b.rows)+len(b.refused) >= r.w.cfg.BatchRows {
-			if err := flush(); err != nil {
+			if err := send(); err != nil {
 				return err
 			}
 		}
@@ -319,7 +360,7 @@ func (r *importRun) rows(ctx context.Context, fn func(context.Context, *importBa
 	if err := rd.Err(); err != nil {
 		return FileProblem(err)
 	}
-	return flush()
+	return send()
 }
 
 // apply runs a batch through the register and counts its outcomes; with
