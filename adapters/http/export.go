@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"kirjuri/core/access"
 	"kirjuri/core/customer"
 	"kirjuri/core/register"
+	"kirjuri/ports"
 )
 
 const tagExports = "Exports"
@@ -23,7 +25,7 @@ const tagExports = "Exports"
 const xlsxMediaType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 // exportWriteTimeout is how long one write of an export may take: the
-// deadline moves on after every page of rows, so that an export runs as
+// deadline moves on after every few hundred rows, so that an export runs as
 // long as its client keeps reading, while a client that stops reading
 // frees the connection. The server's WriteTimeout (120 s for the whole
 // response) would cut a long export.
@@ -41,7 +43,7 @@ func (a *API) registerExport() {
 		Path:        "/v1/exports/customers.xlsx",
 		Summary:     "Export customers as a spreadsheet",
 		Description: "Streams the customers the filters find (the filters of GET /v1/customers) as an .xlsx workbook in the import format, " +
-			"in customer-number order: the column number first, then every field column, then the sections customerCard:1..N, " +
+			"in customer-number order, as one consistent snapshot (a customer changed while the file streams is in it as it was when the export began): the column number first, then every field column, then the sections customerCard:1..N, " +
 			"address:1..M:{field} and phoneNumber:1..K (N, M and K the most any exported customer has) and group:{id} for every group " +
 			"that exists. Importing the file again changes nothing. Restricted customers only with includeRestricted (admin scope); " +
 			"the ssn column only with includeSsn (pii:read scope). " +
@@ -58,8 +60,8 @@ func (a *API) registerExport() {
 				},
 				Headers: map[string]*huma.Param{
 					"Content-Disposition": {Description: `attachment; filename="customers.xlsx"`, Schema: &huma.Schema{Type: huma.TypeString}},
-					"X-Total-Count": {Description: "How many customers the export holds, counted just before the rows are read " +
-						"(customers changed meanwhile can make the file hold a few more or fewer). For progress bars.",
+					"X-Total-Count": {Description: "How many customers the export holds: exactly the rows of the file, " +
+						"counted in the same snapshot. For progress bars.",
 						Schema: &huma.Schema{Type: huma.TypeInteger, Format: "int64"}},
 				},
 			},
@@ -80,18 +82,93 @@ func (a *API) exportCustomers(ctx context.Context, in *exportCustomersInput) (*h
 	if a.sheets == nil {
 		return nil, huma.Error503ServiceUnavailable("spreadsheet export is not configured on this server")
 	}
-	plan, err := a.reg.PlanExport(ctx, q, register.ExportOptions{IncludeSSN: in.IncludeSSN}, caller(ctx, ""))
-	if err != nil {
-		return nil, a.problem(ctx, err, inQuery)
+	ex := a.startExport(ctx, q, register.ExportOptions{IncludeSSN: in.IncludeSSN}, caller(ctx, ""))
+	select {
+	case <-ex.planned:
+	case <-ex.done:
+		// Refused or failed before the plan: nothing is sent yet, so it
+		// is still a problem response.
+		ex.cancel()
+		return nil, a.problem(ctx, ex.err, inQuery)
 	}
-	return &huma.StreamResponse{Body: func(hctx huma.Context) { a.streamExport(hctx, plan) }}, nil
+	return &huma.StreamResponse{Body: func(hctx huma.Context) { a.streamExport(hctx, ex) }}, nil
 }
 
-// streamExport writes the workbook page by page. Once the status is sent
-// nothing can become a problem response: a failure is logged and the
+// exportBatch is how many customers the reading goroutine hands the
+// writing one at a time, and exportQueue how many batches may wait: the
+// rows in memory are bounded by their product, whatever the set's size.
+const (
+	exportBatch = 128
+	exportQueue = 4
+	// exportFlushRows is how many rows are written between flushes (each
+	// also moves the write deadline on).
+	exportFlushRows = 512
+)
+
+// exportRun is an export under way: the register reads the snapshot on one
+// goroutine (the query, decoding the rows, rebuilding the customers) and
+// hands the rows over in batches through a bounded queue, while the
+// response's goroutine writes the sheet (cells, compression, network), so
+// that both run at once.
+type exportRun struct {
+	plan    *register.ExportPlan
+	planned chan struct{} // closed once plan is set
+	rows    chan []customer.Data
+	done    chan struct{} // closed once err is set and rows closed
+	err     error
+	cancel  context.CancelFunc
+}
+
+func (a *API) startExport(ctx context.Context, q ports.CustomerQuery, opts register.ExportOptions, c register.Caller) *exportRun {
+	ctx, cancel := context.WithCancel(ctx)
+	ex := &exportRun{
+		planned: make(chan struct{}),
+		rows:    make(chan []customer.Data, exportQueue),
+		done:    make(chan struct{}),
+		cancel:  cancel,
+	}
+	send := func(b []customer.Data) error {
+		select {
+		case ex.rows <- b:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	go func() {
+		batch := make([]customer.Data, 0, exportBatch)
+		err := a.reg.Export(ctx, q, opts, c, func(p *register.ExportPlan) error {
+			ex.plan = p
+			close(ex.planned)
+			return nil
+		}, func(d customer.Data) error {
+			batch = append(batch, d)
+			if len(batch) < exportBatch {
+				return nil
+			}
+			if err := send(batch); err != nil {
+				return err
+			}
+			batch = make([]customer.Data, 0, exportBatch)
+			return nil
+		})
+		if err == nil && len(batch) > 0 {
+			err = send(batch)
+		}
+		ex.err = err
+		close(ex.rows)
+		close(ex.done)
+	}()
+	return ex
+}
+
+// streamExport writes the workbook as the rows arrive. Once the status is
+// sent nothing can become a problem response: a failure is logged and the
 // connection broken (http.ErrAbortHandler), so that the client sees a
 // failed download rather than a truncated file.
-func (a *API) streamExport(hctx huma.Context, plan *register.ExportPlan) {
+func (a *API) streamExport(hctx huma.Context, ex *exportRun) {
+	defer ex.cancel() // stops the reading goroutine when writing fails
+	plan := ex.plan
 	ctx := hctx.Context()
 	_, rw := humago.Unwrap(hctx)
 	rc := http.NewResponseController(rw)
@@ -111,6 +188,7 @@ func (a *API) streamExport(hctx huma.Context, plan *register.ExportPlan) {
 	start := time.Now()
 	rows := 0
 	fail := func(stage string, err error) {
+		ex.cancel()
 		level := zap.ErrorLevel
 		if ctx.Err() != nil {
 			level = zap.WarnLevel // the client went away
@@ -139,17 +217,32 @@ func (a *API) streamExport(hctx huma.Context, plan *register.ExportPlan) {
 	if err := flush(); err != nil {
 		fail("header", err)
 	}
-	err = a.reg.ExportRows(ctx, plan, func(d customer.Data) error {
-		rows++
-		return sheet.Write(d)
-	}, func() error {
-		if err := sheet.Flush(); err != nil {
-			return err
+	unflushed := 0
+	for batch := range ex.rows {
+		for i := range batch {
+			if err := sheet.Write(batch[i]); err != nil {
+				fail("rows", err)
+			}
+			rows++
 		}
-		return flush()
-	})
-	if err != nil {
-		fail("rows", err)
+		if unflushed += len(batch); unflushed >= exportFlushRows {
+			unflushed = 0
+			if err := sheet.Flush(); err != nil {
+				fail("rows", err)
+			}
+			if err := flush(); err != nil {
+				fail("rows", err)
+			}
+		}
+	}
+	<-ex.done
+	if ex.err != nil {
+		fail("rows", ex.err)
+	}
+	if int64(rows) != plan.Customers {
+		// The snapshot makes this impossible; a file that disagrees with
+		// its X-Total-Count must not look whole.
+		fail("rows", fmt.Errorf("wrote %d rows of the %d planned", rows, plan.Customers))
 	}
 	if err := sheet.Close(); err != nil {
 		fail("close", err)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,22 +22,29 @@ import (
 )
 
 // How the export streams: these tests run the API over real HTTP
-// (httptest.Server) on the in-memory store, whose Find a test can hold up
-// or break; test/api checks the file's content on PostgreSQL.
+// (httptest.Server) on the in-memory store, whose export a test can hold up
+// or break every 500 rows; test/api checks the file's content on
+// PostgreSQL.
 
-// pagedStore is the in-memory store with a hook before each Find (n counts
-// the calls from 1).
+// pagedStore is the in-memory store with a hook before every 500th row of
+// an export (n counts the calls from 1: before rows 0, 500, 1000, ...).
 type pagedStore struct {
 	*memstore.Store
 	calls  atomic.Int32
 	before func(ctx context.Context, n int) error
 }
 
-func (s *pagedStore) Find(ctx context.Context, q ports.CustomerQuery) (ports.Page, error) {
-	if err := s.before(ctx, int(s.calls.Add(1))); err != nil {
-		return ports.Page{}, err
-	}
-	return s.Store.Find(ctx, q)
+func (s *pagedStore) Export(ctx context.Context, q ports.ExportQuery, start func(ports.ExportShape) error, row func(*customer.Customer) error) error {
+	i := 0
+	return s.Store.Export(ctx, q, start, func(c *customer.Customer) error {
+		if i%500 == 0 {
+			if err := s.before(ctx, int(s.calls.Add(1))); err != nil {
+				return err
+			}
+		}
+		i++
+		return row(c)
+	})
 }
 
 func withSheets(s ports.CustomerSheets) harnessOption { return func(d *Deps) { d.Sheets = s } }
@@ -104,7 +112,7 @@ func countRows(t *testing.T, b []byte) int {
 }
 
 // The first bytes of a 5,000-customer export reach the client while the
-// register has not even read the third page: nothing buffers the file.
+// store has not even read the 1,001st row: nothing buffers the file.
 func TestExportStreams(t *testing.T) {
 	const customers = 5000
 	release := make(chan struct{})
@@ -134,7 +142,7 @@ func TestExportStreams(t *testing.T) {
 	select {
 	case head = <-first:
 	case <-time.After(10 * time.Second):
-		t.Fatal("no bytes of the export arrived while its third page was held up: the response is buffered")
+		t.Fatal("no bytes of the export arrived while its 1,001st row was held up: the response is buffered")
 	}
 	if !bytes.HasPrefix(head, []byte("PK\x03\x04")) {
 		t.Fatalf("the export does not start as a zip: %q", head[:min(len(head), 8)])
@@ -176,10 +184,10 @@ func TestExportFailureBreaksTheDownload(t *testing.T) {
 }
 
 // The server's WriteTimeout bounds a whole response; an export moves its
-// own write deadline on after every page, so it runs as long as the client
+// own write deadline on as it writes, so it runs as long as the client
 // reads.
 func TestExportOutlivesTheServerWriteTimeout(t *testing.T) {
-	const customers = 2500 // 5 pages + the last, empty check
+	const customers = 2500 // 5 stops of 150 ms
 	_, srv := exportServer(t, customers, func(context.Context, int) error {
 		time.Sleep(150 * time.Millisecond)
 		return nil
@@ -199,4 +207,60 @@ func TestExportNotConfigured(t *testing.T) {
 	h := newHarness(t)
 	r := h.do(req{method: http.MethodGet, path: "/v1/exports/customers.xlsx", key: "reader"})
 	r.want(t, http.StatusServiceUnavailable)
+}
+
+// A customer that gains a phone number while the export streams is written
+// as it was when the export began, in the columns planned for it: the
+// download completes (the export that paged through Find broke it off),
+// with exactly X-Total-Count rows.
+func TestExportIsOneSnapshot(t *testing.T) {
+	const customers = 1200
+	var h *harness
+	h, srv := exportServer(t, customers, func(ctx context.Context, n int) error {
+		if n != 2 {
+			return nil
+		}
+		reg := register.New(h.store, &clock{now: time.Date(2025, 1, 3, 0, 0, 0, 0, time.UTC)}, ids{})
+		page, err := reg.Find(ctx, ports.CustomerQuery{Email: fmt.Sprintf("asiakas%d@example.fi", customers-1)}, register.Caller{})
+		if err != nil || len(page.Items) != 1 {
+			return fmt.Errorf("test: find the last customer: %v", err)
+		}
+		_, err = reg.Update(ctx, page.Items[0].ID(), customer.Patch{PhoneNumbers: customer.Set([]string{"+358401111111", "+358502222222"})}, 0,
+			register.Caller{Origin: consent.Origin{Source: consent.SourceAPI, Actor: "test"}})
+		return err
+	}, 0)
+	resp := getExport(t, srv, "reader")
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("the download broke off: %v", err)
+	}
+	if got := resp.Header.Get("X-Total-Count"); got != fmt.Sprint(customers) {
+		t.Errorf("X-Total-Count %q", got)
+	}
+	rd, err := excel.NewReader(bytes.NewReader(b), int64(len(b)), excel.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	rows := 0
+	var last []string
+	for rd.Next() {
+		rows++
+		last = last[:0]
+		for _, c := range rd.Row().Cells {
+			last = append(last, c.Text)
+		}
+	}
+	if err := rd.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if rows-1 != customers {
+		t.Errorf("%d rows, want %d", rows-1, customers)
+	}
+	if !slices.Contains(last, "+35840"+fmt.Sprintf("%07d", customers-1)) || slices.Contains(last, "+358502222222") {
+		t.Errorf("the last row shows the change made during the export: %q", last)
+	}
+	if calls := h.logs.FilterMessageSnippet("export aborted").Len(); calls != 0 {
+		t.Errorf("the export was aborted")
+	}
 }

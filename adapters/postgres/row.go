@@ -133,6 +133,12 @@ func (s *Store) writeArgs(d customer.Data) ([]any, error) {
 // scanCustomer reads one row of readColumns and rebuilds the customer
 // through customer.FromStorage.
 func (s *Store) scanCustomer(row pgx.Row) (*customer.Customer, error) {
+	return s.scanCustomerWith(row, true)
+}
+
+// scanCustomerWith is scanCustomer that decrypts the identity code only
+// with withSSN (else the customer's SSN is left empty: the export).
+func (s *Store) scanCustomerWith(row pgx.Row, withSSN bool) (*customer.Customer, error) {
 	var (
 		d                                customer.Data
 		typ, lang                        string
@@ -160,7 +166,7 @@ func (s *Store) scanCustomer(row pgx.Row) (*customer.Customer, error) {
 		t := erasedAt.UTC()
 		d.ErasedAt = &t
 	}
-	if ssnEnc != nil {
+	if ssnEnc != nil && withSSN {
 		if d.SSN, err = s.ssn.Open(d.ID, ssnEnc); err != nil {
 			return nil, fmt.Errorf("customer %s: %w", d.ID, err)
 		}
@@ -176,6 +182,19 @@ func (s *Store) scanCustomer(row pgx.Row) (*customer.Customer, error) {
 }
 
 func decodeLists(d *customer.Data, links, addrs, einvoice, contacts []byte) error {
+	ls, ok1 := fastLinks(links)
+	as, ok2 := fastAddresses(addrs)
+	ei, ok3 := fastEInvoice(einvoice)
+	cs, ok4 := fastContacts(contacts)
+	if ok1 && ok2 && ok3 && ok4 {
+		d.ExternalSystems, d.Addresses, d.EInvoice, d.Contacts = ls, as, ei, cs
+		return nil
+	}
+	return decodeListsJSON(d, links, addrs, einvoice, contacts)
+}
+
+// decodeListsJSON is decodeLists through encoding/json, for every form.
+func decodeListsJSON(d *customer.Data, links, addrs, einvoice, contacts []byte) error {
 	var ls []linkJSON
 	if err := json.Unmarshal(links, &ls); err != nil {
 		return fmt.Errorf("external_systems: %w", err)

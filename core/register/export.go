@@ -21,64 +21,58 @@ type ExportOptions struct {
 }
 
 // ExportPlan is an export about to be written: its columns, in order, and
-// the query its rows come from.
+// how many rows follow.
 type ExportPlan struct {
 	// Columns are the header: number, every field column of the customer
 	// (ssn only with IncludeSSN), then customerCard:1..N,
 	// address:1..M:{field}, phoneNumber:1..K (N, M, K the largest counts
 	// in the set) and group:{id} for every group that exists.
 	Columns []customer.Column
-	// Customers is how many customers the set had when the plan was made;
-	// the rows may differ a little when customers change meanwhile.
+	// Customers is how many rows follow: exactly as many as the export
+	// writes (it reads one snapshot).
 	Customers int64
-
-	query  ports.CustomerQuery
-	caller Caller
-	shape  ports.ExportShape
 }
 
-// ErrExportShapeChanged is what ExportRows returns when a customer reached
-// while paging has more customer cards, addresses or phone numbers than
-// the plan has columns for (it changed after the plan was made). Writing
-// the row would drop items, and importing the file again would then remove
-// them: the export must fail instead, and can be run again.
-var ErrExportShapeChanged = errors.New("register: a customer changed during the export and no longer fits its columns; run the export again")
-
-// exportPage is how many customers ExportRows reads at a time.
-const exportPage = 500
-
-// PlanExport checks an export's query as Find does (restricted customers
-// only for a caller that may see them), reads the shape of the set and the
-// groups, and gives the columns. q.Limit and q.Cursor are ignored.
-func (s *Service) PlanExport(ctx context.Context, q ports.CustomerQuery, opts ExportOptions, c Caller) (*ExportPlan, error) {
+// Export reads the customers q finds (q.Limit and q.Cursor are ignored),
+// with Find's rules (restricted customers only for a caller who may see
+// them and asks, erased ones never), as one consistent snapshot of the
+// store: start gets the plan (the columns and the count) before the first
+// row, then row gets each customer in number order. A change committed
+// while the export runs is not in it, not even in part. Rows stream:
+// memory does not grow with the set. It stops at the first error of
+// start, row or the store; a refused query is refused before start.
+func (s *Service) Export(ctx context.Context, q ports.CustomerQuery, opts ExportOptions, c Caller,
+	start func(*ExportPlan) error, row func(customer.Data) error) error {
 	es, ok := s.store.(ports.ExportStore)
 	if !ok {
-		return nil, errors.New("register: the customer store cannot plan an export (ports.ExportStore)")
+		return errors.New("register: the customer store cannot export (ports.ExportStore)")
 	}
-	q.Limit, q.Cursor = exportPage, ""
+	q.Limit, q.Cursor = 0, ""
 	if err := s.checkFind(q, c); err != nil {
-		return nil, err
+		return err
 	}
-	shape, err := es.ExportShape(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	groups, err := s.store.ListGroups(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, len(groups))
-	for i, g := range groups {
-		ids[i] = g.ExternalID
-	}
-	return &ExportPlan{
-		Columns:   ExportColumns(shape, ids, opts.IncludeSSN),
-		Customers: shape.Customers,
-		query:     q,
-		caller:    c,
-		shape:     shape,
-	}, nil
+	var shape ports.ExportShape
+	return es.Export(ctx, ports.ExportQuery{CustomerQuery: q, WithSSN: opts.IncludeSSN}, func(sh ports.ExportShape) error {
+		shape = sh
+		return start(&ExportPlan{Columns: ExportColumns(sh, sh.Groups, opts.IncludeSSN), Customers: sh.Customers})
+	}, func(cu *customer.Customer) error {
+		d := cu.Data()
+		// The snapshot makes this impossible; a store that broke it would
+		// drop items here, which importing the file again would remove.
+		if len(d.CustomerCards) > shape.CustomerCards || len(d.Addresses) > shape.Addresses ||
+			len(d.PhoneNumbers) > shape.PhoneNumbers {
+			return fmt.Errorf("customer %d: %w", d.Number, errExportInconsistent)
+		}
+		if !opts.IncludeSSN {
+			d.SSN = ""
+		}
+		return row(d)
+	})
 }
+
+// errExportInconsistent is what Export returns when the store hands over
+// a customer wider than the shape it gave for the same snapshot.
+var errExportInconsistent = errors.New("register: the store's export is not one snapshot: a customer has more items than its shape allows")
 
 // ExportColumns are the columns of an export of a set with the given shape
 // and groups (sorted case-insensitively here): see ExportPlan.Columns.
@@ -128,39 +122,4 @@ func ExportColumns(shape ports.ExportShape, groups []string, includeSSN bool) []
 		cols = append(cols, customer.Column{Field: groupField, Group: g})
 	}
 	return cols
-}
-
-// ExportRows pages through the plan's customers in number order, through
-// Find (with its visibility rules), and calls row for each; a page is read
-// only when the previous one has been written, so memory does not grow with
-// the set. after is called after each page (to flush). It stops at the
-// first error of row, after or the store, and returns ErrExportShapeChanged
-// when a customer no longer fits the columns.
-func (s *Service) ExportRows(ctx context.Context, p *ExportPlan, row func(customer.Data) error, after func() error) error {
-	q := p.query
-	for {
-		page, err := s.Find(ctx, q, p.caller)
-		if err != nil {
-			return err
-		}
-		for _, cu := range page.Items {
-			d := cu.Data()
-			if len(d.CustomerCards) > p.shape.CustomerCards || len(d.Addresses) > p.shape.Addresses ||
-				len(d.PhoneNumbers) > p.shape.PhoneNumbers {
-				return fmt.Errorf("customer %d: %w", d.Number, ErrExportShapeChanged)
-			}
-			if err := row(d); err != nil {
-				return err
-			}
-		}
-		if after != nil {
-			if err := after(); err != nil {
-				return err
-			}
-		}
-		if page.NextCursor == "" {
-			return nil
-		}
-		q.Cursor = page.NextCursor
-	}
 }
