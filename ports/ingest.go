@@ -1,0 +1,22 @@
+package ports
+
+import (
+	"context"
+
+	"kirjuri/core/consent"
+	"kirjuri/core/intake"
+)
+
+// Ingest is the narrow port through which connectors drive the register:
+// they hand it drafts of customers (intake.Draft) and never see the store
+// or the database. register.Service implements it. origin names the door:
+// source connector, the system's id, the connector as actor, the delivery
+// as request id.
+//
+// Errors: *fault.Validation when the draft, merged, breaks a rule (the
+// delivery is then recorded with the reason and not retried);
+// *fault.Conflict naming the field when another customer holds a value;
+// other errors are the register's or the store's, and worth retrying.
+type Ingest interface {
+	Ingest(ctx context.Context, d intake.Draft, origin consent.Origin) (intake.Result, error)
+}
