@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -57,6 +58,12 @@ func (s *Store) NextNumber(ctx context.Context) (int64, error) {
 // Create stores a new customer, its identifiers and its events in one
 // transaction.
 func (s *Store) Create(ctx context.Context, c *customer.Customer, events []consent.Event) error {
+	return s.create(ctx, c, events, nil)
+}
+
+// create is Create that also records st, when not nil, as the source time
+// of its link (CreateFromSource).
+func (s *Store) create(ctx context.Context, c *customer.Customer, events []consent.Event, st *ports.SourceTime) error {
 	d := c.Data()
 	args, err := s.writeArgs(d)
 	if err != nil {
@@ -73,6 +80,9 @@ func (s *Store) Create(ctx context.Context, c *customer.Customer, events []conse
 			return mapError(err)
 		}
 		if err := syncIdentifiers(ctx, tx, d.ID, customer.Data{}, d); err != nil {
+			return err
+		}
+		if err := recordSource(ctx, tx, d.ID, st); err != nil {
 			return err
 		}
 		return insertEvents(ctx, tx, events)
@@ -93,21 +103,32 @@ func (s *Store) Update(ctx context.Context, id uuid.UUID, fn func(c *customer.Cu
 // update is Update whose fn may also return jobs (UpdateWithJobs): they are
 // stored after the change's events, in its transaction, when it is saved.
 func (s *Store) update(ctx context.Context, id uuid.UUID, fn func(c *customer.Customer) ([]consent.Event, []ports.Job, error)) (*customer.Customer, error) {
+	return s.updateFrom(ctx, id, nil, func(c *customer.Customer, _ time.Time) ([]consent.Event, []ports.Job, error) { return fn(c) })
+}
+
+// updateFrom is update whose fn also gets the source time of st's link on
+// the customer, read under the row lock, and that records st after fn
+// (UpdateFromSource); st nil: none.
+func (s *Store) updateFrom(ctx context.Context, id uuid.UUID, st *ports.SourceTime, fn func(c *customer.Customer, last time.Time) ([]consent.Event, []ports.Job, error)) (*customer.Customer, error) {
 	var out *customer.Customer
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		c, err := s.getCustomer(ctx, tx, "id = $1 FOR UPDATE", id)
 		if err != nil {
 			return notFound(err, id.String())
 		}
+		last, err := sourceAt(ctx, tx, id, st)
+		if err != nil {
+			return err
+		}
 		before := c.Data()
-		events, jobs, err := fn(c)
+		events, jobs, err := fn(c, last)
 		if err != nil {
 			return err
 		}
 		after := c.Data()
 		if after.Version <= before.Version {
 			out = c
-			return nil
+			return recordSource(ctx, tx, id, st)
 		}
 		if !slices.Equal(before.Groups, after.Groups) {
 			if err := checkGroups(ctx, tx, newEntries(before.Groups, after.Groups)); err != nil {
@@ -130,6 +151,9 @@ func (s *Store) update(ctx context.Context, id uuid.UUID, fn func(c *customer.Cu
 			return fmt.Errorf("customer %s changed under its row lock", id)
 		}
 		if err := syncIdentifiers(ctx, tx, id, before, after); err != nil {
+			return err
+		}
+		if err := recordSource(ctx, tx, id, st); err != nil {
 			return err
 		}
 		if err := insertEvents(ctx, tx, events); err != nil {

@@ -65,6 +65,10 @@ type Change struct {
 	At     time.Time
 	Origin consent.Origin
 	NewID  func() uuid.UUID
+	// Evidence, when it has an entry for a kind, is the evidence of that
+	// kind's event instead of Origin.Evidence: a source that captured each
+	// consent its own way (a connector's draft) proves each with its own.
+	Evidence map[consent.Kind]string
 }
 
 // New builds a customer from a patch applied to an empty customer with the
@@ -228,6 +232,9 @@ func consentEvents(old, next Data, ch Change) []consent.Event {
 
 func newEvent(d Data, kind consent.Kind, was, now bool, ch Change) consent.Event {
 	o := ch.Origin
+	if e, ok := ch.Evidence[kind]; ok {
+		o.Evidence = e
+	}
 	return consent.Event{
 		ID:             ch.NewID(),
 		OccurredAt:     ch.At,

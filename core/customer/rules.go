@@ -543,28 +543,7 @@ func normalizeAddresses(v *fault.Validation, in []Address) []Address {
 	}
 	out := make([]Address, 0, len(in))
 	for i, a := range in {
-		av := &fault.Validation{}
-		n := Address{Type: a.Type}
-		if !a.Type.Valid() {
-			av.Add("type", "must be Invoice, Delivery or Home")
-		}
-		setText(av, "streetAddress1", &n.StreetAddress1, Set(a.StreetAddress1), MaxNameLen)
-		setText(av, "streetAddress2", &n.StreetAddress2, Set(a.StreetAddress2), MaxNameLen)
-		setText(av, "city", &n.City, Set(a.City), MaxNameLen)
-		n.Country = "FI"
-		if !IsBlank(a.Country) {
-			setParsed(av, "country", &n.Country, Set(a.Country), finnish.ParseCountry)
-		}
-		setParsed(av, "postalCode", &n.PostalCode, Set(a.PostalCode), func(s string) (string, error) {
-			return finnish.ParsePostalCode(n.Country, s)
-		})
-		for _, req := range []struct{ field, value string }{
-			{"streetAddress1", a.StreetAddress1}, {"postalCode", a.PostalCode}, {"city", a.City},
-		} {
-			if IsBlank(req.value) {
-				av.Add(req.field, "is required for an address")
-			}
-		}
+		n, av := normalizeAddress(a)
 		if av.Err() != nil {
 			v.Prefixed(fmt.Sprintf("addresses[%d]", i), av)
 			continue
@@ -572,6 +551,43 @@ func normalizeAddresses(v *fault.Validation, in []Address) []Address {
 		out = append(out, n)
 	}
 	return out
+}
+
+// NormalizeAddress returns a as a patch stores it (trimmed, the country
+// code checked, FI when blank, the postal code in the country's form), or
+// a *fault.Validation naming its members (type, postalCode, …).
+func NormalizeAddress(a Address) (Address, error) {
+	n, v := normalizeAddress(a)
+	if err := v.Err(); err != nil {
+		return Address{}, err
+	}
+	return n, nil
+}
+
+func normalizeAddress(a Address) (Address, *fault.Validation) {
+	av := &fault.Validation{}
+	n := Address{Type: a.Type}
+	if !a.Type.Valid() {
+		av.Add("type", "must be Invoice, Delivery or Home")
+	}
+	setText(av, "streetAddress1", &n.StreetAddress1, Set(a.StreetAddress1), MaxNameLen)
+	setText(av, "streetAddress2", &n.StreetAddress2, Set(a.StreetAddress2), MaxNameLen)
+	setText(av, "city", &n.City, Set(a.City), MaxNameLen)
+	n.Country = "FI"
+	if !IsBlank(a.Country) {
+		setParsed(av, "country", &n.Country, Set(a.Country), finnish.ParseCountry)
+	}
+	setParsed(av, "postalCode", &n.PostalCode, Set(a.PostalCode), func(s string) (string, error) {
+		return finnish.ParsePostalCode(n.Country, s)
+	})
+	for _, req := range []struct{ field, value string }{
+		{"streetAddress1", a.StreetAddress1}, {"postalCode", a.PostalCode}, {"city", a.City},
+	} {
+		if IsBlank(req.value) {
+			av.Add(req.field, "is required for an address")
+		}
+	}
+	return n, av
 }
 
 func normalizePhones(v *fault.Validation, in []string) []string {

@@ -236,6 +236,9 @@ func (s *Store) WriteBatch(ctx context.Context, b ports.Batch) ([]ports.BatchRej
 		}
 		d := after[i]
 		s.customers[d.ID] = clone(d)
+		if w.Before != nil {
+			s.forgetSources(w.Before.Data(), d)
+		}
 		if w.Before == nil {
 			s.byNumber[d.Number] = d.ID
 			s.locks[d.ID] = &sync.Mutex{}

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -40,6 +41,9 @@ type Store struct {
 
 	keys map[string]access.Key // by hash
 	idem map[idemKey]*claim
+
+	// sources are the source times of links (ports.IngestStore).
+	sources map[customer.ExternalLink]linkSource
 }
 
 var (
@@ -59,6 +63,7 @@ func New() *Store {
 		locks:      map[uuid.UUID]*sync.Mutex{},
 		keys:       map[string]access.Key{},
 		idem:       map[idemKey]*claim{},
+		sources:    map[customer.ExternalLink]linkSource{},
 	}
 }
 
@@ -76,6 +81,11 @@ func (s *Store) NextNumber(ctx context.Context) (int64, error) {
 
 // Create stores a new customer and its events.
 func (s *Store) Create(ctx context.Context, c *customer.Customer, events []consent.Event) error {
+	return s.create(ctx, c, events, nil)
+}
+
+// create is Create that also records st (CreateFromSource).
+func (s *Store) create(ctx context.Context, c *customer.Customer, events []consent.Event, st *ports.SourceTime) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -98,12 +108,19 @@ func (s *Store) Create(ctx context.Context, c *customer.Customer, events []conse
 	if d.Number >= s.nextNumber {
 		s.nextNumber = d.Number + 1
 	}
+	s.recordSource(d.ID, st)
 	return nil
 }
 
 // Update loads the customer, runs fn on it and saves the result with fn's
 // events when the version grew. Updates of one customer are serialised.
 func (s *Store) Update(ctx context.Context, id uuid.UUID, fn func(c *customer.Customer) ([]consent.Event, error)) (*customer.Customer, error) {
+	return s.update(ctx, id, nil, func(c *customer.Customer, _ time.Time) ([]consent.Event, error) { return fn(c) })
+}
+
+// update is Update whose fn also gets the source time of st's link, which
+// it records (UpdateFromSource).
+func (s *Store) update(ctx context.Context, id uuid.UUID, st *ports.SourceTime, fn func(c *customer.Customer, last time.Time) ([]consent.Event, error)) (*customer.Customer, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -118,6 +135,7 @@ func (s *Store) Update(ctx context.Context, id uuid.UUID, fn func(c *customer.Cu
 
 	s.mu.Lock()
 	d, ok := s.customers[id]
+	last := s.sourceAt(id, st)
 	s.mu.Unlock()
 	if !ok {
 		return nil, notFound(id.String())
@@ -126,11 +144,14 @@ func (s *Store) Update(ctx context.Context, id uuid.UUID, fn func(c *customer.Cu
 	if err != nil {
 		return nil, fmt.Errorf("stored customer %s: %w", id, err)
 	}
-	events, err := fn(c)
+	events, err := fn(c, last)
 	if err != nil {
 		return nil, err
 	}
 	if c.Version() <= d.Version {
+		s.mu.Lock()
+		s.recordSource(id, st)
+		s.mu.Unlock()
 		return c, nil
 	}
 	if err := ctx.Err(); err != nil {
@@ -146,6 +167,8 @@ func (s *Store) Update(ctx context.Context, id uuid.UUID, fn func(c *customer.Cu
 		return nil, err
 	}
 	s.customers[id] = next
+	s.forgetSources(d, next)
+	s.recordSource(id, st)
 	s.appendEvents(events)
 	if d.ErasedAt == nil && next.ErasedAt != nil {
 		s.scrubIdempotency(id)

@@ -1,0 +1,247 @@
+package porttest
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"kirjuri/core/consent"
+	"kirjuri/core/customer"
+	"kirjuri/core/register"
+	"kirjuri/ports"
+)
+
+// IngestStores is what RunIngest needs: a customer store and its ingest
+// path (the same value).
+type IngestStores struct {
+	Customers ports.CustomerStore
+	Ingest    ports.IngestStore
+}
+
+// RunIngest is the contract of ports.IngestStore: the source time of a
+// link survives a round trip, is written in the change's transaction (and
+// also when the customer did not change), never moves back, belongs to the
+// customer that holds the link and goes with the link; the lookup by phone
+// finds every customer with the number, restricted ones too, in number
+// order. open must hand back stores over an empty database.
+func RunIngest(t *testing.T, open func(t *testing.T) IngestStores) {
+	t.Helper()
+	t.Run("SourceTimeRoundTrip", testSourceTimeRoundTrip(open))
+	t.Run("SourceTimeBelongsToTheLink", testSourceTimeBelongsToTheLink(open))
+	t.Run("CustomersByPhone", testCustomersByPhone(open))
+}
+
+func ingestSetup(t *testing.T, open func(t *testing.T) IngestStores) (*fixture, ports.IngestStore) {
+	t.Helper()
+	s := open(t)
+	if s.Customers == nil || s.Ingest == nil {
+		t.Fatalf("porttest: open returned incomplete IngestStores %+v", s)
+	}
+	c := newClock()
+	return &fixture{t: t, ctx: t.Context(), Stores: Stores{Customers: s.Customers}, clock: c,
+		reg: register.New(s.Customers, c, idSource{})}, s.Ingest
+}
+
+var connectorOrigin = consent.Origin{
+	Source:         consent.SourceConnector,
+	SourceSystemID: int(customer.Webstore),
+	Actor:          "connector:webstore",
+	RequestID:      "delivery-1",
+}
+
+// lastSource reads the source time of link on customer id through an
+// UpdateFromSource that changes nothing and records nothing.
+func lastSource(f *fixture, is ports.IngestStore, id uuid.UUID, link customer.ExternalLink) time.Time {
+	f.t.Helper()
+	var last time.Time
+	_, err := is.UpdateFromSource(f.ctx, id, ports.SourceTime{Link: link}, func(_ *customer.Customer, l time.Time) ([]consent.Event, error) {
+		last = l
+		return nil, nil
+	})
+	if err != nil {
+		f.t.Fatalf("UpdateFromSource(%s, %s): %v", id, link, err)
+	}
+	return last
+}
+
+func wantSource(f *fixture, is ports.IngestStore, what string, id uuid.UUID, link customer.ExternalLink, want time.Time) {
+	f.t.Helper()
+	if got := lastSource(f, is, id, link); !got.Equal(want) {
+		f.t.Errorf("%s: source time of %s = %v, want %v", what, link, got, want)
+	}
+}
+
+func testSourceTimeRoundTrip(open func(t *testing.T) IngestStores) func(*testing.T) {
+	return func(t *testing.T) {
+		f, is := ingestSetup(t, open)
+		link := customer.ExternalLink{SystemID: customer.Webstore, Identifier: "w-1"}
+		t1 := time.Date(2026, 11, 2, 8, 30, 15, 123_456_000, time.UTC)
+		p := person("Aino", "Virtanen")
+		p.ExternalSystems = customer.Set([]customer.ExternalLink{link})
+		c, events := f.build(p, connectorOrigin)
+		if err := is.CreateFromSource(f.ctx, c, events, ports.SourceTime{Link: link, At: t1}); err != nil {
+			t.Fatalf("CreateFromSource: %v", err)
+		}
+		if got := f.get(c.ID()); got.Version != 1 || !slices.Contains(got.ExternalSystems, link) {
+			t.Fatalf("after CreateFromSource: version %d, links %v", got.Version, got.ExternalSystems)
+		}
+		wantSource(f, is, "after CreateFromSource", c.ID(), link, t1)
+
+		// An older time records nothing; a newer one is recorded although
+		// the customer does not change.
+		for _, tc := range []struct {
+			at, want time.Time
+		}{
+			{t1.Add(-time.Hour), t1},
+			{t1, t1},
+			{t1.Add(time.Minute), t1.Add(time.Minute)},
+		} {
+			cu, err := is.UpdateFromSource(f.ctx, c.ID(), ports.SourceTime{Link: link, At: tc.at}, func(*customer.Customer, time.Time) ([]consent.Event, error) {
+				return nil, nil
+			})
+			if err != nil {
+				t.Fatalf("UpdateFromSource(at %v): %v", tc.at, err)
+			}
+			if cu.Version() != 1 {
+				t.Errorf("UpdateFromSource that changes nothing: version %d, want 1", cu.Version())
+			}
+			wantSource(f, is, "after UpdateFromSource at "+tc.at.String(), c.ID(), link, tc.want)
+		}
+		t2 := t1.Add(time.Minute)
+
+		// fn's error rolls the time back with the change.
+		boom := errors.New("boom")
+		_, err := is.UpdateFromSource(f.ctx, c.ID(), ports.SourceTime{Link: link, At: t2.Add(time.Hour)}, func(cu *customer.Customer, _ time.Time) ([]consent.Event, error) {
+			if _, err := cu.Apply(customer.Patch{FirstName: customer.Set("Aili")}, f.change(connectorOrigin)); err != nil {
+				return nil, err
+			}
+			return nil, boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("UpdateFromSource whose fn fails: %v, want fn's error", err)
+		}
+		wantSource(f, is, "after a failed UpdateFromSource", c.ID(), link, t2)
+		if got := f.get(c.ID()); got.FirstName != "Aino" {
+			t.Errorf("a failed UpdateFromSource changed the customer: first name %q", got.FirstName)
+		}
+
+		// A change and its time are written together.
+		t3 := t2.Add(time.Hour)
+		cu, err := is.UpdateFromSource(f.ctx, c.ID(), ports.SourceTime{Link: link, At: t3}, func(cu *customer.Customer, last time.Time) ([]consent.Event, error) {
+			if !last.Equal(t2) {
+				t.Errorf("fn got last %v, want %v", last, t2)
+			}
+			return cu.Apply(customer.Patch{FirstName: customer.Set("Aili")}, f.change(connectorOrigin))
+		})
+		if err != nil || cu.Version() != 2 {
+			t.Fatalf("UpdateFromSource with a change: version %v, %v", cu, err)
+		}
+		wantSource(f, is, "after a change", c.ID(), link, t3)
+		if got := f.get(c.ID()); got.FirstName != "Aili" || got.Version != 2 {
+			t.Errorf("after a change: first name %q, version %d", got.FirstName, got.Version)
+		}
+	}
+}
+
+func testSourceTimeBelongsToTheLink(open func(t *testing.T) IngestStores) func(*testing.T) {
+	return func(t *testing.T) {
+		f, is := ingestSetup(t, open)
+		link := customer.ExternalLink{SystemID: customer.Webstore, Identifier: "w-2"}
+		other := customer.ExternalLink{SystemID: customer.WooCommerce, Identifier: "17"}
+		t1 := time.Date(2026, 10, 1, 12, 0, 0, 0, time.UTC)
+		a, _ := f.createEvents(person("Eero", "Ahonen"), apiOrigin)
+		b, _ := f.createEvents(person("Ville", "Bäck"), apiOrigin)
+
+		// A link the customer does not hold has no time, and none is
+		// recorded for it.
+		wantSource(f, is, "a link nobody holds", a.ID(), link, time.Time{})
+		if _, err := is.UpdateFromSource(f.ctx, a.ID(), ports.SourceTime{Link: link, At: t1}, func(*customer.Customer, time.Time) ([]consent.Event, error) {
+			return nil, nil
+		}); err != nil {
+			t.Fatalf("UpdateFromSource: %v", err)
+		}
+		f.apply(a.ID(), customer.Patch{ExternalSystems: customer.Set([]customer.ExternalLink{link, other})}, apiOrigin)
+		wantSource(f, is, "a link added by the API after an UpdateFromSource without it", a.ID(), link, time.Time{})
+
+		// Adding the link in fn records its time in the same change.
+		_, err := is.UpdateFromSource(f.ctx, b.ID(), ports.SourceTime{Link: customer.ExternalLink{SystemID: customer.Webstore, Identifier: "w-3"}, At: t1}, func(cu *customer.Customer, last time.Time) ([]consent.Event, error) {
+			if !last.IsZero() {
+				t.Errorf("fn got last %v for a link the customer does not hold, want zero", last)
+			}
+			return cu.Apply(customer.Patch{ExternalSystems: customer.Set([]customer.ExternalLink{{SystemID: customer.Webstore, Identifier: "w-3"}})}, f.change(connectorOrigin))
+		})
+		if err != nil {
+			t.Fatalf("UpdateFromSource adding the link: %v", err)
+		}
+		w3 := customer.ExternalLink{SystemID: customer.Webstore, Identifier: "w-3"}
+		wantSource(f, is, "a link added with its time", b.ID(), w3, t1)
+		// Another customer never sees it.
+		wantSource(f, is, "another customer's link", a.ID(), w3, time.Time{})
+
+		// The time goes with the link: removed and added again, it is
+		// unknown.
+		f.apply(b.ID(), customer.Patch{ExternalSystems: customer.Clear[[]customer.ExternalLink]()}, apiOrigin)
+		f.apply(b.ID(), customer.Patch{ExternalSystems: customer.Set([]customer.ExternalLink{w3})}, apiOrigin)
+		wantSource(f, is, "a link removed and added again", b.ID(), w3, time.Time{})
+
+		// And with an erasure.
+		if _, err := is.UpdateFromSource(f.ctx, a.ID(), ports.SourceTime{Link: link, At: t1}, func(*customer.Customer, time.Time) ([]consent.Event, error) {
+			return nil, nil
+		}); err != nil {
+			t.Fatalf("UpdateFromSource: %v", err)
+		}
+		wantSource(f, is, "a held link", a.ID(), link, t1)
+		if _, err := f.reg.Erase(f.ctx, a.ID(), 0, admin); err != nil {
+			t.Fatalf("Erase: %v", err)
+		}
+		wantSource(f, is, "the link of an erased customer", a.ID(), link, time.Time{})
+		if _, err := f.Customers.GetByExternal(f.ctx, link); err == nil {
+			t.Error("GetByExternal finds the link of an erased customer")
+		}
+	}
+}
+
+func testCustomersByPhone(open func(t *testing.T) IngestStores) func(*testing.T) {
+	return func(t *testing.T) {
+		f, is := ingestSetup(t, open)
+		const shared, own = "+358401234567", "+358501112222"
+		withPhones := func(p customer.Patch, phones ...string) customer.Patch {
+			p.PhoneNumbers = customer.Set(phones)
+			return p
+		}
+		a := f.create(withPhones(person("Aino", "Virtanen"), own, shared))
+		b := f.create(withPhones(company("Oy Testi Ab", "1572860-0"), shared))
+		f.create(withPhones(person("Eero", "Ahonen"), own))
+		f.create(person("Ville", "Bäck"))
+		erased := f.create(withPhones(person("Poistettu", "Asiakas"), shared))
+		if _, err := f.reg.Restrict(f.ctx, b.ID(), true, 0, admin); err != nil {
+			t.Fatalf("Restrict: %v", err)
+		}
+		if _, err := f.reg.Erase(f.ctx, erased.ID(), 0, admin); err != nil {
+			t.Fatalf("Erase: %v", err)
+		}
+		for _, tc := range []struct {
+			phone string
+			want  []int64
+		}{
+			{shared, []int64{a.Number(), b.Number()}},
+			{"+358409999999", nil},
+			{"358401234567", nil}, // E.164 exact: no + is another string
+		} {
+			cs, err := is.CustomersByPhone(f.ctx, tc.phone)
+			if err != nil {
+				t.Fatalf("CustomersByPhone(%q): %v", tc.phone, err)
+			}
+			var got []int64
+			for _, c := range cs {
+				got = append(got, c.Number())
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("CustomersByPhone(%q) = numbers %v, want %v", tc.phone, got, tc.want)
+			}
+		}
+	}
+}

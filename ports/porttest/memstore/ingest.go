@@ -1,0 +1,88 @@
+package memstore
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"kirjuri/core/consent"
+	"kirjuri/core/customer"
+	"kirjuri/ports"
+)
+
+var _ ports.IngestStore = (*Store)(nil)
+
+// linkSource is the source time recorded for a link, and the customer
+// that held the link then.
+type linkSource struct {
+	customer uuid.UUID
+	at       time.Time
+}
+
+// CustomersByPhone returns the customers that have phone, in number order.
+func (s *Store) CustomersByPhone(ctx context.Context, phone string) ([]*customer.Customer, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	var found []customer.Data
+	for _, d := range s.customers {
+		if slices.Contains(d.PhoneNumbers, phone) {
+			found = append(found, d)
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(found, func(a, b customer.Data) int { return cmp.Compare(a.Number, b.Number) })
+	return rebuildAll(found)
+}
+
+// CreateFromSource is Create that also records st.
+func (s *Store) CreateFromSource(ctx context.Context, c *customer.Customer, events []consent.Event, st ports.SourceTime) error {
+	return s.create(ctx, c, events, &st)
+}
+
+// UpdateFromSource is Update whose fn also gets st's link's source time,
+// which it records.
+func (s *Store) UpdateFromSource(ctx context.Context, id uuid.UUID, st ports.SourceTime, fn func(c *customer.Customer, last time.Time) ([]consent.Event, error)) (*customer.Customer, error) {
+	return s.update(ctx, id, &st, fn)
+}
+
+// sourceAt is the source time of st's link on customer id; zero when none.
+// The caller holds mu.
+func (s *Store) sourceAt(id uuid.UUID, st *ports.SourceTime) time.Time {
+	if st == nil {
+		return time.Time{}
+	}
+	ls, ok := s.sources[st.Link]
+	if !ok || ls.customer != id || !slices.Contains(s.customers[id].ExternalSystems, st.Link) {
+		return time.Time{}
+	}
+	return ls.at
+}
+
+// recordSource records st for customer id when it holds st's link and
+// st.At is later than the recorded time. The caller holds mu.
+func (s *Store) recordSource(id uuid.UUID, st *ports.SourceTime) {
+	if st == nil || st.At.IsZero() || !slices.Contains(s.customers[id].ExternalSystems, st.Link) {
+		return
+	}
+	// A database keeps microseconds: so does the fake.
+	at := st.At.UTC().Truncate(time.Microsecond)
+	if ls, ok := s.sources[st.Link]; ok && ls.customer == id && !at.After(ls.at) {
+		return
+	}
+	s.sources[st.Link] = linkSource{customer: id, at: at}
+}
+
+// forgetSources drops the source times of the links that a customer lost
+// from before to next. The caller holds mu.
+func (s *Store) forgetSources(before, next customer.Data) {
+	for _, l := range before.ExternalSystems {
+		if ls, ok := s.sources[l]; ok && ls.customer == before.ID && !slices.Contains(next.ExternalSystems, l) {
+			delete(s.sources, l)
+		}
+	}
+}
