@@ -177,6 +177,11 @@ func LoadConfig(path string) (Config, error) {
 			}
 		}
 	}
+	for key, v := range connectorEnv(os.LookupEnv) {
+		if err := k.Set(key, v); err != nil {
+			return Config{}, err
+		}
+	}
 	var c Config
 	err := k.UnmarshalWithConf("", &c, koanf.UnmarshalConf{
 		Tag: "koanf",

@@ -6,10 +6,19 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/go-viper/mapstructure/v2"
 	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"kirjuri/adapters/jobs"
+	"kirjuri/adapters/postgres"
+	"kirjuri/connectors"
+	"kirjuri/connectors/webstore"
+	"kirjuri/core/register"
+	"kirjuri/ports"
 )
 
 // connector is one entry of the registry: how to decode a connector's
@@ -45,7 +54,47 @@ func connectorEntry[C any](defaults func(*C), module func(*C) (fx.Option, error)
 // connectorRegistry lists every connector kirjuri knows, by its config name.
 // It is explicit on purpose (no init() self-registration): one place shows
 // every external system the binary can talk to.
-var connectorRegistry = map[string]connector{}
+var connectorRegistry = map[string]connector{
+	webstore.Name: connectorEntry(webstore.Defaults, func(c *webstore.Config) (fx.Option, error) {
+		conn, err := webstore.New(*c)
+		if err != nil {
+			return nil, err
+		}
+		return provideConnector(conn), nil
+	}),
+}
+
+// ConnectorGroup is the fx value group of the enabled connectors.
+const ConnectorGroup = connectors.Group
+
+// provideConnector adds an enabled connector to ConnectorGroup, in a
+// module of its own.
+func provideConnector(c connectors.Connector) fx.Option {
+	return fx.Module("connector."+c.Name(), fx.Provide(fx.Annotate(
+		func() connectors.Connector { return c },
+		fx.ResultTags(`group:"`+ConnectorGroup+`"`),
+	)))
+}
+
+// connectorsShared is what every enabled connector relies on, given once
+// when at least one is enabled: the inbox (the PostgreSQL store), the
+// register as the connectors' narrow port (ports.Ingest), and the job
+// worker that processes deliveries.
+var connectorsShared = fx.Module("connectors",
+	fx.Provide(
+		func(s *postgres.Store) ports.Inbox { return s },
+		ingestPort,
+		fx.Annotate(connectors.NewSet, fx.ParamTags(`group:"`+ConnectorGroup+`"`)),
+		newDeliveryProcessor,
+	),
+)
+
+// ingestPort is the register service as ports.Ingest.
+func ingestPort(s *register.Service) ports.Ingest { return s }
+
+func newDeliveryProcessor(set connectors.Set, inbox ports.Inbox, ingest ports.Ingest, clock ports.Clock, log *zap.Logger) *connectors.Processor {
+	return &connectors.Processor{Inbox: inbox, Ingest: ingest, Connectors: set, Clock: clock, Log: log.Named("connectors")}
+}
 
 // enabledConnector is an enabled connector with its decoded settings.
 type enabledConnector struct {
@@ -88,7 +137,10 @@ func connectorOptions(sections map[string]map[string]any) ([]fx.Option, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := make([]fx.Option, 0, len(enabled))
+	opts := make([]fx.Option, 0, len(enabled)+1)
+	if len(enabled) > 0 {
+		opts = append(opts, connectorsShared, fx.Provide(jobs.AsWorker(func(p *connectors.Processor) *connectors.Processor { return p })))
+	}
 	for _, c := range enabled {
 		o, err := c.entry.module(c.settings)
 		if err != nil {
@@ -177,4 +229,48 @@ func knownConnectors() string {
 		return "none yet"
 	}
 	return strings.Join(slices.Sorted(maps.Keys(connectorRegistry)), ", ")
+}
+
+// connectorEnv reads connector settings from the environment, so that
+// secrets need not be in the file: KIRJURI_CONNECTORS_<NAME>_<KEY>, the key
+// in upper case with '_' between its words (connectors.webstore.signingSecret
+// is KIRJURI_CONNECTORS_WEBSTORE_SIGNING_SECRET; enabled is
+// KIRJURI_CONNECTORS_WEBSTORE_ENABLED, true or false). Only text settings
+// and enabled are read this way. It returns config key → value.
+func connectorEnv(lookup func(string) (string, bool)) map[string]any {
+	out := map[string]any{}
+	for _, name := range slices.Sorted(maps.Keys(connectorRegistry)) {
+		prefix := "KIRJURI_CONNECTORS_" + strings.ToUpper(name) + "_"
+		if v, ok := lookup(prefix + "ENABLED"); ok {
+			var val any = v
+			if b, err := strconv.ParseBool(v); err == nil {
+				val = b
+			}
+			out["connectors."+name+".enabled"] = val
+		}
+		t := reflect.TypeOf(connectorRegistry[name].newConfig()).Elem()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			key, _, _ := strings.Cut(f.Tag.Get("koanf"), ",")
+			if key == "" || key == "-" || f.Type.Kind() != reflect.String {
+				continue
+			}
+			if v, ok := lookup(prefix + upperSnake(key)); ok {
+				out["connectors."+name+"."+key] = v
+			}
+		}
+	}
+	return out
+}
+
+// upperSnake turns signingSecret into SIGNING_SECRET.
+func upperSnake(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && r >= 'A' && r <= 'Z' {
+			b.WriteByte('_')
+		}
+		b.WriteRune(r)
+	}
+	return strings.ToUpper(b.String())
 }

@@ -7,5 +7,13 @@
 // struct (koanf tags) and a builder. Every `connectors.<name>` section is
 // decoded into its struct strictly, enabled or not: `enabled` must be a
 // real boolean, and an unknown key or a value of the wrong type stops the
-// start. None is written yet.
+// start.
+//
+// This package holds the contract every connector shares: Connector with
+// its optional capabilities (Verifier, Receiver), the Standard Webhooks
+// verifier of the generic contracts, and the job worker (Processor) that
+// turns a stored inbound delivery into drafts for the register
+// (ports.Ingest). The webhook route, the inbox and the dead letters are in
+// adapters/http/connectors.go and adapters/postgres/inbox.go. Written so
+// far: webstore.
 package connectors

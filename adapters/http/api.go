@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 
+	"kirjuri/connectors"
 	"kirjuri/core/access"
 	"kirjuri/core/register"
 	"kirjuri/ports"
@@ -73,6 +74,9 @@ type Deps struct {
 	// nil that operation answers 503.
 	Sheets  ports.CustomerSheets
 	Imports ImportDeps // the import operations (imports.go)
+	// Connectors are the enabled connectors and their inbox
+	// (connectors.go); without any, every connector name is 404.
+	Connectors ConnectorDeps
 }
 
 // API is the HTTP API. It is an http.Handler.
@@ -86,6 +90,9 @@ type API struct {
 	clock   ports.Clock
 	sheets  ports.CustomerSheets
 	imports ImportDeps
+	// connDeps and conns (by name) serve the connector operations.
+	connDeps ConnectorDeps
+	conns    map[string]connectors.Connector
 
 	keys     *keyCache
 	metrics  *metrics
@@ -138,6 +145,8 @@ func New(cfg Config, d Deps) (*API, error) {
 		clock:   d.Clock,
 		sheets:  d.Sheets,
 		imports: d.Imports,
+
+		connDeps: d.Connectors,
 	}
 	if a.log == nil {
 		a.log = zap.NewNop()
@@ -179,6 +188,7 @@ func New(cfg Config, d Deps) (*API, error) {
 	a.registerAudit()
 	a.registerExport()
 	a.registerImports()
+	a.registerConnectors()
 	a.registerDocs()
 	a.router.Handle("GET /metrics", promhttp.HandlerFor(a.gatherer, promhttp.HandlerOpts{}))
 
@@ -204,6 +214,7 @@ func (a *API) humaConfig() huma.Config {
 		{Name: tagGroups, Description: "Customer groups."},
 		{Name: tagExports, Description: "Customers as a spreadsheet in the import format, streamed."},
 		{Name: tagImports, Description: "Customers from a spreadsheet: upload, follow the job, the report and the rejected rows, the template."},
+		{Name: tagConnectors, Description: "External systems enabled by configuration: their inbound webhooks (authenticated by each system's own signature, not an API key), health and dead letters."},
 		{Name: tagAudit, Description: "The consent audit log: every change of a marketing consent, restriction or erasure, kept in ClickHouse."},
 		{Name: tagHealth, Description: "Liveness and readiness probes; they need no API key."},
 	}

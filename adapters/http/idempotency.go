@@ -61,9 +61,11 @@ var storedHeaders = []string{"Content-Type", "ETag", "Location"}
 func (a *API) idempotent(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("Idempotency-Key")
-		if key == "" || !unsafeMethod(r.Method) || a.router.routeOf(r) == uploadRoute {
+		if key == "" || !unsafeMethod(r.Method) || a.router.routeOf(r) == uploadRoute || a.router.routeOf(r) == webhookRoute {
 			// An upload streams to disk and keys a retry on the file's
 			// digest itself (imports.go): its body is not buffered here.
+			// A connector's webhook has no API key and its inbox
+			// deduplicates by the sender's delivery key (connectors.go).
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -5,6 +5,7 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
+	"kirjuri/connectors"
 	"kirjuri/core/register"
 	"kirjuri/ports"
 )
@@ -37,11 +38,13 @@ type fxDeps struct {
 	Audit       ports.ConsentAudit `optional:"true"`
 	Ready       []ports.Readiness  `group:"readiness"`
 	Log         *zap.Logger
-	Metrics     prometheus.Registerer `optional:"true"`
-	Gatherer    prometheus.Gatherer   `optional:"true"`
-	Clock       ports.Clock           `optional:"true"`
-	Sheets      ports.CustomerSheets  `optional:"true"`
-	Imports     ImportDeps            `optional:"true"`
+	Metrics     prometheus.Registerer  `optional:"true"`
+	Gatherer    prometheus.Gatherer    `optional:"true"`
+	Clock       ports.Clock            `optional:"true"`
+	Sheets      ports.CustomerSheets   `optional:"true"`
+	Imports     ImportDeps             `optional:"true"`
+	Connectors  []connectors.Connector `group:"connectors"`
+	Inbox       ports.Inbox            `optional:"true"`
 }
 
 func newFromFx(d fxDeps) (*API, error) {
@@ -60,5 +63,6 @@ func newFromFx(d fxDeps) (*API, error) {
 		Clock:       d.Clock,
 		Sheets:      d.Sheets,
 		Imports:     d.Imports,
+		Connectors:  ConnectorDeps{Connectors: d.Connectors, Inbox: d.Inbox},
 	})
 }

@@ -396,6 +396,30 @@ func (e CustomerWriteVatStatus) Valid() bool {
 	}
 }
 
+// Defines values for DeadLetterStatus.
+const (
+	DeadLetterStatusFailed    DeadLetterStatus = "failed"
+	DeadLetterStatusProcessed DeadLetterStatus = "processed"
+	DeadLetterStatusReceived  DeadLetterStatus = "received"
+	DeadLetterStatusRejected  DeadLetterStatus = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the DeadLetterStatus enum.
+func (e DeadLetterStatus) Valid() bool {
+	switch e {
+	case DeadLetterStatusFailed:
+		return true
+	case DeadLetterStatusProcessed:
+		return true
+	case DeadLetterStatusReceived:
+		return true
+	case DeadLetterStatusRejected:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EInvoiceMode.
 const (
 	EInvoiceModeBroker EInvoiceMode = "Broker"
@@ -588,6 +612,168 @@ func (e ReadinessCheckStatus) Valid() bool {
 	case ReadinessCheckStatusOk:
 		return true
 	case ReadinessCheckStatusTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookReceiptStatus.
+const (
+	WebhookReceiptStatusAlreadyReceived WebhookReceiptStatus = "already received"
+	WebhookReceiptStatusReceived        WebhookReceiptStatus = "received"
+)
+
+// Valid indicates whether the value is a known member of the WebhookReceiptStatus enum.
+func (e WebhookReceiptStatus) Valid() bool {
+	switch e {
+	case WebhookReceiptStatusAlreadyReceived:
+		return true
+	case WebhookReceiptStatusReceived:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebstoreAddressType.
+const (
+	Billing  WebstoreAddressType = "billing"
+	Shipping WebstoreAddressType = "shipping"
+)
+
+// Valid indicates whether the value is a known member of the WebstoreAddressType enum.
+func (e WebstoreAddressType) Valid() bool {
+	switch e {
+	case Billing:
+		return true
+	case Shipping:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebstoreConsentChannel.
+const (
+	WebstoreConsentChannelEmail WebstoreConsentChannel = "email"
+	WebstoreConsentChannelSms   WebstoreConsentChannel = "sms"
+)
+
+// Valid indicates whether the value is a known member of the WebstoreConsentChannel enum.
+func (e WebstoreConsentChannel) Valid() bool {
+	switch e {
+	case WebstoreConsentChannelEmail:
+		return true
+	case WebstoreConsentChannelSms:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebstoreConsentPurpose.
+const (
+	Marketing WebstoreConsentPurpose = "marketing"
+)
+
+// Valid indicates whether the value is a known member of the WebstoreConsentPurpose enum.
+func (e WebstoreConsentPurpose) Valid() bool {
+	switch e {
+	case Marketing:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebstoreConsentStatus.
+const (
+	Denied  WebstoreConsentStatus = "denied"
+	Granted WebstoreConsentStatus = "granted"
+	Unknown WebstoreConsentStatus = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the WebstoreConsentStatus enum.
+func (e WebstoreConsentStatus) Valid() bool {
+	switch e {
+	case Denied:
+		return true
+	case Granted:
+		return true
+	case Unknown:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebstoreCustomerLanguage.
+const (
+	WebstoreCustomerLanguageEn WebstoreCustomerLanguage = "en"
+	WebstoreCustomerLanguageFi WebstoreCustomerLanguage = "fi"
+	WebstoreCustomerLanguageSv WebstoreCustomerLanguage = "sv"
+)
+
+// Valid indicates whether the value is a known member of the WebstoreCustomerLanguage enum.
+func (e WebstoreCustomerLanguage) Valid() bool {
+	switch e {
+	case WebstoreCustomerLanguageEn:
+		return true
+	case WebstoreCustomerLanguageFi:
+		return true
+	case WebstoreCustomerLanguageSv:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebstoreCustomerType.
+const (
+	WebstoreCustomerTypeCompany WebstoreCustomerType = "company"
+	WebstoreCustomerTypePerson  WebstoreCustomerType = "person"
+)
+
+// Valid indicates whether the value is a known member of the WebstoreCustomerType enum.
+func (e WebstoreCustomerType) Valid() bool {
+	switch e {
+	case WebstoreCustomerTypeCompany:
+		return true
+	case WebstoreCustomerTypePerson:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebstoreEventEventType.
+const (
+	CustomerConsentChanged WebstoreEventEventType = "customer.consent_changed"
+	CustomerUpserted       WebstoreEventEventType = "customer.upserted"
+)
+
+// Valid indicates whether the value is a known member of the WebstoreEventEventType enum.
+func (e WebstoreEventEventType) Valid() bool {
+	switch e {
+	case CustomerConsentChanged:
+		return true
+	case CustomerUpserted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebstoreEventSpec.
+const (
+	KirjuriWebstoreV1 WebstoreEventSpec = "kirjuri.webstore.v1"
+)
+
+// Valid indicates whether the value is a known member of the WebstoreEventSpec enum.
+func (e WebstoreEventSpec) Valid() bool {
+	switch e {
+	case KirjuriWebstoreV1:
 		return true
 	default:
 		return false
@@ -890,6 +1076,30 @@ type AddressWrite struct {
 // AddressWriteType defines model for AddressWrite.Type.
 type AddressWriteType string
 
+// ConnectorListBody defines model for ConnectorListBody.
+type ConnectorListBody struct {
+	Items *[]ConnectorView `json:"items"`
+}
+
+// ConnectorView defines model for ConnectorView.
+type ConnectorView struct {
+	// Backlog Deliveries received and not processed yet.
+	Backlog int64 `json:"backlog"`
+
+	// Capabilities webhook: receives POST /v1/connectors/{name}/webhook.
+	Capabilities *[]string `json:"capabilities"`
+
+	// DeadLetters Deliveries rejected or failed (GET .../dead-letters).
+	DeadLetters int64 `json:"deadLetters"`
+
+	// LastDelivery When the last delivery was received; null: never.
+	LastDelivery *time.Time `json:"lastDelivery"`
+	Name         string     `json:"name"`
+
+	// SystemId The external system its links name.
+	SystemId int64 `json:"systemId"`
+}
+
 // ConsentCounts defines model for ConsentCounts.
 type ConsentCounts struct {
 	Consent     ConsentCountsConsent `json:"consent"`
@@ -1174,6 +1384,32 @@ type CustomerWriteType string
 // CustomerWriteVatStatus Default 1.
 type CustomerWriteVatStatus int64
 
+// DeadLetter defines model for DeadLetter.
+type DeadLetter struct {
+	Attempts  int64  `json:"attempts"`
+	Connector string `json:"connector"`
+
+	// DeliveryKey The sender's delivery id (webhook-id).
+	DeliveryKey string             `json:"deliveryKey"`
+	Id          openapi_types.UUID `json:"id"`
+	ProcessedAt *time.Time         `json:"processedAt"`
+
+	// Reason Why it was rejected, or the last attempt's error.
+	Reason     string    `json:"reason"`
+	ReceivedAt time.Time `json:"receivedAt"`
+
+	// Status rejected: it does not parse or the register refused it (not retried by itself); failed: every attempt failed; received: queued again.
+	Status DeadLetterStatus `json:"status"`
+}
+
+// DeadLetterStatus rejected: it does not parse or the register refused it (not retried by itself); failed: every attempt failed; received: queued again.
+type DeadLetterStatus string
+
+// DeadLetterListBody defines model for DeadLetterListBody.
+type DeadLetterListBody struct {
+	Items *[]DeadLetter `json:"items"`
+}
+
 // EInvoice defines model for EInvoice.
 type EInvoice struct {
 	// Address E-invoice address (OVT or IBAN).
@@ -1379,6 +1615,150 @@ type RestrictionBody struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
+// WebhookReceipt defines model for WebhookReceipt.
+type WebhookReceipt struct {
+	// DeliveryId The delivery in the connector's inbox (its dead letters name it).
+	DeliveryId openapi_types.UUID `json:"deliveryId"`
+
+	// Status received: stored now, processed in the background; already received: a delivery with this key was stored before, nothing changed.
+	Status WebhookReceiptStatus `json:"status"`
+}
+
+// WebhookReceiptStatus received: stored now, processed in the background; already received: a delivery with this key was stored before, nothing changed.
+type WebhookReceiptStatus string
+
+// WebstoreAddress defines model for WebstoreAddress.
+type WebstoreAddress struct {
+	City string `json:"city"`
+
+	// Company Informative; not stored.
+	Company *string `json:"company,omitempty"`
+
+	// Country ISO 3166-1 alpha-2; FI when absent.
+	Country *string `json:"country,omitempty"`
+
+	// IsDefault Informative; not stored.
+	IsDefault *bool   `json:"is_default,omitempty"`
+	Line1     string  `json:"line1"`
+	Line2     *string `json:"line2,omitempty"`
+
+	// Name Informative; not stored.
+	Name       *string `json:"name,omitempty"`
+	PostalCode string  `json:"postal_code"`
+
+	// Region Informative; not stored.
+	Region *string `json:"region,omitempty"`
+
+	// Type billing becomes an Invoice address, shipping a Delivery address.
+	Type WebstoreAddressType `json:"type"`
+}
+
+// WebstoreAddressType billing becomes an Invoice address, shipping a Delivery address.
+type WebstoreAddressType string
+
+// WebstoreConsent defines model for WebstoreConsent.
+type WebstoreConsent struct {
+	// CapturedAt When the customer gave or withdrew it; the customer's updated_at when absent.
+	CapturedAt *time.Time             `json:"captured_at,omitempty"`
+	Channel    WebstoreConsentChannel `json:"channel"`
+
+	// Method How it was captured (checkout_checkbox, account_settings, …); kept as evidence.
+	Method *string `json:"method,omitempty"`
+
+	// Purpose Only marketing consents exist in the register.
+	Purpose WebstoreConsentPurpose `json:"purpose"`
+
+	// Status granted sets the consent, denied withdraws it, unknown leaves it as it is.
+	Status WebstoreConsentStatus `json:"status"`
+
+	// TextVersion The version of the consent text the customer saw; kept as evidence.
+	TextVersion *string `json:"text_version,omitempty"`
+}
+
+// WebstoreConsentChannel defines model for WebstoreConsent.Channel.
+type WebstoreConsentChannel string
+
+// WebstoreConsentPurpose Only marketing consents exist in the register.
+type WebstoreConsentPurpose string
+
+// WebstoreConsentStatus granted sets the consent, denied withdraws it, unknown leaves it as it is.
+type WebstoreConsentStatus string
+
+// WebstoreCustomer defines model for WebstoreCustomer.
+type WebstoreCustomer struct {
+	// Addresses Added to the customer's addresses when not there yet; never replacing what other doors put there.
+	Addresses *[]WebstoreAddress `json:"addresses,omitempty"`
+
+	// Attributes Free attributes of the store; not stored.
+	Attributes *map[string]interface{} `json:"attributes,omitempty"`
+
+	// BusinessId Finnish business id (Y-tunnus), 1234567-8.
+	BusinessId  *string `json:"business_id,omitempty"`
+	CompanyName *string `json:"company_name,omitempty"`
+
+	// Consents Marketing consents the store captured, one per channel. A channel not listed, or with status unknown, leaves the customer's consent as it is.
+	Consents *[]WebstoreConsent `json:"consents,omitempty"`
+	Email    *string            `json:"email,omitempty"`
+
+	// EmailVerified Informative; not stored.
+	EmailVerified *bool `json:"email_verified,omitempty"`
+
+	// ExternalId The store's id of the customer: the customer's external-system link (systemId 7).
+	ExternalId string                    `json:"external_id"`
+	FirstName  *string                   `json:"first_name,omitempty"`
+	Language   *WebstoreCustomerLanguage `json:"language,omitempty"`
+	LastName   *string                   `json:"last_name,omitempty"`
+
+	// Phone Added to the customer's phone numbers when not there yet (E.164 or a Finnish number).
+	Phone *string               `json:"phone,omitempty"`
+	Type  *WebstoreCustomerType `json:"type,omitempty"`
+
+	// UpdatedAt The store's own update time of the customer. An event older than one already taken from the same customer changes nothing (deliveries out of order).
+	UpdatedAt *time.Time `json:"updated_at,omitempty"`
+}
+
+// WebstoreCustomerLanguage defines model for WebstoreCustomer.Language.
+type WebstoreCustomerLanguage string
+
+// WebstoreCustomerType defines model for WebstoreCustomer.Type.
+type WebstoreCustomerType string
+
+// WebstoreEvent defines model for WebstoreEvent.
+type WebstoreEvent struct {
+	// Customer The customer as the store holds it.
+	Customer WebstoreCustomer `json:"customer"`
+
+	// EventId The store's id of the event (for its own tracing; deduplication uses webhook-id).
+	EventId string `json:"event_id"`
+
+	// EventType customer.upserted: the customer's full state; customer.consent_changed: external_id, updated_at and consents only.
+	EventType WebstoreEventEventType `json:"event_type"`
+
+	// OccurredAt When the event happened in the store.
+	OccurredAt time.Time `json:"occurred_at"`
+
+	// Source Which store sent it.
+	Source *WebstoreSource `json:"source,omitempty"`
+
+	// Spec The contract and its version.
+	Spec WebstoreEventSpec `json:"spec"`
+}
+
+// WebstoreEventEventType customer.upserted: the customer's full state; customer.consent_changed: external_id, updated_at and consents only.
+type WebstoreEventEventType string
+
+// WebstoreEventSpec The contract and its version.
+type WebstoreEventSpec string
+
+// WebstoreSource defines model for WebstoreSource.
+type WebstoreSource struct {
+	// Instance Which of the merchant's stores, free text; it goes into consent evidence.
+	Instance *string `json:"instance,omitempty"`
+
+	// System The store's software, free text.
+	System *string `json:"system,omitempty"`
+}
+
 // ListConsentEventsParams defines parameters for ListConsentEvents.
 type ListConsentEventsParams struct {
 	// From Events at or after this time (RFC 3339).
@@ -1427,6 +1807,24 @@ type ConsentSummaryParams struct {
 
 	// To End of the period, exclusive (RFC 3339); now when left out.
 	To *time.Time `form:"to,omitempty" json:"to,omitempty"`
+}
+
+// ListConnectorDeadLettersParams defines parameters for ListConnectorDeadLetters.
+type ListConnectorDeadLettersParams struct {
+	// Limit At most this many, newest first.
+	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ReceiveConnectorWebhookParams defines parameters for ReceiveConnectorWebhook.
+type ReceiveConnectorWebhookParams struct {
+	// WebhookId Standard Webhooks (webstore, reservation): the message id, the same on the sender's retries; the delivery key.
+	WebhookId *string `json:"webhook-id,omitempty"`
+
+	// WebhookTimestamp Standard Webhooks: Unix seconds when the message was signed; within five minutes of the server's time.
+	WebhookTimestamp *string `json:"webhook-timestamp,omitempty"`
+
+	// WebhookSignature Standard Webhooks: space-separated `v1,<base64 HMAC-SHA256>` signatures of `{webhook-id}.{webhook-timestamp}.{body}`; one must match.
+	WebhookSignature *string `json:"webhook-signature,omitempty"`
 }
 
 // FindCustomersParams defines parameters for FindCustomers.
@@ -1653,6 +2051,9 @@ type CreateImportMultipartBodyAtomic string
 // CreateImportMultipartBodyDryRun defines parameters for CreateImport.
 type CreateImportMultipartBodyDryRun string
 
+// ReceiveConnectorWebhookJSONRequestBody defines body for ReceiveConnectorWebhook for application/json ContentType.
+type ReceiveConnectorWebhookJSONRequestBody = WebstoreEvent
+
 // CreateCustomerJSONRequestBody defines body for CreateCustomer for application/json ContentType.
 type CreateCustomerJSONRequestBody = CustomerWrite
 
@@ -1788,6 +2189,45 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/audit/consent-summary (the `ConsentSummary` operationId).
 	ConsentSummary(ctx context.Context, params *ConsentSummaryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListConnectors List the enabled connectors and their health
+	//
+	// Each connector enabled by configuration, with the time of its last delivery, its backlog (deliveries waiting to be processed) and its dead letters. Secrets are never shown.
+	//
+	// Corresponds with GET /v1/connectors (the `ListConnectors` operationId).
+	ListConnectors(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListConnectorDeadLetters List a connector's dead letters
+	//
+	// Deliveries that were rejected (they do not parse, or the register refused their data) or failed every attempt, newest first, with the reason. Their bodies are not shown.
+	//
+	// Corresponds with GET /v1/connectors/{name}/dead-letters (the `ListConnectorDeadLetters` operationId).
+	ListConnectorDeadLetters(ctx context.Context, name string, params *ListConnectorDeadLettersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RetryConnectorDeadLetter Retry a dead letter
+	//
+	// Queues a rejected or failed delivery again (after the cause was fixed: the register's data, the connector's configuration); 202 with the delivery, now received. 409 when the delivery is not a dead letter.
+	//
+	// Corresponds with POST /v1/connectors/{name}/dead-letters/{id}/retry (the `RetryConnectorDeadLetter` operationId).
+	RetryConnectorDeadLetter(ctx context.Context, name string, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReceiveConnectorWebhookWithBody Receive a connector's webhook
+	//
+	// The inbound door of the connectors enabled by configuration. No API key: the delivery is authenticated by the connector's own scheme (webstore and reservation: Standard Webhooks, the headers webhook-id, webhook-timestamp and webhook-signature `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` under the secret `whsec_…`, the timestamp within five minutes of the server's time). The raw body (at most 1 MiB, 413 beyond) is verified before anything parses it: a missing or wrong signature or a timestamp out of tolerance is 401 saying which, and nothing is stored. An authentic delivery is stored in the connector's inbox under its delivery key (webhook-id) and answered 202 at once; it is processed in the background, its customer going through the register's matching, merging and validation. The same delivery key again is 200 "already received" and changes nothing. A delivery that does not parse or that the register refuses is rejected with the reason (GET .../dead-letters). An unknown or disabled connector is 404.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/connectors/{name}/webhook (the `ReceiveConnectorWebhook` operationId).
+	ReceiveConnectorWebhookWithBody(ctx context.Context, name string, params *ReceiveConnectorWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReceiveConnectorWebhook Receive a connector's webhook
+	//
+	// The inbound door of the connectors enabled by configuration. No API key: the delivery is authenticated by the connector's own scheme (webstore and reservation: Standard Webhooks, the headers webhook-id, webhook-timestamp and webhook-signature `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` under the secret `whsec_…`, the timestamp within five minutes of the server's time). The raw body (at most 1 MiB, 413 beyond) is verified before anything parses it: a missing or wrong signature or a timestamp out of tolerance is 401 saying which, and nothing is stored. An authentic delivery is stored in the connector's inbox under its delivery key (webhook-id) and answered 202 at once; it is processed in the background, its customer going through the register's matching, merging and validation. The same delivery key again is 200 "already received" and changes nothing. A delivery that does not parse or that the register refuses is rejected with the reason (GET .../dead-letters). An unknown or disabled connector is 404.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/connectors/{name}/webhook (the `ReceiveConnectorWebhook` operationId).
+	ReceiveConnectorWebhook(ctx context.Context, name string, params *ReceiveConnectorWebhookParams, body ReceiveConnectorWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// FindCustomers Find customers
 	//
@@ -2107,6 +2547,95 @@ func (c *Client) ConsentState(ctx context.Context, params *ConsentStateParams, r
 // Corresponds with GET /v1/audit/consent-summary (the `ConsentSummary` operationId).
 func (c *Client) ConsentSummary(ctx context.Context, params *ConsentSummaryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewConsentSummaryRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListConnectors List the enabled connectors and their health
+//
+// Each connector enabled by configuration, with the time of its last delivery, its backlog (deliveries waiting to be processed) and its dead letters. Secrets are never shown.
+//
+// Corresponds with GET /v1/connectors (the `ListConnectors` operationId).
+func (c *Client) ListConnectors(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListConnectorsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListConnectorDeadLetters List a connector's dead letters
+//
+// Deliveries that were rejected (they do not parse, or the register refused their data) or failed every attempt, newest first, with the reason. Their bodies are not shown.
+//
+// Corresponds with GET /v1/connectors/{name}/dead-letters (the `ListConnectorDeadLetters` operationId).
+func (c *Client) ListConnectorDeadLetters(ctx context.Context, name string, params *ListConnectorDeadLettersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListConnectorDeadLettersRequest(c.Server, name, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RetryConnectorDeadLetter Retry a dead letter
+//
+// Queues a rejected or failed delivery again (after the cause was fixed: the register's data, the connector's configuration); 202 with the delivery, now received. 409 when the delivery is not a dead letter.
+//
+// Corresponds with POST /v1/connectors/{name}/dead-letters/{id}/retry (the `RetryConnectorDeadLetter` operationId).
+func (c *Client) RetryConnectorDeadLetter(ctx context.Context, name string, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRetryConnectorDeadLetterRequest(c.Server, name, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReceiveConnectorWebhookWithBody Receive a connector's webhook
+//
+// The inbound door of the connectors enabled by configuration. No API key: the delivery is authenticated by the connector's own scheme (webstore and reservation: Standard Webhooks, the headers webhook-id, webhook-timestamp and webhook-signature `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` under the secret `whsec_…`, the timestamp within five minutes of the server's time). The raw body (at most 1 MiB, 413 beyond) is verified before anything parses it: a missing or wrong signature or a timestamp out of tolerance is 401 saying which, and nothing is stored. An authentic delivery is stored in the connector's inbox under its delivery key (webhook-id) and answered 202 at once; it is processed in the background, its customer going through the register's matching, merging and validation. The same delivery key again is 200 "already received" and changes nothing. A delivery that does not parse or that the register refuses is rejected with the reason (GET .../dead-letters). An unknown or disabled connector is 404.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/connectors/{name}/webhook (the `ReceiveConnectorWebhook` operationId).
+func (c *Client) ReceiveConnectorWebhookWithBody(ctx context.Context, name string, params *ReceiveConnectorWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReceiveConnectorWebhookRequestWithBody(c.Server, name, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReceiveConnectorWebhook Receive a connector's webhook
+//
+// The inbound door of the connectors enabled by configuration. No API key: the delivery is authenticated by the connector's own scheme (webstore and reservation: Standard Webhooks, the headers webhook-id, webhook-timestamp and webhook-signature `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` under the secret `whsec_…`, the timestamp within five minutes of the server's time). The raw body (at most 1 MiB, 413 beyond) is verified before anything parses it: a missing or wrong signature or a timestamp out of tolerance is 401 saying which, and nothing is stored. An authentic delivery is stored in the connector's inbox under its delivery key (webhook-id) and answered 202 at once; it is processed in the background, its customer going through the register's matching, merging and validation. The same delivery key again is 200 "already received" and changes nothing. A delivery that does not parse or that the register refuses is rejected with the reason (GET .../dead-letters). An unknown or disabled connector is 404.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/connectors/{name}/webhook (the `ReceiveConnectorWebhook` operationId).
+func (c *Client) ReceiveConnectorWebhook(ctx context.Context, name string, params *ReceiveConnectorWebhookParams, body ReceiveConnectorWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReceiveConnectorWebhookRequest(c.Server, name, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2986,6 +3515,219 @@ func NewConsentSummaryRequest(server string, params *ConsentSummaryParams) (*htt
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListConnectorsRequest constructs an http.Request for the ListConnectors method
+func NewListConnectorsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/connectors")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListConnectorDeadLettersRequest constructs an http.Request for the ListConnectorDeadLetters method
+func NewListConnectorDeadLettersRequest(server string, name string, params *ListConnectorDeadLettersParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/connectors/%s/dead-letters", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRetryConnectorDeadLetterRequest constructs an http.Request for the RetryConnectorDeadLetter method
+func NewRetryConnectorDeadLetterRequest(server string, name string, id openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/connectors/%s/dead-letters/%s/retry", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewReceiveConnectorWebhookRequest calls the generic ReceiveConnectorWebhook builder with application/json body
+func NewReceiveConnectorWebhookRequest(server string, name string, params *ReceiveConnectorWebhookParams, body ReceiveConnectorWebhookJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReceiveConnectorWebhookRequestWithBody(server, name, params, "application/json", bodyReader)
+}
+
+// NewReceiveConnectorWebhookRequestWithBody constructs an http.Request for the ReceiveConnectorWebhook method, with any body, and a specified content type
+func NewReceiveConnectorWebhookRequestWithBody(server string, name string, params *ReceiveConnectorWebhookParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/connectors/%s/webhook", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.WebhookId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", *params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("webhook-id", headerParam0)
+		}
+
+		if params.WebhookTimestamp != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", *params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("webhook-timestamp", headerParam1)
+		}
+
+		if params.WebhookSignature != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", *params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("webhook-signature", headerParam2)
+		}
+
 	}
 
 	return req, nil
@@ -4577,6 +5319,51 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/audit/consent-summary (the `ConsentSummary` operationId).
 	ConsentSummaryWithResponse(ctx context.Context, params *ConsentSummaryParams, reqEditors ...RequestEditorFn) (*ConsentSummaryResponse, error)
 
+	// ListConnectorsWithResponse List the enabled connectors and their health
+	//
+	// Each connector enabled by configuration, with the time of its last delivery, its backlog (deliveries waiting to be processed) and its dead letters. Secrets are never shown.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/connectors (the `ListConnectors` operationId).
+	ListConnectorsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListConnectorsResponse, error)
+
+	// ListConnectorDeadLettersWithResponse List a connector's dead letters
+	//
+	// Deliveries that were rejected (they do not parse, or the register refused their data) or failed every attempt, newest first, with the reason. Their bodies are not shown.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/connectors/{name}/dead-letters (the `ListConnectorDeadLetters` operationId).
+	ListConnectorDeadLettersWithResponse(ctx context.Context, name string, params *ListConnectorDeadLettersParams, reqEditors ...RequestEditorFn) (*ListConnectorDeadLettersResponse, error)
+
+	// RetryConnectorDeadLetterWithResponse Retry a dead letter
+	//
+	// Queues a rejected or failed delivery again (after the cause was fixed: the register's data, the connector's configuration); 202 with the delivery, now received. 409 when the delivery is not a dead letter.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/connectors/{name}/dead-letters/{id}/retry (the `RetryConnectorDeadLetter` operationId).
+	RetryConnectorDeadLetterWithResponse(ctx context.Context, name string, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*RetryConnectorDeadLetterResponse, error)
+
+	// ReceiveConnectorWebhookWithBodyWithResponse Receive a connector's webhook
+	//
+	// The inbound door of the connectors enabled by configuration. No API key: the delivery is authenticated by the connector's own scheme (webstore and reservation: Standard Webhooks, the headers webhook-id, webhook-timestamp and webhook-signature `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` under the secret `whsec_…`, the timestamp within five minutes of the server's time). The raw body (at most 1 MiB, 413 beyond) is verified before anything parses it: a missing or wrong signature or a timestamp out of tolerance is 401 saying which, and nothing is stored. An authentic delivery is stored in the connector's inbox under its delivery key (webhook-id) and answered 202 at once; it is processed in the background, its customer going through the register's matching, merging and validation. The same delivery key again is 200 "already received" and changes nothing. A delivery that does not parse or that the register refuses is rejected with the reason (GET .../dead-letters). An unknown or disabled connector is 404.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/connectors/{name}/webhook (the `ReceiveConnectorWebhook` operationId).
+	ReceiveConnectorWebhookWithBodyWithResponse(ctx context.Context, name string, params *ReceiveConnectorWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReceiveConnectorWebhookResponse, error)
+
+	// ReceiveConnectorWebhookWithResponse Receive a connector's webhook
+	//
+	// The inbound door of the connectors enabled by configuration. No API key: the delivery is authenticated by the connector's own scheme (webstore and reservation: Standard Webhooks, the headers webhook-id, webhook-timestamp and webhook-signature `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` under the secret `whsec_…`, the timestamp within five minutes of the server's time). The raw body (at most 1 MiB, 413 beyond) is verified before anything parses it: a missing or wrong signature or a timestamp out of tolerance is 401 saying which, and nothing is stored. An authentic delivery is stored in the connector's inbox under its delivery key (webhook-id) and answered 202 at once; it is processed in the background, its customer going through the register's matching, merging and validation. The same delivery key again is 200 "already received" and changes nothing. A delivery that does not parse or that the register refuses is rejected with the reason (GET .../dead-letters). An unknown or disabled connector is 404.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/connectors/{name}/webhook (the `ReceiveConnectorWebhook` operationId).
+	ReceiveConnectorWebhookWithResponse(ctx context.Context, name string, params *ReceiveConnectorWebhookParams, body ReceiveConnectorWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*ReceiveConnectorWebhookResponse, error)
+
 	// FindCustomersWithResponse Find customers
 	//
 	// Lists customers in customer-number order, one page at a time. Restricted customers are left out unless includeRestricted is set (admin scope). Erased customers are never listed.
@@ -5187,6 +5974,324 @@ func (r ConsentSummaryResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ConsentSummaryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListConnectorsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConnectorListBody
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListConnectorsResponse) GetJSON200() *ConnectorListBody {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListConnectorsResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListConnectorsResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListConnectorsResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListConnectorsResponse) GetApplicationproblemJSON503() *ErrorModel {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListConnectorsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListConnectorsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListConnectorsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListConnectorsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListConnectorDeadLettersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DeadLetterListBody
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListConnectorDeadLettersResponse) GetJSON200() *DeadLetterListBody {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListConnectorDeadLettersResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListConnectorDeadLettersResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListConnectorDeadLettersResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListConnectorDeadLettersResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListConnectorDeadLettersResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListConnectorDeadLettersResponse) GetApplicationproblemJSON503() *ErrorModel {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListConnectorDeadLettersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListConnectorDeadLettersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListConnectorDeadLettersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListConnectorDeadLettersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RetryConnectorDeadLetterResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *DeadLetter
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ErrorModel
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r RetryConnectorDeadLetterResponse) GetJSON202() *DeadLetter {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RetryConnectorDeadLetterResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RetryConnectorDeadLetterResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RetryConnectorDeadLetterResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RetryConnectorDeadLetterResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RetryConnectorDeadLetterResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RetryConnectorDeadLetterResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RetryConnectorDeadLetterResponse) GetApplicationproblemJSON503() *ErrorModel {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RetryConnectorDeadLetterResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RetryConnectorDeadLetterResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RetryConnectorDeadLetterResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RetryConnectorDeadLetterResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ReceiveConnectorWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *WebhookReceipt
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r ReceiveConnectorWebhookResponse) GetJSON202() *WebhookReceipt {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReceiveConnectorWebhookResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ReceiveConnectorWebhookResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ReceiveConnectorWebhookResponse) GetApplicationproblemJSON413() *ErrorModel {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ReceiveConnectorWebhookResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ReceiveConnectorWebhookResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ReceiveConnectorWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReceiveConnectorWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReceiveConnectorWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReceiveConnectorWebhookResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7418,6 +8523,81 @@ func (c *ClientWithResponses) ConsentSummaryWithResponse(ctx context.Context, pa
 	return ParseConsentSummaryResponse(rsp)
 }
 
+// ListConnectorsWithResponse List the enabled connectors and their health
+//
+// Each connector enabled by configuration, with the time of its last delivery, its backlog (deliveries waiting to be processed) and its dead letters. Secrets are never shown.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/connectors (the `ListConnectors` operationId).
+func (c *ClientWithResponses) ListConnectorsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListConnectorsResponse, error) {
+	rsp, err := c.ListConnectors(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListConnectorsResponse(rsp)
+}
+
+// ListConnectorDeadLettersWithResponse List a connector's dead letters
+//
+// Deliveries that were rejected (they do not parse, or the register refused their data) or failed every attempt, newest first, with the reason. Their bodies are not shown.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/connectors/{name}/dead-letters (the `ListConnectorDeadLetters` operationId).
+func (c *ClientWithResponses) ListConnectorDeadLettersWithResponse(ctx context.Context, name string, params *ListConnectorDeadLettersParams, reqEditors ...RequestEditorFn) (*ListConnectorDeadLettersResponse, error) {
+	rsp, err := c.ListConnectorDeadLetters(ctx, name, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListConnectorDeadLettersResponse(rsp)
+}
+
+// RetryConnectorDeadLetterWithResponse Retry a dead letter
+//
+// Queues a rejected or failed delivery again (after the cause was fixed: the register's data, the connector's configuration); 202 with the delivery, now received. 409 when the delivery is not a dead letter.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/connectors/{name}/dead-letters/{id}/retry (the `RetryConnectorDeadLetter` operationId).
+func (c *ClientWithResponses) RetryConnectorDeadLetterWithResponse(ctx context.Context, name string, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*RetryConnectorDeadLetterResponse, error) {
+	rsp, err := c.RetryConnectorDeadLetter(ctx, name, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRetryConnectorDeadLetterResponse(rsp)
+}
+
+// ReceiveConnectorWebhookWithBodyWithResponse Receive a connector's webhook
+//
+// The inbound door of the connectors enabled by configuration. No API key: the delivery is authenticated by the connector's own scheme (webstore and reservation: Standard Webhooks, the headers webhook-id, webhook-timestamp and webhook-signature `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` under the secret `whsec_…`, the timestamp within five minutes of the server's time). The raw body (at most 1 MiB, 413 beyond) is verified before anything parses it: a missing or wrong signature or a timestamp out of tolerance is 401 saying which, and nothing is stored. An authentic delivery is stored in the connector's inbox under its delivery key (webhook-id) and answered 202 at once; it is processed in the background, its customer going through the register's matching, merging and validation. The same delivery key again is 200 "already received" and changes nothing. A delivery that does not parse or that the register refuses is rejected with the reason (GET .../dead-letters). An unknown or disabled connector is 404.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/connectors/{name}/webhook (the `ReceiveConnectorWebhook` operationId).
+func (c *ClientWithResponses) ReceiveConnectorWebhookWithBodyWithResponse(ctx context.Context, name string, params *ReceiveConnectorWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReceiveConnectorWebhookResponse, error) {
+	rsp, err := c.ReceiveConnectorWebhookWithBody(ctx, name, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReceiveConnectorWebhookResponse(rsp)
+}
+
+// ReceiveConnectorWebhookWithResponse Receive a connector's webhook
+//
+// The inbound door of the connectors enabled by configuration. No API key: the delivery is authenticated by the connector's own scheme (webstore and reservation: Standard Webhooks, the headers webhook-id, webhook-timestamp and webhook-signature `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` under the secret `whsec_…`, the timestamp within five minutes of the server's time). The raw body (at most 1 MiB, 413 beyond) is verified before anything parses it: a missing or wrong signature or a timestamp out of tolerance is 401 saying which, and nothing is stored. An authentic delivery is stored in the connector's inbox under its delivery key (webhook-id) and answered 202 at once; it is processed in the background, its customer going through the register's matching, merging and validation. The same delivery key again is 200 "already received" and changes nothing. A delivery that does not parse or that the register refuses is rejected with the reason (GET .../dead-letters). An unknown or disabled connector is 404.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/connectors/{name}/webhook (the `ReceiveConnectorWebhook` operationId).
+func (c *ClientWithResponses) ReceiveConnectorWebhookWithResponse(ctx context.Context, name string, params *ReceiveConnectorWebhookParams, body ReceiveConnectorWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*ReceiveConnectorWebhookResponse, error) {
+	rsp, err := c.ReceiveConnectorWebhook(ctx, name, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReceiveConnectorWebhookResponse(rsp)
+}
+
 // FindCustomersWithResponse Find customers
 //
 // Lists customers in customer-number order, one page at a time. Restricted customers are left out unless includeRestricted is set (admin scope). Erased customers are never listed.
@@ -8132,6 +9312,264 @@ func ParseConsentSummaryResponse(rsp *http.Response) (*ConsentSummaryResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListConnectorsResponse parses an HTTP response from a ListConnectorsWithResponse call
+func ParseListConnectorsResponse(rsp *http.Response) (*ListConnectorsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListConnectorsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConnectorListBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListConnectorDeadLettersResponse parses an HTTP response from a ListConnectorDeadLettersWithResponse call
+func ParseListConnectorDeadLettersResponse(rsp *http.Response) (*ListConnectorDeadLettersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListConnectorDeadLettersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DeadLetterListBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRetryConnectorDeadLetterResponse parses an HTTP response from a RetryConnectorDeadLetterWithResponse call
+func ParseRetryConnectorDeadLetterResponse(rsp *http.Response) (*RetryConnectorDeadLetterResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RetryConnectorDeadLetterResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest DeadLetter
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseReceiveConnectorWebhookResponse parses an HTTP response from a ReceiveConnectorWebhookWithResponse call
+func ParseReceiveConnectorWebhookResponse(rsp *http.Response) (*ReceiveConnectorWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReceiveConnectorWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest WebhookReceipt
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
 
 	}
 

@@ -1,0 +1,375 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"slices"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/google/uuid"
+
+	"kirjuri/connectors"
+	"kirjuri/connectors/webstore"
+	"kirjuri/core/access"
+	"kirjuri/ports"
+)
+
+const tagConnectors = "Connectors"
+
+// webhookRoute is the inbound webhook of every connector. Its body is read
+// raw and verified by the connector before anything parses it: no API key,
+// no idempotency layer (the inbox deduplicates by the sender's delivery
+// key), no JSON checks of checkBody.
+const webhookRoute = "/v1/connectors/{name}/webhook"
+
+// MaxWebhookBytes bounds a webhook's body (413 beyond).
+const MaxWebhookBytes = ports.MaxDeliveryBody
+
+// ConnectorDeps are what the connector operations need: the enabled
+// connectors and, when any is enabled, the inbox.
+type ConnectorDeps struct {
+	Connectors []connectors.Connector
+	Inbox      ports.Inbox
+}
+
+// webhookContracts are the documented request bodies of the connectors
+// that receive our own JSON contracts, by connector.
+var webhookContracts = []struct {
+	name, schema string
+	payload      any
+	example      []byte
+}{
+	{webstore.Name, "WebstoreEvent", webstore.WebstoreEvent{}, webstore.ExampleJSON},
+}
+
+type webhookInput struct {
+	Name string `path:"name" maxLength:"40" doc:"The connector: webstore, reservation, woocommerce, …"`
+
+	req *http.Request
+}
+
+func (in *webhookInput) Resolve(ctx huma.Context) []error {
+	in.req, _ = humago.Unwrap(ctx)
+	return nil
+}
+
+// WebhookReceipt is the answer to a delivery.
+type WebhookReceipt struct {
+	DeliveryID string `json:"deliveryId" format:"uuid" doc:"The delivery in the connector's inbox (its dead letters name it)."`
+	Status     string `json:"status" enum:"received,already received" doc:"received: stored now, processed in the background; already received: a delivery with this key was stored before, nothing changed."`
+}
+
+type webhookOutput struct {
+	Status int
+	Body   WebhookReceipt
+}
+
+// ConnectorView is an enabled connector and its health.
+type ConnectorView struct {
+	Name         string     `json:"name"`
+	SystemID     int        `json:"systemId" doc:"The external system its links name."`
+	Capabilities []string   `json:"capabilities" doc:"webhook: receives POST /v1/connectors/{name}/webhook."`
+	LastDelivery *time.Time `json:"lastDelivery" doc:"When the last delivery was received; null: never."`
+	Backlog      int64      `json:"backlog" doc:"Deliveries received and not processed yet."`
+	DeadLetters  int64      `json:"deadLetters" doc:"Deliveries rejected or failed (GET .../dead-letters)."`
+}
+
+type connectorList struct {
+	Body struct {
+		Items []ConnectorView `json:"items"`
+	}
+}
+
+// DeadLetter is a delivery that was rejected or failed every attempt.
+type DeadLetter struct {
+	ID          string     `json:"id" format:"uuid"`
+	Connector   string     `json:"connector"`
+	DeliveryKey string     `json:"deliveryKey" doc:"The sender's delivery id (webhook-id)."`
+	Status      string     `json:"status" enum:"received,processed,rejected,failed" doc:"rejected: it does not parse or the register refused it (not retried by itself); failed: every attempt failed; received: queued again."`
+	ReceivedAt  time.Time  `json:"receivedAt"`
+	ProcessedAt *time.Time `json:"processedAt"`
+	Attempts    int        `json:"attempts"`
+	Reason      string     `json:"reason" doc:"Why it was rejected, or the last attempt's error."`
+}
+
+func deadLetter(d ports.Delivery) DeadLetter {
+	v := DeadLetter{ID: d.ID.String(), Connector: d.Connector, DeliveryKey: d.Key, Status: string(d.Status),
+		ReceivedAt: d.ReceivedAt, Attempts: d.Attempts, Reason: d.LastError}
+	if !d.ProcessedAt.IsZero() {
+		t := d.ProcessedAt
+		v.ProcessedAt = &t
+	}
+	return v
+}
+
+type connectorNameInput struct {
+	Name  string `path:"name" maxLength:"40"`
+	Limit int    `query:"limit" minimum:"1" maximum:"1000" default:"100" doc:"At most this many, newest first."`
+}
+
+type deadLetterList struct {
+	Body struct {
+		Items []DeadLetter `json:"items"`
+	}
+}
+
+type retryInput struct {
+	Name string `path:"name" maxLength:"40"`
+	ID   string `path:"id" format:"uuid" doc:"The delivery's id."`
+}
+
+type retryOutput struct {
+	Status int
+	Body   DeadLetter
+}
+
+func (a *API) registerConnectors() {
+	a.conns = map[string]connectors.Connector{}
+	for _, c := range a.connDeps.Connectors {
+		a.conns[c.Name()] = c
+	}
+	handle(a, a.operation(huma.Operation{
+		OperationID: "receiveConnectorWebhook",
+		Method:      http.MethodPost,
+		Path:        webhookRoute,
+		Summary:     "Receive a connector's webhook",
+		Description: "The inbound door of the connectors enabled by configuration. No API key: the delivery is authenticated by the " +
+			"connector's own scheme (webstore and reservation: Standard Webhooks, the headers webhook-id, webhook-timestamp and " +
+			"webhook-signature `v1,<base64 HMAC-SHA256 of \"{webhook-id}.{webhook-timestamp}.{body}\">` under the secret " +
+			"`whsec_…`, the timestamp within five minutes of the server's time). The raw body (at most 1 MiB, 413 beyond) is " +
+			"verified before anything parses it: a missing or wrong signature or a timestamp out of tolerance is 401 saying which, " +
+			"and nothing is stored. An authentic delivery is stored in the connector's inbox under its delivery key (webhook-id) " +
+			"and answered 202 at once; it is processed in the background, its customer going through the register's matching, " +
+			"merging and validation. The same delivery key again is 200 \"already received\" and changes nothing. A delivery " +
+			"that does not parse or that the register refuses is rejected with the reason (GET .../dead-letters). " +
+			"An unknown or disabled connector is 404.",
+		Tags:          []string{tagConnectors},
+		Security:      noKey,
+		DefaultStatus: http.StatusAccepted,
+		MaxBodyBytes:  MaxWebhookBytes,
+		Errors:        []int{http.StatusUnauthorized, http.StatusNotFound, http.StatusRequestEntityTooLarge},
+	}), a.receiveWebhook)
+	a.documentWebhook()
+
+	handle(a, a.operation(huma.Operation{
+		OperationID: "listConnectors",
+		Method:      http.MethodGet,
+		Path:        "/v1/connectors",
+		Summary:     "List the enabled connectors and their health",
+		Description: "Each connector enabled by configuration, with the time of its last delivery, its backlog (deliveries " +
+			"waiting to be processed) and its dead letters. Secrets are never shown.",
+		Tags: []string{tagConnectors},
+	}, access.Admin), a.listConnectors)
+
+	handle(a, a.operation(huma.Operation{
+		OperationID: "listConnectorDeadLetters",
+		Method:      http.MethodGet,
+		Path:        "/v1/connectors/{name}/dead-letters",
+		Summary:     "List a connector's dead letters",
+		Description: "Deliveries that were rejected (they do not parse, or the register refused their data) or failed every " +
+			"attempt, newest first, with the reason. Their bodies are not shown.",
+		Tags:   []string{tagConnectors},
+		Errors: []int{http.StatusNotFound, http.StatusUnprocessableEntity},
+	}, access.Admin), a.listDeadLetters)
+
+	handle(a, a.operation(huma.Operation{
+		OperationID: "retryConnectorDeadLetter",
+		Method:      http.MethodPost,
+		Path:        "/v1/connectors/{name}/dead-letters/{id}/retry",
+		Summary:     "Retry a dead letter",
+		Description: "Queues a rejected or failed delivery again (after the cause was fixed: the register's data, the connector's " +
+			"configuration); 202 with the delivery, now received. 409 when the delivery is not a dead letter.",
+		Tags:          []string{tagConnectors},
+		DefaultStatus: http.StatusAccepted,
+		Errors:        []int{http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity},
+	}, access.Admin), a.retryDeadLetter)
+}
+
+// documentWebhook gives the document the webhook's body and headers. They
+// are documented only: the operation Huma runs has no body schema, so that
+// Huma and checkBody leave the raw body to the handler.
+func (a *API) documentWebhook() {
+	oapi := a.huma.OpenAPI()
+	item := oapi.Paths[webhookRoute]
+	if item == nil || item.Post == nil {
+		return
+	}
+	doc := *item.Post
+	var (
+		oneOf    []*huma.Schema
+		examples = map[string]*huma.Example{}
+	)
+	for _, c := range webhookContracts {
+		s := oapi.Components.Schemas.Schema(reflect.TypeOf(c.payload), true, c.schema)
+		oneOf = append(oneOf, s)
+		var ex any
+		if err := json.Unmarshal(c.example, &ex); err == nil {
+			examples[c.name] = &huma.Example{Summary: "An event of the " + c.name + " connector", Value: ex}
+		}
+	}
+	bodySchema := &huma.Schema{OneOf: oneOf}
+	if len(oneOf) == 1 {
+		bodySchema = oneOf[0]
+	}
+	doc.RequestBody = &huma.RequestBody{
+		Required: true,
+		Description: "The connector's own payload, as its system sends it. The generic contracts are documented here: " +
+			"webstore (WebstoreEvent, systemId 7).",
+		Content: map[string]*huma.MediaType{
+			"application/json": {Schema: bodySchema, Examples: examples},
+		},
+	}
+	for _, h := range []struct{ name, doc string }{
+		{"webhook-id", "Standard Webhooks (webstore, reservation): the message id, the same on the sender's retries; the delivery key."},
+		{"webhook-timestamp", "Standard Webhooks: Unix seconds when the message was signed; within five minutes of the server's time."},
+		{"webhook-signature", "Standard Webhooks: space-separated `v1,<base64 HMAC-SHA256>` signatures of `{webhook-id}.{webhook-timestamp}.{body}`; one must match."},
+	} {
+		doc.Parameters = append(slices.Clone(doc.Parameters), &huma.Param{
+			Name: h.name, In: "header", Description: h.doc, Schema: &huma.Schema{Type: huma.TypeString},
+		})
+	}
+	item.Post = &doc
+}
+
+func (a *API) receiver(name string) (connectors.Receiver, connectors.Verifier, error) {
+	c, ok := a.conns[name]
+	recv, isRecv := c.(connectors.Receiver)
+	ver, isVer := c.(connectors.Verifier)
+	if !ok || !isRecv || !isVer || a.connDeps.Inbox == nil {
+		return nil, nil, huma.Error404NotFound(fmt.Sprintf("no connector named %q receives webhooks here (unknown, or not enabled)", name))
+	}
+	return recv, ver, nil
+}
+
+func (a *API) receiveWebhook(ctx context.Context, in *webhookInput) (*webhookOutput, error) {
+	recv, ver, err := a.receiver(in.Name)
+	if err != nil {
+		return nil, err
+	}
+	if in.req == nil {
+		return nil, huma.Error500InternalServerError("no request")
+	}
+	body, err := io.ReadAll(io.LimitReader(in.req.Body, MaxWebhookBytes+1))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, huma.Error413RequestEntityTooLarge(fmt.Sprintf("request body is larger than the limit of %d bytes", MaxWebhookBytes))
+		}
+		return nil, huma.Error400BadRequest("cannot read the request body")
+	}
+	if len(body) > MaxWebhookBytes {
+		return nil, huma.Error413RequestEntityTooLarge(fmt.Sprintf("request body is larger than the limit of %d bytes", MaxWebhookBytes))
+	}
+	now := a.clock.Now()
+	if err := ver.Verify(in.req.Header, body, now); err != nil {
+		var ve *connectors.VerifyError
+		if errors.As(err, &ve) {
+			return nil, huma.Error401Unauthorized(ve.Reason)
+		}
+		return nil, huma.Error401Unauthorized("the delivery is not authentic")
+	}
+	key := recv.DeliveryKey(in.req.Header, body)
+	if key == "" {
+		sum := sha256.Sum256(body)
+		key = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	headers := map[string]string{}
+	for _, h := range recv.KeptHeaders() {
+		if v := in.req.Header.Get(h); v != "" {
+			headers[http.CanonicalHeaderKey(h)] = v
+		}
+	}
+	id := uuid.Must(uuid.NewV7())
+	stored, dup, err := a.connDeps.Inbox.Receive(ctx, ports.Delivery{
+		ID: id, Connector: in.Name, Key: key, ReceivedAt: now.UTC().Truncate(time.Microsecond),
+		Headers: headers, Body: body,
+	}, connectors.DeliveryJob(id))
+	if err != nil {
+		return nil, a.problem(ctx, err, inBody)
+	}
+	if dup {
+		return &webhookOutput{Status: http.StatusOK, Body: WebhookReceipt{DeliveryID: stored.ID.String(), Status: "already received"}}, nil
+	}
+	return &webhookOutput{Status: http.StatusAccepted, Body: WebhookReceipt{DeliveryID: stored.ID.String(), Status: "received"}}, nil
+}
+
+func (a *API) listConnectors(ctx context.Context, _ *struct{}) (*connectorList, error) {
+	out := &connectorList{}
+	out.Body.Items = []ConnectorView{}
+	for _, name := range slicesSortedKeys(a.conns) {
+		c := a.conns[name]
+		v := ConnectorView{Name: name, SystemID: int(c.SystemID()), Capabilities: []string{}}
+		if _, ok := c.(connectors.Receiver); ok {
+			v.Capabilities = append(v.Capabilities, "webhook")
+		}
+		if a.connDeps.Inbox != nil {
+			h, err := a.connDeps.Inbox.InboxHealth(ctx, name)
+			if err != nil {
+				return nil, a.problem(ctx, err, inBody)
+			}
+			if !h.LastDelivery.IsZero() {
+				t := h.LastDelivery
+				v.LastDelivery = &t
+			}
+			v.Backlog, v.DeadLetters = h.Backlog, h.DeadLetters
+		}
+		out.Body.Items = append(out.Body.Items, v)
+	}
+	return out, nil
+}
+
+func (a *API) enabled(name string) error {
+	if _, ok := a.conns[name]; !ok || a.connDeps.Inbox == nil {
+		return huma.Error404NotFound(fmt.Sprintf("no connector named %q is enabled", name))
+	}
+	return nil
+}
+
+func (a *API) listDeadLetters(ctx context.Context, in *connectorNameInput) (*deadLetterList, error) {
+	if err := a.enabled(in.Name); err != nil {
+		return nil, err
+	}
+	ds, err := a.connDeps.Inbox.DeadLetters(ctx, in.Name, in.Limit)
+	if err != nil {
+		return nil, a.problem(ctx, err, inBody)
+	}
+	out := &deadLetterList{}
+	out.Body.Items = make([]DeadLetter, len(ds))
+	for i, d := range ds {
+		out.Body.Items[i] = deadLetter(d)
+	}
+	return out, nil
+}
+
+func (a *API) retryDeadLetter(ctx context.Context, in *retryInput) (*retryOutput, error) {
+	if err := a.enabled(in.Name); err != nil {
+		return nil, err
+	}
+	id, err := uuid.Parse(in.ID)
+	if err != nil {
+		return nil, huma.Error422UnprocessableEntity("validation failed", &huma.ErrorDetail{Location: "path.id", Message: "must be a UUID"})
+	}
+	d, err := a.connDeps.Inbox.RetryDelivery(ctx, in.Name, id, connectors.DeliveryJob(id))
+	if err != nil {
+		return nil, a.problem(ctx, err, inPath)
+	}
+	return &retryOutput{Status: http.StatusAccepted, Body: deadLetter(d)}, nil
+}
+
+func slicesSortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

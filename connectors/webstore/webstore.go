@@ -1,0 +1,163 @@
+// Package webstore is the connector of the generic web store (external
+// system 7): any web store that sends its customers to kirjuri in our own
+// JSON contract (WebstoreEvent, published in the OpenAPI document), signed the
+// Standard Webhooks way. The contract follows the proposal of
+// ../shared/research/connectors.md §6.2: one event per request, the
+// customer's full state, per-channel consents with their evidence.
+//
+// What it does: a customer.upserted or customer.consent_changed event
+// becomes one authoritative draft linked by systemId 7 and the store's
+// customer id; members absent or null change nothing; phones and addresses
+// are added to the customer's lists; consents set only by the channels the
+// event names with status granted or denied. What it does not (yet):
+// customer.deleted, order.placed (guests), pull and push.
+package webstore
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"kirjuri/connectors"
+	"kirjuri/core/customer"
+	"kirjuri/core/intake"
+)
+
+// Name is the connector's name in configuration and paths.
+const Name = "webstore"
+
+// Config is the connectors.webstore section.
+type Config struct {
+	// SigningSecret is the Standard Webhooks secret, "whsec_<base64>";
+	// required when enabled. Also from KIRJURI_CONNECTORS_WEBSTORE_SIGNING_SECRET.
+	SigningSecret string `koanf:"signingSecret"`
+	// PreviousSigningSecret is accepted too while the secret is rotated.
+	PreviousSigningSecret string `koanf:"previousSigningSecret"`
+	// Tolerance bounds how far webhook-timestamp may be from the server's
+	// time (five minutes by default).
+	Tolerance time.Duration `koanf:"tolerance"`
+}
+
+// Defaults fills in the defaults.
+func Defaults(c *Config) { c.Tolerance = connectors.DefaultTolerance }
+
+// String never shows the secrets.
+func (c Config) String() string {
+	return fmt.Sprintf("webstore{signingSecret: %s, tolerance: %s}", redacted(c.SigningSecret), c.Tolerance)
+}
+
+func redacted(s string) string {
+	if s == "" {
+		return "unset"
+	}
+	return "set"
+}
+
+// Validate checks an enabled section.
+func (c *Config) Validate() error {
+	if c.SigningSecret == "" {
+		return errors.New("signingSecret is required when the connector is enabled (or KIRJURI_CONNECTORS_WEBSTORE_SIGNING_SECRET)")
+	}
+	if _, err := connectors.ParseSecret(c.SigningSecret); err != nil {
+		return fmt.Errorf("signingSecret: %w", err)
+	}
+	if c.PreviousSigningSecret != "" {
+		if _, err := connectors.ParseSecret(c.PreviousSigningSecret); err != nil {
+			return fmt.Errorf("previousSigningSecret: %w", err)
+		}
+	}
+	if c.Tolerance < time.Second || c.Tolerance > time.Hour {
+		return fmt.Errorf("tolerance: must be 1s to 1h, not %s", c.Tolerance)
+	}
+	return nil
+}
+
+// Connector is the webstore connector.
+type Connector struct {
+	connectors.StandardWebhooks
+}
+
+var (
+	_ connectors.Connector = (*Connector)(nil)
+	_ connectors.Verifier  = (*Connector)(nil)
+	_ connectors.Receiver  = (*Connector)(nil)
+)
+
+// New builds the connector from a validated section.
+func New(c Config) (*Connector, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	keys := [][]byte{}
+	for _, s := range []string{c.SigningSecret, c.PreviousSigningSecret} {
+		if s == "" {
+			continue
+		}
+		k, err := connectors.ParseSecret(s)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return &Connector{StandardWebhooks: connectors.StandardWebhooks{Secrets: keys, Tolerance: c.Tolerance}}, nil
+}
+
+func (*Connector) Name() string                { return Name }
+func (*Connector) SystemID() customer.SystemID { return customer.Webstore }
+
+// DeliveryKey is the webhook-id: a sender's retry of a message keeps it.
+func (*Connector) DeliveryKey(h http.Header, _ []byte) string {
+	return h.Get(connectors.HeaderWebhookID)
+}
+
+// KeptHeaders are the Standard Webhooks id and timestamp.
+func (*Connector) KeptHeaders() []string {
+	return []string{connectors.HeaderWebhookID, connectors.HeaderWebhookTimestamp}
+}
+
+// Parse reads one event.
+func (c *Connector) Parse(_ http.Header, body []byte) ([]intake.Draft, error) {
+	var ev WebstoreEvent
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ev); err != nil {
+		return nil, fmt.Errorf("the body is not a webstore event: %w", jsonError(err))
+	}
+	if dec.More() {
+		return nil, errors.New("the body is not a webstore event: data after the JSON object")
+	}
+	return ev.Drafts()
+}
+
+// jsonError keeps what a JSON error says without the offending value (a
+// string in the body may be personal data).
+func jsonError(err error) error {
+	var ute *json.UnmarshalTypeError
+	if errors.As(err, &ute) {
+		return fmt.Errorf("%s: must be %s, not %s", ute.Field, ute.Type, ute.Value)
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("invalid JSON at byte %d", se.Offset)
+	}
+	msg := err.Error()
+	if strings.HasPrefix(msg, "json: unknown field ") {
+		return errors.New("unknown member " + strings.TrimPrefix(msg, "json: unknown field "))
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return errors.New("the JSON ends early")
+	}
+	return err
+}
+
+// ExampleJSON is an example event (the OpenAPI document shows it); it is
+// the example of ../shared/research/connectors.md §6.2 in this contract.
+//
+//go:embed example.json
+var ExampleJSON []byte
