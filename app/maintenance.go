@@ -48,6 +48,9 @@ func maintenance(p maintenanceParams) {
 		if _, err := store.PurgeIdempotency(ctx); err != nil {
 			log.Warn("housekeeping: purge idempotency keys", zap.Error(err))
 		}
+		if _, err := store.PurgeInbox(ctx, p.Clock.Now()); err != nil {
+			log.Warn("housekeeping: purge the connector inbox", zap.Error(err))
+		}
 		if audit != nil {
 			start := time.Now()
 			n, err := audit.Compact(ctx, p.Clock.Now())

@@ -76,8 +76,15 @@ func (s *Store) FinishDelivery(ctx context.Context, id uuid.UUID, status ports.D
 	if status == ports.DeliveryReceived {
 		return errors.New("postgres: inbox: finish: received is not an end")
 	}
+	// A processed delivery's data now live in the customer, where an
+	// erasure reaches them: its body and headers are dropped, and only the
+	// key (for replays) and the outcome stay. Dead letters keep theirs for
+	// a retry until PurgeInbox.
 	_, err := s.pool.Exec(ctx, `UPDATE connector_inbox SET status = $2, outcome = $3, last_error = $4,
-		processed_at = $5, attempts = attempts + 1 WHERE id = $1`, id, string(status), outcome, reason, at.UTC())
+		processed_at = $5, attempts = attempts + 1,
+		body = CASE WHEN $2 = 'processed' THEN ''::bytea ELSE body END,
+		headers = CASE WHEN $2 = 'processed' THEN '{}'::jsonb ELSE headers END
+		WHERE id = $1`, id, string(status), outcome, reason, at.UTC())
 	if err != nil {
 		return fmt.Errorf("postgres: inbox: finish a delivery: %w", err)
 	}
@@ -177,4 +184,20 @@ func scanDelivery(row pgx.Row) (ports.Delivery, error) {
 		d.ProcessedAt = processed.UTC()
 	}
 	return d, nil
+}
+
+// InboxRetention is how long the inbox keeps a delivery: its key, against
+// replays, and a dead letter's body, for a retry by an admin.
+const InboxRetention = 30 * 24 * time.Hour
+
+// PurgeInbox deletes deliveries received more than InboxRetention before
+// now that are no longer waiting (processed, rejected or failed), so that
+// no body with personal data outlives its use. It returns how many.
+func (s *Store) PurgeInbox(ctx context.Context, now time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM connector_inbox
+		WHERE status <> 'received' AND received_at < $1`, now.Add(-InboxRetention).UTC())
+	if err != nil {
+		return 0, fmt.Errorf("postgres: inbox: purge: %w", err)
+	}
+	return tag.RowsAffected(), nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"kirjuri/adapters/postgres"
 	"kirjuri/adapters/postgres/pgtest"
 	"kirjuri/core/fault"
 	"kirjuri/ports"
@@ -99,5 +100,36 @@ func TestInbox(t *testing.T) {
 	}
 	if dead, _ := s.DeadLetters(ctx, "webstore", 10); len(dead) != 0 {
 		t.Errorf("still dead: %+v", dead)
+	}
+
+	// Processed, the delivery keeps no body or headers (its data live in
+	// the customer now, where an erasure reaches them), only its key: a
+	// replay is still recognised.
+	if err := s.FinishDelivery(ctx, d.ID, ports.DeliveryProcessed, "created", "", at); err != nil {
+		t.Fatal(err)
+	}
+	if read, err := s.Delivery(ctx, d.ID); err != nil || len(read.Body) != 0 || len(read.Headers) != 0 {
+		t.Errorf("a processed delivery still holds %q %v (%v)", read.Body, read.Headers, err)
+	}
+	if _, dup, err := s.Receive(ctx, newDelivery("msg_1"), ports.Job{Args: deliveryArgs{uuid.Must(uuid.NewV7())}}); err != nil || !dup {
+		t.Errorf("a replay after processing: dup %v, %v", dup, err)
+	}
+	// Housekeeping deletes what is no longer waiting once it is older than
+	// the retention; a delivery still waiting stays.
+	waiting := newDelivery("msg_waiting")
+	if _, _, err := s.Receive(ctx, waiting, ports.Job{Args: deliveryArgs{waiting.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.PurgeInbox(ctx, at.Add(postgres.InboxRetention-time.Minute)); err != nil || n != 0 {
+		t.Errorf("purge before the retention: %d, %v", n, err)
+	}
+	if n, err := s.PurgeInbox(ctx, at.Add(postgres.InboxRetention+time.Minute)); err != nil || n != 1 {
+		t.Errorf("purge after the retention: %d deleted, %v; want the processed one only", n, err)
+	}
+	if _, err := s.Delivery(ctx, d.ID); !errors.As(err, &nf) {
+		t.Errorf("the processed delivery after the purge: %v", err)
+	}
+	if _, err := s.Delivery(ctx, waiting.ID); err != nil {
+		t.Errorf("a waiting delivery was purged: %v", err)
 	}
 }
