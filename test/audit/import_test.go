@@ -548,7 +548,10 @@ func TestImportConsentsAtomicityAndConcurrency(t *testing.T) {
 		if jb, err = s.importState(b.ID); err != nil {
 			return false, err.Error()
 		}
-		if ja.Status == "running" && jb.Status == "running" && ja.RowsDone > 0 && jb.RowsDone > 0 && ja.RowsDone < both && jb.RowsDone < both {
+		// Both running at one look: River's two import workers hold both
+		// jobs at once (progress shows only per committed batch, so a
+		// look between batches may see rowsDone 0 or complete).
+		if ja.Status == "running" && jb.Status == "running" {
 			overlap = true
 		}
 		fin := func(j importJob) bool { return j.Status == "succeeded" || j.Status == "failed" }
