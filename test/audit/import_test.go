@@ -500,137 +500,151 @@ func TestImportConsentsAtomicityAndConcurrency(t *testing.T) {
 	checkImportEvents(t, pool, "vis", job.ID, atomicRows)
 	phase(fmt.Sprintf("atomic import invisible until it committed (%d looks)", looks))
 
-	// 3. Two imports of the same 2,000 customers at once (1,000 of them
-	// exist, 1,000 are new), each with other values.
-	const both, existing = 2000, 1000
-	var seed [][]string
-	for i := range existing {
-		seed = append(seed, []string{fmt.Sprintf("both%d@example.fi", i), "Seed", fmt.Sprintf("Kirjuritesti%d", i), "false", "false", ""})
-	}
-	cols := []string{"email", "firstName", "lastName", "marketingEmail", "marketingSms", "externalId"}
-	seedJob := s.waitImport(s.startImport(sheet(t, cols, seed), nil).ID, time.Minute)
-	if seedJob.Status != "succeeded" || seedJob.Created != existing {
-		t.Fatalf("seed import: %s", seedJob)
-	}
-	type values struct {
-		first, last, ext string
-		email, sms       bool
-	}
-	want := func(file string, i int) values {
-		if file == "A" {
-			return values{"Alfa", fmt.Sprintf("KirjuritestiA%d", i), fmt.Sprintf("A-%d", i), true, false}
+	// 3. Two imports of the same customers at once. Whether River's two
+	// import workers really hold both jobs together depends on timing (on
+	// a loaded machine the first may finish before the second is fetched):
+	// the pair runs again on fresh customers, up to three times, until the
+	// two were seen running together; every run checks the outcome.
+	pair := func(tag string) bool {
+		// Two imports of the same 2,000 customers at once (1,000 of them
+		// exist, 1,000 are new), each with other values.
+		const both, existing = 2000, 1000
+		var seed [][]string
+		for i := range existing {
+			seed = append(seed, []string{fmt.Sprintf(tag+"%d@example.fi", i), "Seed", fmt.Sprintf("Kirjuritesti%d", i), "false", "false", ""})
 		}
-		return values{"Beeta", fmt.Sprintf("KirjuritestiB%d", i), fmt.Sprintf("B-%d", i), false, true}
-	}
-	// B runs in the reverse order: it starts on the new customers while A
-	// starts on the existing ones, so that the two meet and both try to
-	// create some of the same customers.
-	fileOf := func(name string) []byte {
-		var rows [][]string
-		for i := range both {
-			v := want(name, i)
-			rows = append(rows, []string{fmt.Sprintf("both%d@example.fi", i), v.first, v.last, fmt.Sprint(v.email), fmt.Sprint(v.sms), v.ext})
+		cols := []string{"email", "firstName", "lastName", "marketingEmail", "marketingSms", "externalId"}
+		seedJob := s.waitImport(s.startImport(sheet(t, cols, seed), nil).ID, time.Minute)
+		if seedJob.Status != "succeeded" || seedJob.Created != existing {
+			t.Fatalf("seed import: %s", seedJob)
 		}
-		if name == "B" {
-			slices.Reverse(rows)
+		type values struct {
+			first, last, ext string
+			email, sms       bool
 		}
-		return sheet(t, cols, rows)
-	}
-	fa, fb := fileOf("A"), fileOf("B")
-	a, b := s.startImport(fa, nil), s.startImport(fb, nil)
-	overlap := false
-	var ja, jb importJob
-	eventually(t, 2*time.Minute, "both imports finish", func() (bool, string) {
-		var err error
-		if ja, err = s.importState(a.ID); err != nil {
-			return false, err.Error()
+		want := func(file string, i int) values {
+			if file == "A" {
+				return values{"Alfa", fmt.Sprintf("KirjuritestiA%d", i), fmt.Sprintf("A-%d", i), true, false}
+			}
+			return values{"Beeta", fmt.Sprintf("KirjuritestiB%d", i), fmt.Sprintf("B-%d", i), false, true}
 		}
-		if jb, err = s.importState(b.ID); err != nil {
-			return false, err.Error()
+		// B runs in the reverse order: it starts on the new customers while A
+		// starts on the existing ones, so that the two meet and both try to
+		// create some of the same customers.
+		fileOf := func(name string) []byte {
+			var rows [][]string
+			for i := range both {
+				v := want(name, i)
+				rows = append(rows, []string{fmt.Sprintf(tag+"%d@example.fi", i), v.first, v.last, fmt.Sprint(v.email), fmt.Sprint(v.sms), v.ext})
+			}
+			if name == "B" {
+				slices.Reverse(rows)
+			}
+			return sheet(t, cols, rows)
 		}
-		// Both running at one look: River's two import workers hold both
-		// jobs at once (progress shows only per committed batch, so a
-		// look between batches may see rowsDone 0 or complete).
-		if ja.Status == "running" && jb.Status == "running" {
-			overlap = true
+		fa, fb := fileOf("A"), fileOf("B")
+		a, b := s.startImport(fa, nil), s.startImport(fb, nil)
+		overlap := false
+		var ja, jb importJob
+		eventually(t, 2*time.Minute, "both imports finish", func() (bool, string) {
+			var err error
+			if ja, err = s.importState(a.ID); err != nil {
+				return false, err.Error()
+			}
+			if jb, err = s.importState(b.ID); err != nil {
+				return false, err.Error()
+			}
+			// Both running at one look: River's two import workers hold both
+			// jobs at once (progress shows only per committed batch, so a
+			// look between batches may see rowsDone 0 or complete).
+			if ja.Status == "running" && jb.Status == "running" {
+				overlap = true
+			}
+			fin := func(j importJob) bool { return j.Status == "succeeded" || j.Status == "failed" }
+			return fin(ja) && fin(jb), ja.String() + " " + jb.String()
+		})
+		phase("two imports of the same customers at once (" + tag + ")")
+		for _, j := range []importJob{ja, jb} {
+			if j.Status != "succeeded" || j.RowsDone != both || j.Created+j.Updated+j.Unchanged+j.Rejected != both {
+				t.Errorf("import %s: counts do not add up to %d rows", j, both)
+			}
+			if j.Rejected != 0 {
+				t.Errorf("import %s rejected %d rows; errors %+v", j.ID, j.Rejected, j.Errors)
+			}
 		}
-		fin := func(j importJob) bool { return j.Status == "succeeded" || j.Status == "failed" }
-		return fin(ja) && fin(jb), ja.String() + " " + jb.String()
-	})
-	phase("two imports of the same customers at once")
-	if !overlap {
-		t.Errorf("the two imports were never seen running at once: the test did not test them together")
-	}
-	for _, j := range []importJob{ja, jb} {
-		if j.Status != "succeeded" || j.RowsDone != both || j.Created+j.Updated+j.Unchanged+j.Rejected != both {
-			t.Errorf("import %s: counts do not add up to %d rows", j, both)
+		if ja.Created+jb.Created != both-existing {
+			t.Errorf("created %d + %d, want %d new customers in all", ja.Created, jb.Created, both-existing)
 		}
-		if j.Rejected != 0 {
-			t.Errorf("import %s rejected %d rows; errors %+v", j.ID, j.Rejected, j.Errors)
-		}
-	}
-	if ja.Created+jb.Created != both-existing {
-		t.Errorf("created %d + %d, want %d new customers in all", ja.Created, jb.Created, both-existing)
-	}
-	rows, err := pool.Query(ctx, `SELECT id, email, first_name, last_name, COALESCE(external_id, ''), marketing_email, marketing_sms
-		FROM customers WHERE email LIKE 'both%' ORDER BY email`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	final := map[string]values{} // by customer id
-	seen := map[string]bool{}
-	for rows.Next() {
-		var id, email string
-		var v values
-		if err := rows.Scan(&id, &email, &v.first, &v.last, &v.ext, &v.email, &v.sms); err != nil {
+		rows, err := pool.Query(ctx, `SELECT id, email, first_name, last_name, COALESCE(external_id, ''), marketing_email, marketing_sms
+			FROM customers WHERE email LIKE $1 ORDER BY email`, tag+"%")
+		if err != nil {
 			t.Fatal(err)
 		}
-		if seen[email] {
-			t.Errorf("two customers with email %s", email)
+		final := map[string]values{} // by customer id
+		seen := map[string]bool{}
+		for rows.Next() {
+			var id, email string
+			var v values
+			if err := rows.Scan(&id, &email, &v.first, &v.last, &v.ext, &v.email, &v.sms); err != nil {
+				t.Fatal(err)
+			}
+			if seen[email] {
+				t.Errorf("two customers with email %s", email)
+			}
+			seen[email] = true
+			var i int
+			if _, err := fmt.Sscanf(email, tag+"%d@example.fi", &i); err != nil {
+				t.Fatal(err)
+			}
+			if v != want("A", i) && v != want("B", i) {
+				t.Errorf("%s ends as %+v: neither row A %+v nor row B %+v whole", email, v, want("A", i), want("B", i))
+			}
+			final[id] = v
 		}
-		seen[email] = true
-		var i int
-		if _, err := fmt.Sscanf(email, "both%d@example.fi", &i); err != nil {
+		if err := rows.Err(); err != nil {
 			t.Fatal(err)
 		}
-		if v != want("A", i) && v != want("B", i) {
-			t.Errorf("%s ends as %+v: neither row A %+v nor row B %+v whole", email, v, want("A", i), want("B", i))
+		if len(seen) != both {
+			t.Errorf("%d customers of the two imports, want %d", len(seen), both)
 		}
-		final[id] = v
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if len(seen) != both {
-		t.Errorf("%d customers of the two imports, want %d", len(seen), both)
-	}
-	// Each customer's consent events make one chain from false to its
-	// final consents, every event from one of the three imports.
-	evs, err := pool.Query(ctx, `SELECT customer_id::text, consent, old_value, new_value, request_id, source FROM consent_outbox
-		WHERE customer_id = ANY($1::uuid[]) ORDER BY seq`, slices.Collect(maps.Keys(final)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	state := map[string]bool{} // customer|consent → value after the events so far
-	for evs.Next() {
-		var id, consent, rid, source string
-		var o, n bool
-		if err := evs.Scan(&id, &consent, &o, &n, &rid, &source); err != nil {
+		// Each customer's consent events make one chain from false to its
+		// final consents, every event from one of the three imports.
+		evs, err := pool.Query(ctx, `SELECT customer_id::text, consent, old_value, new_value, request_id, source FROM consent_outbox
+			WHERE customer_id = ANY($1::uuid[]) ORDER BY seq`, slices.Collect(maps.Keys(final)))
+		if err != nil {
 			t.Fatal(err)
 		}
-		k := id + "|" + consent
-		if o != state[k] || o == n || source != "import" || (rid != a.ID && rid != b.ID && rid != seedJob.ID) {
-			t.Errorf("event of %s %s: %v→%v by %s (%s); the customer's value before it was %v", id, consent, o, n, rid, source, state[k])
+		state := map[string]bool{} // customer|consent → value after the events so far
+		for evs.Next() {
+			var id, consent, rid, source string
+			var o, n bool
+			if err := evs.Scan(&id, &consent, &o, &n, &rid, &source); err != nil {
+				t.Fatal(err)
+			}
+			k := id + "|" + consent
+			if o != state[k] || o == n || source != "import" || (rid != a.ID && rid != b.ID && rid != seedJob.ID) {
+				t.Errorf("event of %s %s: %v→%v by %s (%s); the customer's value before it was %v", id, consent, o, n, rid, source, state[k])
+			}
+			state[k] = n
 		}
-		state[k] = n
+		if err := evs.Err(); err != nil {
+			t.Fatal(err)
+		}
+		for id, v := range final {
+			if state[id+"|marketingEmail"] != v.email || state[id+"|marketingSms"] != v.sms {
+				t.Errorf("customer %s: consents %v/%v, but its events end at %v/%v", id, v.email, v.sms, state[id+"|marketingEmail"], state[id+"|marketingSms"])
+			}
+		}
+		t.Logf("import A: %s; import B: %s; seen running together: %v", ja, jb, overlap)
+		return overlap
 	}
-	if err := evs.Err(); err != nil {
-		t.Fatal(err)
-	}
-	for id, v := range final {
-		if state[id+"|marketingEmail"] != v.email || state[id+"|marketingSms"] != v.sms {
-			t.Errorf("customer %s: consents %v/%v, but its events end at %v/%v", id, v.email, v.sms, state[id+"|marketingEmail"], state[id+"|marketingSms"])
+	for attempt := 0; ; attempt++ {
+		if pair(fmt.Sprintf("pair%d-", attempt)) {
+			break
+		}
+		if attempt == 2 {
+			t.Fatal("in three tries the two imports were never seen running at once: the test did not test them together")
 		}
 	}
-	t.Logf("import A: %s; import B: %s", ja, jb)
+
 }
