@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -278,16 +277,16 @@ func (s *Store) writeBatch(ctx context.Context, tx pgx.Tx, b ports.Batch, ws []b
 		if _, ok := rejected[i]; ok {
 			continue
 		}
-		cs := batchClaims(w.after)
+		cs := customer.UniqueValues(w.after)
 		for _, c := range cs {
-			if j, ok := claimedBy[c.key]; ok {
-				reject(i, &fault.Conflict{Field: c.field, Message: "an earlier customer of the same batch has this " + c.what}, j)
+			if j, ok := claimedBy[c.Key]; ok {
+				reject(i, &fault.Conflict{Field: c.Field, Message: "an earlier customer of the same batch has this " + c.What}, j)
 				break
 			}
 		}
 		if _, ok := rejected[i]; !ok {
 			for _, c := range cs {
-				claimedBy[c.key] = i
+				claimedBy[c.Key] = i
 			}
 		}
 	}
@@ -607,37 +606,6 @@ var (
 			" s WHERE c.id = s.id AND s.base_version > 0 AND c.version = s.base_version"
 	}()
 )
-
-type batchClaim struct{ key, field, what string }
-
-// batchClaims lists the values of d that no other customer may have.
-func batchClaims(d customer.Data) []batchClaim {
-	var out []batchClaim
-	add := func(field, what, value string) {
-		out = append(out, batchClaim{key: field + "\x00" + value, field: field, what: what})
-	}
-	add("id", "id", d.ID.String())
-	add("number", "customer number", strconv.FormatInt(d.Number, 10))
-	if d.Email != "" {
-		add("email", "email address", strings.ToLower(d.Email))
-	}
-	if d.ExternalID != "" {
-		add("externalId", "external id", d.ExternalID)
-	}
-	if d.NetvisorID != "" {
-		add("netvisorId", "Netvisor id", d.NetvisorID)
-	}
-	if d.SSN != "" {
-		add("ssn", "personal identity code", d.SSN)
-	}
-	for _, c := range d.CustomerCards {
-		add("customerCards", "customer card", c)
-	}
-	for _, l := range d.ExternalSystems {
-		add("externalSystems", "external system link", l.String())
-	}
-	return out
-}
 
 // pgUUID is u as pgx encodes it directly: a uuid.UUID is a driver.Valuer,
 // which pgx encodes through its text form (Value, then parsing it back),

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -174,17 +173,17 @@ func (s *Store) WriteBatch(ctx context.Context, b ports.Batch) ([]ports.BatchRej
 		if _, ok := rejected[i]; ok {
 			continue
 		}
-		for _, c := range claims(after[i]) {
-			if j, ok := claimedBy[c.key]; ok {
-				reject(i, &fault.Conflict{Field: c.field, Message: "an earlier customer of the same batch has this " + c.what}, j)
+		for _, c := range customer.UniqueValues(after[i]) {
+			if j, ok := claimedBy[c.Key]; ok {
+				reject(i, &fault.Conflict{Field: c.Field, Message: "an earlier customer of the same batch has this " + c.What}, j)
 				break
 			}
 		}
 		if _, ok := rejected[i]; ok {
 			continue
 		}
-		for _, c := range claims(after[i]) {
-			claimedBy[c.key] = i
+		for _, c := range customer.UniqueValues(after[i]) {
+			claimedBy[c.Key] = i
 		}
 	}
 	// Against stored customers that the batch does not change; a write
@@ -265,35 +264,4 @@ func checkBatchShape(b ports.Batch) error {
 		}
 	}
 	return nil
-}
-
-type uniqueClaim struct{ key, field, what string }
-
-// claims lists the values of d that no other customer may have.
-func claims(d customer.Data) []uniqueClaim {
-	var out []uniqueClaim
-	add := func(field, what, value string) {
-		out = append(out, uniqueClaim{key: field + "\x00" + value, field: field, what: what})
-	}
-	add("id", "id", d.ID.String())
-	add("number", "customer number", strconv.FormatInt(d.Number, 10))
-	if d.Email != "" {
-		add("email", "email address", strings.ToLower(d.Email))
-	}
-	if d.ExternalID != "" {
-		add("externalId", "external id", d.ExternalID)
-	}
-	if d.NetvisorID != "" {
-		add("netvisorId", "Netvisor id", d.NetvisorID)
-	}
-	if d.SSN != "" {
-		add("ssn", "personal identity code", d.SSN)
-	}
-	for _, c := range d.CustomerCards {
-		add("customerCards", "customer card", c)
-	}
-	for _, l := range d.ExternalSystems {
-		add("externalSystems", "external system link", l.String())
-	}
-	return out
 }

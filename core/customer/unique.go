@@ -1,0 +1,50 @@
+package customer
+
+import (
+	"strconv"
+	"strings"
+)
+
+// UniqueValue is a value of a customer that no other customer may have
+// (domain.md: email, externalId, netvisorId, the identity code, customer
+// cards and external links, besides the id and the number).
+type UniqueValue struct {
+	// Key compares values: the field and the value as uniqueness sees it
+	// (an email in lower case).
+	Key string
+	// Field names the field in errors (email, externalId, customerCards …).
+	Field string
+	// What says it in words: "email address", "customer card".
+	What string
+}
+
+// UniqueValues lists the values of d that no other customer may have, in a
+// fixed order: id, number, email, externalId, netvisorId, ssn, then each
+// card and each external link.
+func UniqueValues(d Data) []UniqueValue {
+	out := make([]UniqueValue, 0, 6+len(d.CustomerCards)+len(d.ExternalSystems))
+	add := func(field, what, value string) {
+		out = append(out, UniqueValue{Key: field + "\x00" + value, Field: field, What: what})
+	}
+	add("id", "id", d.ID.String())
+	add("number", "customer number", strconv.FormatInt(d.Number, 10))
+	if d.Email != "" {
+		add("email", "email address", strings.ToLower(d.Email))
+	}
+	if d.ExternalID != "" {
+		add("externalId", "external id", d.ExternalID)
+	}
+	if d.NetvisorID != "" {
+		add("netvisorId", "Netvisor id", d.NetvisorID)
+	}
+	if d.SSN != "" {
+		add("ssn", "personal identity code", d.SSN)
+	}
+	for _, c := range d.CustomerCards {
+		add("customerCards", "customer card", c)
+	}
+	for _, l := range d.ExternalSystems {
+		add("externalSystems", "external system link", l.String())
+	}
+	return out
+}
