@@ -16,7 +16,12 @@ import (
 	"kirjuri/adapters/jobs"
 	"kirjuri/adapters/postgres"
 	"kirjuri/connectors"
+	"kirjuri/connectors/matkahuolto"
+	"kirjuri/connectors/paytrail"
+	"kirjuri/connectors/posti"
+	"kirjuri/connectors/reservation"
 	"kirjuri/connectors/webstore"
+	"kirjuri/connectors/woocommerce"
 	"kirjuri/core/register"
 	"kirjuri/ports"
 )
@@ -55,8 +60,43 @@ func connectorEntry[C any](defaults func(*C), module func(*C) (fx.Option, error)
 // It is explicit on purpose (no init() self-registration): one place shows
 // every external system the binary can talk to.
 var connectorRegistry = map[string]connector{
+	matkahuolto.Name: connectorEntry(matkahuolto.Defaults, func(c *matkahuolto.Config) (fx.Option, error) {
+		conn, err := matkahuolto.New(*c)
+		if err != nil {
+			return nil, err
+		}
+		return provideConnector(conn), nil
+	}),
+	posti.Name: connectorEntry(posti.Defaults, func(c *posti.Config) (fx.Option, error) {
+		conn, err := posti.New(*c)
+		if err != nil {
+			return nil, err
+		}
+		return provideConnector(conn), nil
+	}),
+	paytrail.Name: connectorEntry(paytrail.Defaults, func(c *paytrail.Config) (fx.Option, error) {
+		conn, err := paytrail.New(*c)
+		if err != nil {
+			return nil, err
+		}
+		return provideConnector(conn), nil
+	}),
+	reservation.Name: connectorEntry(reservation.Defaults, func(c *reservation.Config) (fx.Option, error) {
+		conn, err := reservation.New(*c)
+		if err != nil {
+			return nil, err
+		}
+		return provideConnector(conn), nil
+	}),
 	webstore.Name: connectorEntry(webstore.Defaults, func(c *webstore.Config) (fx.Option, error) {
 		conn, err := webstore.New(*c)
+		if err != nil {
+			return nil, err
+		}
+		return provideConnector(conn), nil
+	}),
+	woocommerce.Name: connectorEntry(nil, func(c *woocommerce.Config) (fx.Option, error) {
+		conn, err := woocommerce.New(*c)
 		if err != nil {
 			return nil, err
 		}

@@ -28,6 +28,14 @@ type Verifier interface {
 	Verify(header http.Header, body []byte, now time.Time) error
 }
 
+// Handshaker is a Receiver whose system sends an unsigned handshake when a
+// webhook is set up (WooCommerce's ping) and wants exactly 200 back. A
+// request IsHandshake accepts is answered 200 before verification and
+// stores nothing, so it must accept only the handshake's exact shape.
+type Handshaker interface {
+	IsHandshake(header http.Header, body []byte) bool
+}
+
 // Receiver takes webhook deliveries. A connector that receives must verify
 // (Verifier): the HTTP adapter refuses to serve a Receiver that does not.
 type Receiver interface {

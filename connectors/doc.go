@@ -10,10 +10,13 @@
 // start.
 //
 // This package holds the contract every connector shares: Connector with
-// its optional capabilities (Verifier, Receiver), the Standard Webhooks
-// verifier of the generic contracts, and the job worker (Processor) that
+// its optional capabilities (Verifier, Receiver, Handshaker), the Standard
+// Webhooks verifier of the generic contracts, the carriers' signature
+// (carrier.go), JSONError (decoding errors without values), and the job
+// worker (Processor) that
 // turns a stored inbound delivery into drafts for the register
 // (ports.Ingest). The webhook route, the inbox and the dead letters are in
 // adapters/http/connectors.go and adapters/postgres/inbox.go. Written so
-// far: webstore.
+// far (inbound only): webstore, reservation, woocommerce, paytrail, posti,
+// matkahuolto; mycashflow (a pull) and maestro (files) are not.
 package connectors

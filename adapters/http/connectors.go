@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"kirjuri/connectors"
+	"kirjuri/connectors/reservation"
 	"kirjuri/connectors/webstore"
 	"kirjuri/core/access"
 	"kirjuri/ports"
@@ -49,6 +50,7 @@ var webhookContracts = []struct {
 	example      []byte
 }{
 	{webstore.Name, "WebstoreEvent", webstore.WebstoreEvent{}, webstore.ExampleJSON},
+	{reservation.Name, "ReservationEvent", reservation.ReservationEvent{}, reservation.ExampleJSON},
 }
 
 type webhookInput struct {
@@ -64,8 +66,8 @@ func (in *webhookInput) Resolve(ctx huma.Context) []error {
 
 // WebhookReceipt is the answer to a delivery.
 type WebhookReceipt struct {
-	DeliveryID string `json:"deliveryId" format:"uuid" doc:"The delivery in the connector's inbox (its dead letters name it)."`
-	Status     string `json:"status" enum:"received,already received" doc:"received: stored now, processed in the background; already received: a delivery with this key was stored before, nothing changed."`
+	DeliveryID string `json:"deliveryId,omitempty" format:"uuid" doc:"The delivery in the connector's inbox (its dead letters name it); none for a handshake."`
+	Status     string `json:"status" enum:"received,already received,handshake" doc:"received: stored now, processed in the background; already received: a delivery with this key was stored before, nothing changed; handshake: the system's unsigned set-up request (WooCommerce's ping), answered 200, nothing stored."`
 }
 
 type webhookOutput struct {
@@ -145,7 +147,10 @@ func (a *API) registerConnectors() {
 		Description: "The inbound door of the connectors enabled by configuration. No API key: the delivery is authenticated by the " +
 			"connector's own scheme (webstore and reservation: Standard Webhooks, the headers webhook-id, webhook-timestamp and " +
 			"webhook-signature `v1,<base64 HMAC-SHA256 of \"{webhook-id}.{webhook-timestamp}.{body}\">` under the secret " +
-			"`whsec_…`, the timestamp within five minutes of the server's time). The raw body (at most 1 MiB, 413 beyond) is " +
+			"`whsec_…`, the timestamp within five minutes of the server's time; woocommerce: X-WC-Webhook-Signature, the " +
+			"base64 HMAC-SHA256 of the body, and its unsigned ping answered 200 as a handshake; paytrail: the merchant's " +
+			"forward of a payment callback, signed with Paytrail's own checkout-* headers and signature; posti and " +
+			"matkahuolto: Kirjuri-Signature `t=<unix>,v1=<hex HMAC-SHA256 of \"{t}.{body}\">`). The raw body (at most 1 MiB, 413 beyond) is " +
 			"verified before anything parses it: a missing or wrong signature or a timestamp out of tolerance is 401 saying which, " +
 			"and nothing is stored. An authentic delivery is stored in the connector's inbox under its delivery key (webhook-id) " +
 			"and answered 202 at once; it is processed in the background, its customer going through the register's matching, " +
@@ -223,7 +228,7 @@ func (a *API) documentWebhook() {
 	doc.RequestBody = &huma.RequestBody{
 		Required: true,
 		Description: "The connector's own payload, as its system sends it. The generic contracts are documented here: " +
-			"webstore (WebstoreEvent, systemId 7).",
+			"webstore (WebstoreEvent, systemId 7) and reservation (ReservationEvent, systemId 22), told apart by spec.",
 		Content: map[string]*huma.MediaType{
 			"application/json": {Schema: bodySchema, Examples: examples},
 		},
@@ -268,6 +273,9 @@ func (a *API) receiveWebhook(ctx context.Context, in *webhookInput) (*webhookOut
 	}
 	if len(body) > MaxWebhookBytes {
 		return nil, huma.Error413RequestEntityTooLarge(fmt.Sprintf("request body is larger than the limit of %d bytes", MaxWebhookBytes))
+	}
+	if h, ok := recv.(connectors.Handshaker); ok && h.IsHandshake(in.req.Header, body) {
+		return &webhookOutput{Status: http.StatusOK, Body: WebhookReceipt{Status: "handshake"}}, nil
 	}
 	now := a.clock.Now()
 	if err := ver.Verify(in.req.Header, body, now); err != nil {

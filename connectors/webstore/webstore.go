@@ -19,9 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"kirjuri/connectors"
@@ -127,33 +125,12 @@ func (c *Connector) Parse(_ http.Header, body []byte) ([]intake.Draft, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&ev); err != nil {
-		return nil, fmt.Errorf("the body is not a webstore event: %w", jsonError(err))
+		return nil, fmt.Errorf("the body is not a webstore event: %w", connectors.JSONError(err, ""))
 	}
 	if dec.More() {
 		return nil, errors.New("the body is not a webstore event: data after the JSON object")
 	}
 	return ev.Drafts()
-}
-
-// jsonError keeps what a JSON error says without the offending value (a
-// string in the body may be personal data).
-func jsonError(err error) error {
-	var ute *json.UnmarshalTypeError
-	if errors.As(err, &ute) {
-		return fmt.Errorf("%s: must be %s, not %s", ute.Field, ute.Type, ute.Value)
-	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Errorf("invalid JSON at byte %d", se.Offset)
-	}
-	msg := err.Error()
-	if strings.HasPrefix(msg, "json: unknown field ") {
-		return errors.New("unknown member " + strings.TrimPrefix(msg, "json: unknown field "))
-	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return errors.New("the JSON ends early")
-	}
-	return err
 }
 
 // ExampleJSON is an example event (the OpenAPI document shows it); it is

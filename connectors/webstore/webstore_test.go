@@ -250,7 +250,7 @@ func TestParseRefuses(t *testing.T) {
 		{"syntax", `{"spec" "x"}`, "invalid JSON at byte"},
 		{"trailing data", strings.Replace(base, "%s", `{"external_id":"C-1"}`, 1) + `{}`, "after the JSON object"},
 		{"unknown member", strings.Replace(base, "%s", `{"external_id":"C-1","frist_name":"Maija"}`, 1), `unknown member "frist_name"`},
-		{"wrong type", strings.Replace(base, "%s", `{"external_id":"C-1","first_name":12}`, 1), "customer.first_name: must be string"},
+		{"wrong type", strings.Replace(base, "%s", `{"external_id":"C-1","first_name":12}`, 1), "customer.first_name: must be a string"},
 		{"no customer", strings.Replace(base, `,"customer":%s`, "", 1), "customer: is required"},
 		{"no external id", strings.Replace(base, "%s", `{"first_name":"Maija"}`, 1), "customer.external_id: is required"},
 		{"other spec", strings.Replace(strings.Replace(base, "%s", `{"external_id":"C-1"}`, 1), "kirjuri.webstore.v1", "hub.customer.v1", 1), "spec: must be kirjuri.webstore.v1"},

@@ -618,9 +618,133 @@ func (e ReadinessCheckStatus) Valid() bool {
 	}
 }
 
+// Defines values for ReservationBookerLanguage.
+const (
+	ReservationBookerLanguageEn ReservationBookerLanguage = "en"
+	ReservationBookerLanguageFi ReservationBookerLanguage = "fi"
+	ReservationBookerLanguageSv ReservationBookerLanguage = "sv"
+)
+
+// Valid indicates whether the value is a known member of the ReservationBookerLanguage enum.
+func (e ReservationBookerLanguage) Valid() bool {
+	switch e {
+	case ReservationBookerLanguageEn:
+		return true
+	case ReservationBookerLanguageFi:
+		return true
+	case ReservationBookerLanguageSv:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReservationBookerType.
+const (
+	ReservationBookerTypeOrganisation ReservationBookerType = "organisation"
+	ReservationBookerTypePerson       ReservationBookerType = "person"
+)
+
+// Valid indicates whether the value is a known member of the ReservationBookerType enum.
+func (e ReservationBookerType) Valid() bool {
+	switch e {
+	case ReservationBookerTypeOrganisation:
+		return true
+	case ReservationBookerTypePerson:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReservationConsentChannel.
+const (
+	ReservationConsentChannelEmail ReservationConsentChannel = "email"
+	ReservationConsentChannelSms   ReservationConsentChannel = "sms"
+)
+
+// Valid indicates whether the value is a known member of the ReservationConsentChannel enum.
+func (e ReservationConsentChannel) Valid() bool {
+	switch e {
+	case ReservationConsentChannelEmail:
+		return true
+	case ReservationConsentChannelSms:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReservationConsentPurpose.
+const (
+	ReservationConsentPurposeMarketing ReservationConsentPurpose = "marketing"
+)
+
+// Valid indicates whether the value is a known member of the ReservationConsentPurpose enum.
+func (e ReservationConsentPurpose) Valid() bool {
+	switch e {
+	case ReservationConsentPurposeMarketing:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReservationConsentStatus.
+const (
+	ReservationConsentStatusDenied  ReservationConsentStatus = "denied"
+	ReservationConsentStatusGranted ReservationConsentStatus = "granted"
+	ReservationConsentStatusUnknown ReservationConsentStatus = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the ReservationConsentStatus enum.
+func (e ReservationConsentStatus) Valid() bool {
+	switch e {
+	case ReservationConsentStatusDenied:
+		return true
+	case ReservationConsentStatusGranted:
+		return true
+	case ReservationConsentStatusUnknown:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReservationEventEventType.
+const (
+	ReservationUpserted ReservationEventEventType = "reservation.upserted"
+)
+
+// Valid indicates whether the value is a known member of the ReservationEventEventType enum.
+func (e ReservationEventEventType) Valid() bool {
+	switch e {
+	case ReservationUpserted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReservationEventSpec.
+const (
+	KirjuriReservationV1 ReservationEventSpec = "kirjuri.reservation.v1"
+)
+
+// Valid indicates whether the value is a known member of the ReservationEventSpec enum.
+func (e ReservationEventSpec) Valid() bool {
+	switch e {
+	case KirjuriReservationV1:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for WebhookReceiptStatus.
 const (
 	WebhookReceiptStatusAlreadyReceived WebhookReceiptStatus = "already received"
+	WebhookReceiptStatusHandshake       WebhookReceiptStatus = "handshake"
 	WebhookReceiptStatusReceived        WebhookReceiptStatus = "received"
 )
 
@@ -628,6 +752,8 @@ const (
 func (e WebhookReceiptStatus) Valid() bool {
 	switch e {
 	case WebhookReceiptStatusAlreadyReceived:
+		return true
+	case WebhookReceiptStatusHandshake:
 		return true
 	case WebhookReceiptStatusReceived:
 		return true
@@ -674,13 +800,13 @@ func (e WebstoreConsentChannel) Valid() bool {
 
 // Defines values for WebstoreConsentPurpose.
 const (
-	Marketing WebstoreConsentPurpose = "marketing"
+	WebstoreConsentPurposeMarketing WebstoreConsentPurpose = "marketing"
 )
 
 // Valid indicates whether the value is a known member of the WebstoreConsentPurpose enum.
 func (e WebstoreConsentPurpose) Valid() bool {
 	switch e {
-	case Marketing:
+	case WebstoreConsentPurposeMarketing:
 		return true
 	default:
 		return false
@@ -689,19 +815,19 @@ func (e WebstoreConsentPurpose) Valid() bool {
 
 // Defines values for WebstoreConsentStatus.
 const (
-	Denied  WebstoreConsentStatus = "denied"
-	Granted WebstoreConsentStatus = "granted"
-	Unknown WebstoreConsentStatus = "unknown"
+	WebstoreConsentStatusDenied  WebstoreConsentStatus = "denied"
+	WebstoreConsentStatusGranted WebstoreConsentStatus = "granted"
+	WebstoreConsentStatusUnknown WebstoreConsentStatus = "unknown"
 )
 
 // Valid indicates whether the value is a known member of the WebstoreConsentStatus enum.
 func (e WebstoreConsentStatus) Valid() bool {
 	switch e {
-	case Denied:
+	case WebstoreConsentStatusDenied:
 		return true
-	case Granted:
+	case WebstoreConsentStatusGranted:
 		return true
-	case Unknown:
+	case WebstoreConsentStatusUnknown:
 		return true
 	default:
 		return false
@@ -1609,6 +1735,180 @@ type ReadinessCheck struct {
 // ReadinessCheckStatus defines model for ReadinessCheck.Status.
 type ReadinessCheckStatus string
 
+// ReservationAddress defines model for ReservationAddress.
+type ReservationAddress struct {
+	City string `json:"city"`
+
+	// Country ISO 3166-1 alpha-2; FI when absent.
+	Country    *string `json:"country,omitempty"`
+	Line1      string  `json:"line1"`
+	Line2      *string `json:"line2,omitempty"`
+	PostalCode string  `json:"postal_code"`
+}
+
+// ReservationBooker defines model for ReservationBooker.
+type ReservationBooker struct {
+	// Address Added to the customer's addresses when not there yet: a Home address, or an Invoice address when type is organisation; never replacing what other doors put there.
+	Address *ReservationAddress `json:"address,omitempty"`
+
+	// BusinessId Finnish business id (Y-tunnus), 1234567-8.
+	BusinessId *string `json:"business_id,omitempty"`
+
+	// Consents Marketing consents the booking system captured, one per channel. A channel not listed, or with status unknown, leaves the customer's consent as it is.
+	Consents *[]ReservationConsent `json:"consents,omitempty"`
+	Email    *string               `json:"email,omitempty"`
+
+	// EmailIsRelay true: the email is an alias of a booking channel (an OTA's relay address), not the booker's own; it is not taken.
+	EmailIsRelay *bool `json:"email_is_relay,omitempty"`
+
+	// ExternalId The booking system's id of the booker (its user or customer id, not the reservation's): the customer's external-system link (systemId 22).
+	ExternalId string `json:"external_id"`
+
+	// FirstName For an organisation, its contact person.
+	FirstName *string                    `json:"first_name,omitempty"`
+	Language  *ReservationBookerLanguage `json:"language,omitempty"`
+	LastName  *string                    `json:"last_name,omitempty"`
+
+	// OrganisationName The customer's company name.
+	OrganisationName *string `json:"organisation_name,omitempty"`
+
+	// Phone Added to the customer's phone numbers when not there yet (E.164 or a Finnish number).
+	Phone *string `json:"phone,omitempty"`
+
+	// Type organisation makes the customer a company.
+	Type *ReservationBookerType `json:"type,omitempty"`
+
+	// UpdatedAt The booking system's own update time of the booker; occurred_at when absent. An event older than one already taken from the same booker changes nothing (deliveries out of order).
+	UpdatedAt *time.Time `json:"updated_at,omitempty"`
+}
+
+// ReservationBookerLanguage defines model for ReservationBooker.Language.
+type ReservationBookerLanguage string
+
+// ReservationBookerType organisation makes the customer a company.
+type ReservationBookerType string
+
+// ReservationConsent defines model for ReservationConsent.
+type ReservationConsent struct {
+	// CapturedAt When the booker gave or withdrew it; the booker's update time when absent.
+	CapturedAt *time.Time                `json:"captured_at,omitempty"`
+	Channel    ReservationConsentChannel `json:"channel"`
+
+	// Method How it was captured (booking_form_checkbox, account_settings, …); kept as evidence.
+	Method *string `json:"method,omitempty"`
+
+	// Purpose Only marketing consents exist in the register.
+	Purpose ReservationConsentPurpose `json:"purpose"`
+
+	// Status granted sets the consent, denied withdraws it, unknown leaves it as it is.
+	Status ReservationConsentStatus `json:"status"`
+
+	// TextVersion The version of the consent text the booker saw; kept as evidence.
+	TextVersion *string `json:"text_version,omitempty"`
+}
+
+// ReservationConsentChannel defines model for ReservationConsent.Channel.
+type ReservationConsentChannel string
+
+// ReservationConsentPurpose Only marketing consents exist in the register.
+type ReservationConsentPurpose string
+
+// ReservationConsentStatus granted sets the consent, denied withdraws it, unknown leaves it as it is.
+type ReservationConsentStatus string
+
+// ReservationContact defines model for ReservationContact.
+type ReservationContact struct {
+	Address          *ReservationAddress `json:"address,omitempty"`
+	BusinessId       *string             `json:"business_id,omitempty"`
+	Email            *string             `json:"email,omitempty"`
+	FirstName        *string             `json:"first_name,omitempty"`
+	LastName         *string             `json:"last_name,omitempty"`
+	OrganisationName *string             `json:"organisation_name,omitempty"`
+	Phone            *string             `json:"phone,omitempty"`
+}
+
+// ReservationDetails defines model for ReservationDetails.
+type ReservationDetails struct {
+	// Channel direct, an OTA's name, …; informative.
+	Channel *string    `json:"channel,omitempty"`
+	EndsAt  *time.Time `json:"ends_at,omitempty"`
+
+	// ExternalId The booking system's id of the reservation; it goes into consent evidence.
+	ExternalId *string `json:"external_id,omitempty"`
+
+	// Resource What was reserved.
+	Resource *ReservationResource `json:"resource,omitempty"`
+	StartsAt *time.Time           `json:"starts_at,omitempty"`
+
+	// Status confirmed, tentative, cancelled, …; informative.
+	Status *string `json:"status,omitempty"`
+
+	// UpdatedAt The booking system's update time of the reservation; informative (the booker's update time is booker.updated_at, else occurred_at).
+	UpdatedAt *time.Time `json:"updated_at,omitempty"`
+}
+
+// ReservationEvent defines model for ReservationEvent.
+type ReservationEvent struct {
+	// BillingContact Who pays, when not the booker; informative, not stored. null or absent: none.
+	BillingContact *ReservationContact `json:"billing_contact,omitempty"`
+
+	// Booker Who made the reservation: the customer.
+	Booker ReservationBooker `json:"booker"`
+
+	// EventId The booking system's id of the event (for its own tracing and the consent evidence; deduplication uses webhook-id).
+	EventId string `json:"event_id"`
+
+	// EventType reservation.upserted: a reservation was made or changed (cancellations too, by its status); it carries the booker's full state.
+	EventType ReservationEventEventType `json:"event_type"`
+
+	// Guests The other participants. Taken only when the connector's ingestGuests is on, and then only guests with an external_id and an email or a phone, as observations: they fill only what is empty and never set consents.
+	Guests *[]ReservationGuest `json:"guests,omitempty"`
+
+	// OccurredAt When the event happened in the booking system; the booker's update time when booker.updated_at is absent.
+	OccurredAt time.Time `json:"occurred_at"`
+
+	// Reservation The reservation; informative (its id goes into the consent evidence), not stored.
+	Reservation *ReservationDetails `json:"reservation,omitempty"`
+
+	// Source Which booking system sent it.
+	Source *ReservationSource `json:"source,omitempty"`
+
+	// Spec The contract and its version.
+	Spec ReservationEventSpec `json:"spec"`
+}
+
+// ReservationEventEventType reservation.upserted: a reservation was made or changed (cancellations too, by its status); it carries the booker's full state.
+type ReservationEventEventType string
+
+// ReservationEventSpec The contract and its version.
+type ReservationEventSpec string
+
+// ReservationGuest defines model for ReservationGuest.
+type ReservationGuest struct {
+	Email *string `json:"email,omitempty"`
+
+	// ExternalId The booking system's id of the guest, when it has one: the link of the observation (systemId 22). A guest without one is not taken.
+	ExternalId *string `json:"external_id,omitempty"`
+	FirstName  *string `json:"first_name,omitempty"`
+	LastName   *string `json:"last_name,omitempty"`
+	Phone      *string `json:"phone,omitempty"`
+}
+
+// ReservationResource defines model for ReservationResource.
+type ReservationResource struct {
+	Id   *string `json:"id,omitempty"`
+	Name *string `json:"name,omitempty"`
+}
+
+// ReservationSource defines model for ReservationSource.
+type ReservationSource struct {
+	// Instance Which of the merchant's booking systems, free text; it goes into consent evidence.
+	Instance *string `json:"instance,omitempty"`
+
+	// System The booking system's software, free text.
+	System *string `json:"system,omitempty"`
+}
+
 // RestrictionBody defines model for RestrictionBody.
 type RestrictionBody struct {
 	// Reason Kept in the audit log.
@@ -1617,14 +1917,14 @@ type RestrictionBody struct {
 
 // WebhookReceipt defines model for WebhookReceipt.
 type WebhookReceipt struct {
-	// DeliveryId The delivery in the connector's inbox (its dead letters name it).
-	DeliveryId openapi_types.UUID `json:"deliveryId"`
+	// DeliveryId The delivery in the connector's inbox (its dead letters name it); none for a handshake.
+	DeliveryId *openapi_types.UUID `json:"deliveryId,omitempty"`
 
-	// Status received: stored now, processed in the background; already received: a delivery with this key was stored before, nothing changed.
+	// Status received: stored now, processed in the background; already received: a delivery with this key was stored before, nothing changed; handshake: the system's unsigned set-up request (WooCommerce's ping), answered 200, nothing stored.
 	Status WebhookReceiptStatus `json:"status"`
 }
 
-// WebhookReceiptStatus received: stored now, processed in the background; already received: a delivery with this key was stored before, nothing changed.
+// WebhookReceiptStatus received: stored now, processed in the background; already received: a delivery with this key was stored before, nothing changed; handshake: the system's unsigned set-up request (WooCommerce's ping), answered 200, nothing stored.
 type WebhookReceiptStatus string
 
 // WebstoreAddress defines model for WebstoreAddress.
@@ -1813,6 +2113,11 @@ type ConsentSummaryParams struct {
 type ListConnectorDeadLettersParams struct {
 	// Limit At most this many, newest first.
 	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ReceiveConnectorWebhookJSONBody defines parameters for ReceiveConnectorWebhook.
+type ReceiveConnectorWebhookJSONBody struct {
+	union json.RawMessage
 }
 
 // ReceiveConnectorWebhookParams defines parameters for ReceiveConnectorWebhook.
@@ -2052,7 +2357,7 @@ type CreateImportMultipartBodyAtomic string
 type CreateImportMultipartBodyDryRun string
 
 // ReceiveConnectorWebhookJSONRequestBody defines body for ReceiveConnectorWebhook for application/json ContentType.
-type ReceiveConnectorWebhookJSONRequestBody = WebstoreEvent
+type ReceiveConnectorWebhookJSONRequestBody ReceiveConnectorWebhookJSONBody
 
 // CreateCustomerJSONRequestBody defines body for CreateCustomer for application/json ContentType.
 type CreateCustomerJSONRequestBody = CustomerWrite
@@ -2080,6 +2385,68 @@ type CreateGroupJSONRequestBody = GroupBody
 
 // CreateImportMultipartRequestBody defines body for CreateImport for multipart/form-data ContentType.
 type CreateImportMultipartRequestBody CreateImportMultipartBody
+
+// AsWebstoreEvent returns the union data inside the ReceiveConnectorWebhookJSONBody as a WebstoreEvent
+func (t ReceiveConnectorWebhookJSONBody) AsWebstoreEvent() (WebstoreEvent, error) {
+	var body WebstoreEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromWebstoreEvent overwrites any union data inside the ReceiveConnectorWebhookJSONBody as the provided WebstoreEvent
+func (t *ReceiveConnectorWebhookJSONBody) FromWebstoreEvent(v WebstoreEvent) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeWebstoreEvent performs a merge with any union data inside the ReceiveConnectorWebhookJSONBody, using the provided WebstoreEvent
+func (t *ReceiveConnectorWebhookJSONBody) MergeWebstoreEvent(v WebstoreEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReservationEvent returns the union data inside the ReceiveConnectorWebhookJSONBody as a ReservationEvent
+func (t ReceiveConnectorWebhookJSONBody) AsReservationEvent() (ReservationEvent, error) {
+	var body ReservationEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReservationEvent overwrites any union data inside the ReceiveConnectorWebhookJSONBody as the provided ReservationEvent
+func (t *ReceiveConnectorWebhookJSONBody) FromReservationEvent(v ReservationEvent) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeReservationEvent performs a merge with any union data inside the ReceiveConnectorWebhookJSONBody, using the provided ReservationEvent
+func (t *ReceiveConnectorWebhookJSONBody) MergeReservationEvent(v ReservationEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ReceiveConnectorWebhookJSONBody) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ReceiveConnectorWebhookJSONBody) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -2213,7 +2580,7 @@ type ClientInterface interface {
 
 	// ReceiveConnectorWebhookWithBody Receive a connector's webhook
 	//
-	// The inbound door of the connectors enabled by configuration. No API key: the delivery is authenticated by the connector's own scheme (webstore and reservation: Standard Webhooks, the headers webhook-id, webhook-timestamp and webhook-signature `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` under the secret `whsec_…`, the timestamp within five minutes of the server's time). The raw body (at most 1 MiB, 413 beyond) is verified before anything parses it: a missing or wrong signature or a timestamp out of tolerance is 401 saying which, and nothing is stored. An authentic delivery is stored in the connector's inbox under its delivery key (webhook-id) and answered 202 at once; it is processed in the background, its customer going through the register's matching, merging and validation. The same delivery key again is 200 "already received" and changes nothing. A delivery that does not parse or that the register refuses is rejected with the reason (GET .../dead-letters). An unknown or disabled connector is 404.
+	// The inbound door of the connectors enabled by configuration. No API key: the delivery is authenticated by the connector's own scheme (webstore and reservation: Standard Webhooks, the headers webhook-id, webhook-timestamp and webhook-signature `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` under the secret `whsec_…`, the timestamp within five minutes of the server's time; woocommerce: X-WC-Webhook-Signature, the base64 HMAC-SHA256 of the body, and its unsigned ping answered 200 as a handshake; paytrail: the merchant's forward of a payment callback, signed with Paytrail's own checkout-* headers and signature; posti and matkahuolto: Kirjuri-Signature `t=<unix>,v1=<hex HMAC-SHA256 of "{t}.{body}">`). The raw body (at most 1 MiB, 413 beyond) is verified before anything parses it: a missing or wrong signature or a timestamp out of tolerance is 401 saying which, and nothing is stored. An authentic delivery is stored in the connector's inbox under its delivery key (webhook-id) and answered 202 at once; it is processed in the background, its customer going through the register's matching, merging and validation. The same delivery key again is 200 "already received" and changes nothing. A delivery that does not parse or that the register refuses is rejected with the reason (GET .../dead-letters). An unknown or disabled connector is 404.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2222,7 +2589,7 @@ type ClientInterface interface {
 
 	// ReceiveConnectorWebhook Receive a connector's webhook
 	//
-	// The inbound door of the connectors enabled by configuration. No API key: the delivery is authenticated by the connector's own scheme (webstore and reservation: Standard Webhooks, the headers webhook-id, webhook-timestamp and webhook-signature `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` under the secret `whsec_…`, the timestamp within five minutes of the server's time). The raw body (at most 1 MiB, 413 beyond) is verified before anything parses it: a missing or wrong signature or a timestamp out of tolerance is 401 saying which, and nothing is stored. An authentic delivery is stored in the connector's inbox under its delivery key (webhook-id) and answered 202 at once; it is processed in the background, its customer going through the register's matching, merging and validation. The same delivery key again is 200 "already received" and changes nothing. A delivery that does not parse or that the register refuses is rejected with the reason (GET .../dead-letters). An unknown or disabled connector is 404.
+	// The inbound door of the connectors enabled by configuration. No API key: the delivery is authenticated by the connector's own scheme (webstore and reservation: Standard Webhooks, the headers webhook-id, webhook-timestamp and webhook-signature `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` under the secret `whsec_…`, the timestamp within five minutes of the server's time; woocommerce: X-WC-Webhook-Signature, the base64 HMAC-SHA256 of the body, and its unsigned ping answered 200 as a handshake; paytrail: the merchant's forward of a payment callback, signed with Paytrail's own checkout-* headers and signature; posti and matkahuolto: Kirjuri-Signature `t=<unix>,v1=<hex HMAC-SHA256 of "{t}.{body}">`). The raw body (at most 1 MiB, 413 beyond) is verified before anything parses it: a missing or wrong signature or a timestamp out of tolerance is 401 saying which, and nothing is stored. An authentic delivery is stored in the connector's inbox under its delivery key (webhook-id) and answered 202 at once; it is processed in the background, its customer going through the register's matching, merging and validation. The same delivery key again is 200 "already received" and changes nothing. A delivery that does not parse or that the register refuses is rejected with the reason (GET .../dead-letters). An unknown or disabled connector is 404.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2610,7 +2977,7 @@ func (c *Client) RetryConnectorDeadLetter(ctx context.Context, name string, id o
 
 // ReceiveConnectorWebhookWithBody Receive a connector's webhook
 //
-// The inbound door of the connectors enabled by configuration. No API key: the delivery is authenticated by the connector's own scheme (webstore and reservation: Standard Webhooks, the headers webhook-id, webhook-timestamp and webhook-signature `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` under the secret `whsec_…`, the timestamp within five minutes of the server's time). The raw body (at most 1 MiB, 413 beyond) is verified before anything parses it: a missing or wrong signature or a timestamp out of tolerance is 401 saying which, and nothing is stored. An authentic delivery is stored in the connector's inbox under its delivery key (webhook-id) and answered 202 at once; it is processed in the background, its customer going through the register's matching, merging and validation. The same delivery key again is 200 "already received" and changes nothing. A delivery that does not parse or that the register refuses is rejected with the reason (GET .../dead-letters). An unknown or disabled connector is 404.
+// The inbound door of the connectors enabled by configuration. No API key: the delivery is authenticated by the connector's own scheme (webstore and reservation: Standard Webhooks, the headers webhook-id, webhook-timestamp and webhook-signature `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` under the secret `whsec_…`, the timestamp within five minutes of the server's time; woocommerce: X-WC-Webhook-Signature, the base64 HMAC-SHA256 of the body, and its unsigned ping answered 200 as a handshake; paytrail: the merchant's forward of a payment callback, signed with Paytrail's own checkout-* headers and signature; posti and matkahuolto: Kirjuri-Signature `t=<unix>,v1=<hex HMAC-SHA256 of "{t}.{body}">`). The raw body (at most 1 MiB, 413 beyond) is verified before anything parses it: a missing or wrong signature or a timestamp out of tolerance is 401 saying which, and nothing is stored. An authentic delivery is stored in the connector's inbox under its delivery key (webhook-id) and answered 202 at once; it is processed in the background, its customer going through the register's matching, merging and validation. The same delivery key again is 200 "already received" and changes nothing. A delivery that does not parse or that the register refuses is rejected with the reason (GET .../dead-letters). An unknown or disabled connector is 404.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2629,7 +2996,7 @@ func (c *Client) ReceiveConnectorWebhookWithBody(ctx context.Context, name strin
 
 // ReceiveConnectorWebhook Receive a connector's webhook
 //
-// The inbound door of the connectors enabled by configuration. No API key: the delivery is authenticated by the connector's own scheme (webstore and reservation: Standard Webhooks, the headers webhook-id, webhook-timestamp and webhook-signature `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` under the secret `whsec_…`, the timestamp within five minutes of the server's time). The raw body (at most 1 MiB, 413 beyond) is verified before anything parses it: a missing or wrong signature or a timestamp out of tolerance is 401 saying which, and nothing is stored. An authentic delivery is stored in the connector's inbox under its delivery key (webhook-id) and answered 202 at once; it is processed in the background, its customer going through the register's matching, merging and validation. The same delivery key again is 200 "already received" and changes nothing. A delivery that does not parse or that the register refuses is rejected with the reason (GET .../dead-letters). An unknown or disabled connector is 404.
+// The inbound door of the connectors enabled by configuration. No API key: the delivery is authenticated by the connector's own scheme (webstore and reservation: Standard Webhooks, the headers webhook-id, webhook-timestamp and webhook-signature `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` under the secret `whsec_…`, the timestamp within five minutes of the server's time; woocommerce: X-WC-Webhook-Signature, the base64 HMAC-SHA256 of the body, and its unsigned ping answered 200 as a handshake; paytrail: the merchant's forward of a payment callback, signed with Paytrail's own checkout-* headers and signature; posti and matkahuolto: Kirjuri-Signature `t=<unix>,v1=<hex HMAC-SHA256 of "{t}.{body}">`). The raw body (at most 1 MiB, 413 beyond) is verified before anything parses it: a missing or wrong signature or a timestamp out of tolerance is 401 saying which, and nothing is stored. An authentic delivery is stored in the connector's inbox under its delivery key (webhook-id) and answered 202 at once; it is processed in the background, its customer going through the register's matching, merging and validation. The same delivery key again is 200 "already received" and changes nothing. A delivery that does not parse or that the register refuses is rejected with the reason (GET .../dead-letters). An unknown or disabled connector is 404.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5348,7 +5715,7 @@ type ClientWithResponsesInterface interface {
 
 	// ReceiveConnectorWebhookWithBodyWithResponse Receive a connector's webhook
 	//
-	// The inbound door of the connectors enabled by configuration. No API key: the delivery is authenticated by the connector's own scheme (webstore and reservation: Standard Webhooks, the headers webhook-id, webhook-timestamp and webhook-signature `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` under the secret `whsec_…`, the timestamp within five minutes of the server's time). The raw body (at most 1 MiB, 413 beyond) is verified before anything parses it: a missing or wrong signature or a timestamp out of tolerance is 401 saying which, and nothing is stored. An authentic delivery is stored in the connector's inbox under its delivery key (webhook-id) and answered 202 at once; it is processed in the background, its customer going through the register's matching, merging and validation. The same delivery key again is 200 "already received" and changes nothing. A delivery that does not parse or that the register refuses is rejected with the reason (GET .../dead-letters). An unknown or disabled connector is 404.
+	// The inbound door of the connectors enabled by configuration. No API key: the delivery is authenticated by the connector's own scheme (webstore and reservation: Standard Webhooks, the headers webhook-id, webhook-timestamp and webhook-signature `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` under the secret `whsec_…`, the timestamp within five minutes of the server's time; woocommerce: X-WC-Webhook-Signature, the base64 HMAC-SHA256 of the body, and its unsigned ping answered 200 as a handshake; paytrail: the merchant's forward of a payment callback, signed with Paytrail's own checkout-* headers and signature; posti and matkahuolto: Kirjuri-Signature `t=<unix>,v1=<hex HMAC-SHA256 of "{t}.{body}">`). The raw body (at most 1 MiB, 413 beyond) is verified before anything parses it: a missing or wrong signature or a timestamp out of tolerance is 401 saying which, and nothing is stored. An authentic delivery is stored in the connector's inbox under its delivery key (webhook-id) and answered 202 at once; it is processed in the background, its customer going through the register's matching, merging and validation. The same delivery key again is 200 "already received" and changes nothing. A delivery that does not parse or that the register refuses is rejected with the reason (GET .../dead-letters). An unknown or disabled connector is 404.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5357,7 +5724,7 @@ type ClientWithResponsesInterface interface {
 
 	// ReceiveConnectorWebhookWithResponse Receive a connector's webhook
 	//
-	// The inbound door of the connectors enabled by configuration. No API key: the delivery is authenticated by the connector's own scheme (webstore and reservation: Standard Webhooks, the headers webhook-id, webhook-timestamp and webhook-signature `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` under the secret `whsec_…`, the timestamp within five minutes of the server's time). The raw body (at most 1 MiB, 413 beyond) is verified before anything parses it: a missing or wrong signature or a timestamp out of tolerance is 401 saying which, and nothing is stored. An authentic delivery is stored in the connector's inbox under its delivery key (webhook-id) and answered 202 at once; it is processed in the background, its customer going through the register's matching, merging and validation. The same delivery key again is 200 "already received" and changes nothing. A delivery that does not parse or that the register refuses is rejected with the reason (GET .../dead-letters). An unknown or disabled connector is 404.
+	// The inbound door of the connectors enabled by configuration. No API key: the delivery is authenticated by the connector's own scheme (webstore and reservation: Standard Webhooks, the headers webhook-id, webhook-timestamp and webhook-signature `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` under the secret `whsec_…`, the timestamp within five minutes of the server's time; woocommerce: X-WC-Webhook-Signature, the base64 HMAC-SHA256 of the body, and its unsigned ping answered 200 as a handshake; paytrail: the merchant's forward of a payment callback, signed with Paytrail's own checkout-* headers and signature; posti and matkahuolto: Kirjuri-Signature `t=<unix>,v1=<hex HMAC-SHA256 of "{t}.{body}">`). The raw body (at most 1 MiB, 413 beyond) is verified before anything parses it: a missing or wrong signature or a timestamp out of tolerance is 401 saying which, and nothing is stored. An authentic delivery is stored in the connector's inbox under its delivery key (webhook-id) and answered 202 at once; it is processed in the background, its customer going through the register's matching, merging and validation. The same delivery key again is 200 "already received" and changes nothing. A delivery that does not parse or that the register refuses is rejected with the reason (GET .../dead-letters). An unknown or disabled connector is 404.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8570,7 +8937,7 @@ func (c *ClientWithResponses) RetryConnectorDeadLetterWithResponse(ctx context.C
 
 // ReceiveConnectorWebhookWithBodyWithResponse Receive a connector's webhook
 //
-// The inbound door of the connectors enabled by configuration. No API key: the delivery is authenticated by the connector's own scheme (webstore and reservation: Standard Webhooks, the headers webhook-id, webhook-timestamp and webhook-signature `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` under the secret `whsec_…`, the timestamp within five minutes of the server's time). The raw body (at most 1 MiB, 413 beyond) is verified before anything parses it: a missing or wrong signature or a timestamp out of tolerance is 401 saying which, and nothing is stored. An authentic delivery is stored in the connector's inbox under its delivery key (webhook-id) and answered 202 at once; it is processed in the background, its customer going through the register's matching, merging and validation. The same delivery key again is 200 "already received" and changes nothing. A delivery that does not parse or that the register refuses is rejected with the reason (GET .../dead-letters). An unknown or disabled connector is 404.
+// The inbound door of the connectors enabled by configuration. No API key: the delivery is authenticated by the connector's own scheme (webstore and reservation: Standard Webhooks, the headers webhook-id, webhook-timestamp and webhook-signature `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` under the secret `whsec_…`, the timestamp within five minutes of the server's time; woocommerce: X-WC-Webhook-Signature, the base64 HMAC-SHA256 of the body, and its unsigned ping answered 200 as a handshake; paytrail: the merchant's forward of a payment callback, signed with Paytrail's own checkout-* headers and signature; posti and matkahuolto: Kirjuri-Signature `t=<unix>,v1=<hex HMAC-SHA256 of "{t}.{body}">`). The raw body (at most 1 MiB, 413 beyond) is verified before anything parses it: a missing or wrong signature or a timestamp out of tolerance is 401 saying which, and nothing is stored. An authentic delivery is stored in the connector's inbox under its delivery key (webhook-id) and answered 202 at once; it is processed in the background, its customer going through the register's matching, merging and validation. The same delivery key again is 200 "already received" and changes nothing. A delivery that does not parse or that the register refuses is rejected with the reason (GET .../dead-letters). An unknown or disabled connector is 404.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8585,7 +8952,7 @@ func (c *ClientWithResponses) ReceiveConnectorWebhookWithBodyWithResponse(ctx co
 
 // ReceiveConnectorWebhookWithResponse Receive a connector's webhook
 //
-// The inbound door of the connectors enabled by configuration. No API key: the delivery is authenticated by the connector's own scheme (webstore and reservation: Standard Webhooks, the headers webhook-id, webhook-timestamp and webhook-signature `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` under the secret `whsec_…`, the timestamp within five minutes of the server's time). The raw body (at most 1 MiB, 413 beyond) is verified before anything parses it: a missing or wrong signature or a timestamp out of tolerance is 401 saying which, and nothing is stored. An authentic delivery is stored in the connector's inbox under its delivery key (webhook-id) and answered 202 at once; it is processed in the background, its customer going through the register's matching, merging and validation. The same delivery key again is 200 "already received" and changes nothing. A delivery that does not parse or that the register refuses is rejected with the reason (GET .../dead-letters). An unknown or disabled connector is 404.
+// The inbound door of the connectors enabled by configuration. No API key: the delivery is authenticated by the connector's own scheme (webstore and reservation: Standard Webhooks, the headers webhook-id, webhook-timestamp and webhook-signature `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` under the secret `whsec_…`, the timestamp within five minutes of the server's time; woocommerce: X-WC-Webhook-Signature, the base64 HMAC-SHA256 of the body, and its unsigned ping answered 200 as a handshake; paytrail: the merchant's forward of a payment callback, signed with Paytrail's own checkout-* headers and signature; posti and matkahuolto: Kirjuri-Signature `t=<unix>,v1=<hex HMAC-SHA256 of "{t}.{body}">`). The raw body (at most 1 MiB, 413 beyond) is verified before anything parses it: a missing or wrong signature or a timestamp out of tolerance is 401 saying which, and nothing is stored. An authentic delivery is stored in the connector's inbox under its delivery key (webhook-id) and answered 202 at once; it is processed in the background, its customer going through the register's matching, merging and validation. The same delivery key again is 200 "already received" and changes nothing. A delivery that does not parse or that the register refuses is rejected with the reason (GET .../dead-letters). An unknown or disabled connector is 404.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -1,0 +1,155 @@
+// Package reservation is the connector of the generic reservation (booking)
+// system (external system 22): any booking system that sends its
+// reservations to kirjuri in our own JSON contract (ReservationEvent,
+// published in the OpenAPI document), signed the Standard Webhooks way,
+// exactly as the generic web store (connectors/webstore) is. The contract
+// follows the proposal of ../shared/research/connectors.md §6.3: one event
+// per request, the reservation with its booker, organisations as bookers,
+// the booker's per-channel consents with their evidence, guests apart.
+//
+// What it does: a reservation.upserted event becomes one authoritative
+// draft of the booker, linked by systemId 22 and the booking system's id of
+// the booker; members absent or null change nothing; the phone and address
+// are added to the customer's lists; consents are set only by the channels
+// the event names with status granted or denied. An email the booking
+// system marks as a relay (email_is_relay: an OTA's alias) is not taken.
+// With ingestGuests, each guest with an id of its own and an email or a
+// phone becomes an observation (fills only what is empty, never consents).
+// What it does not (yet): the thin customer.changed event (it needs a pull
+// from the booking system), the billing contact (documented, not stored),
+// pull and push.
+package reservation
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"kirjuri/connectors"
+	"kirjuri/core/customer"
+	"kirjuri/core/intake"
+)
+
+// Name is the connector's name in configuration and paths.
+const Name = "reservation"
+
+// Config is the connectors.reservation section.
+type Config struct {
+	// SigningSecret is the Standard Webhooks secret, "whsec_<base64>";
+	// required when enabled. Also from KIRJURI_CONNECTORS_RESERVATION_SIGNING_SECRET.
+	SigningSecret string `koanf:"signingSecret"`
+	// PreviousSigningSecret is accepted too while the secret is rotated.
+	PreviousSigningSecret string `koanf:"previousSigningSecret"`
+	// Tolerance bounds how far webhook-timestamp may be from the server's
+	// time (five minutes by default).
+	Tolerance time.Duration `koanf:"tolerance"`
+	// IngestGuests makes each guest with an id and an email or a phone an
+	// observation on the register (false by default: only the booker).
+	IngestGuests bool `koanf:"ingestGuests"`
+}
+
+// Defaults fills in the defaults.
+func Defaults(c *Config) { c.Tolerance = connectors.DefaultTolerance }
+
+// String never shows the secrets.
+func (c Config) String() string {
+	return fmt.Sprintf("reservation{signingSecret: %s, previousSigningSecret: %s, tolerance: %s, ingestGuests: %t}",
+		redacted(c.SigningSecret), redacted(c.PreviousSigningSecret), c.Tolerance, c.IngestGuests)
+}
+
+func redacted(s string) string {
+	if s == "" {
+		return "unset"
+	}
+	return "set"
+}
+
+// Validate checks an enabled section.
+func (c *Config) Validate() error {
+	if c.SigningSecret == "" {
+		return errors.New("signingSecret is required when the connector is enabled (or KIRJURI_CONNECTORS_RESERVATION_SIGNING_SECRET)")
+	}
+	if _, err := connectors.ParseSecret(c.SigningSecret); err != nil {
+		return fmt.Errorf("signingSecret: %w", err)
+	}
+	if c.PreviousSigningSecret != "" {
+		if _, err := connectors.ParseSecret(c.PreviousSigningSecret); err != nil {
+			return fmt.Errorf("previousSigningSecret: %w", err)
+		}
+	}
+	if c.Tolerance < time.Second || c.Tolerance > time.Hour {
+		return fmt.Errorf("tolerance: must be 1s to 1h, not %s", c.Tolerance)
+	}
+	return nil
+}
+
+// Connector is the reservation connector.
+type Connector struct {
+	connectors.StandardWebhooks
+	ingestGuests bool
+}
+
+var (
+	_ connectors.Connector = (*Connector)(nil)
+	_ connectors.Verifier  = (*Connector)(nil)
+	_ connectors.Receiver  = (*Connector)(nil)
+)
+
+// New builds the connector from a validated section.
+func New(c Config) (*Connector, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	keys := [][]byte{}
+	for _, s := range []string{c.SigningSecret, c.PreviousSigningSecret} {
+		if s == "" {
+			continue
+		}
+		k, err := connectors.ParseSecret(s)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return &Connector{
+		StandardWebhooks: connectors.StandardWebhooks{Secrets: keys, Tolerance: c.Tolerance},
+		ingestGuests:     c.IngestGuests,
+	}, nil
+}
+
+func (*Connector) Name() string                { return Name }
+func (*Connector) SystemID() customer.SystemID { return customer.Reservation }
+
+// DeliveryKey is the webhook-id: a sender's retry of a message keeps it.
+func (*Connector) DeliveryKey(h http.Header, _ []byte) string {
+	return h.Get(connectors.HeaderWebhookID)
+}
+
+// KeptHeaders are the Standard Webhooks id and timestamp.
+func (*Connector) KeptHeaders() []string {
+	return []string{connectors.HeaderWebhookID, connectors.HeaderWebhookTimestamp}
+}
+
+// Parse reads one event.
+func (c *Connector) Parse(_ http.Header, body []byte) ([]intake.Draft, error) {
+	var ev ReservationEvent
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ev); err != nil {
+		return nil, fmt.Errorf("the body is not a reservation event: %w", connectors.JSONError(err, ""))
+	}
+	if dec.More() {
+		return nil, errors.New("the body is not a reservation event: data after the JSON object")
+	}
+	return ev.Drafts(c.ingestGuests)
+}
+
+// ExampleJSON is an example event (the OpenAPI document shows it); it is
+// the example of ../shared/research/connectors.md §6.3 in this contract.
+//
+//go:embed example.json
+var ExampleJSON []byte
