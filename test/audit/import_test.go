@@ -524,9 +524,9 @@ func TestImportConsentsAtomicityAndConcurrency(t *testing.T) {
 		}
 		want := func(file string, i int) values {
 			if file == "A" {
-				return values{"Alfa", fmt.Sprintf("KirjuritestiA%d", i), fmt.Sprintf("A-%d", i), true, false}
+				return values{"Alfa", fmt.Sprintf("KirjuritestiA%d", i), fmt.Sprintf(tag+"A-%d", i), true, false}
 			}
-			return values{"Beeta", fmt.Sprintf("KirjuritestiB%d", i), fmt.Sprintf("B-%d", i), false, true}
+			return values{"Beeta", fmt.Sprintf("KirjuritestiB%d", i), fmt.Sprintf(tag+"B-%d", i), false, true}
 		}
 		// B runs in the reverse order: it starts on the new customers while A
 		// starts on the existing ones, so that the two meet and both try to
