@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+type bench struct {
+	opts options
+	rep  *report
+
+	quiet    time.Duration
+	benchURL string
+	pool     *pgxpool.Pool
+	bin      string
+	svc      *service
+}
+
+func (b *bench) run(ctx context.Context) error {
+	b.quiet = b.opts.quietWait
+	b.rep.machine = readMachine()
+	defer func() { b.rep.machine.loadEnd = loadAverage() }()
+	if err := os.MkdirAll(b.opts.dir, 0o755); err != nil {
+		return err
+	}
+	admin, err := b.lockBench(ctx)
+	if err != nil {
+		return err
+	}
+	defer admin.Close(context.Background())
+	logf("creating %s anew", benchDB)
+	if b.benchURL, err = b.freshDatabase(ctx, admin); err != nil {
+		return err
+	}
+	cfg, err := pgxpool.ParseConfig(b.benchURL)
+	if err != nil {
+		return err
+	}
+	cfg.MaxConns = 4
+	if b.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+		return err
+	}
+	defer b.pool.Close()
+	b.rep.machine.readPostgres(ctx, b.pool)
+	if b.bin, err = b.buildService(ctx); err != nil {
+		return err
+	}
+
+	raw := make([]byte, 24)
+	_, _ = rand.Read(raw)
+	secret := "whsec_" + base64.StdEncoding.EncodeToString(raw)
+	runID := strconv.FormatInt(time.Now().Unix()%1_000_000, 36)
+
+	if !b.opts.noFloor {
+		if err := b.floorPhase(ctx, raw, runID); err != nil {
+			return err
+		}
+	}
+	return b.servicePhase(ctx, raw, secret, runID)
+}
+
+// floorPhase measures the bare handler (before the service starts, so it
+// has the machine to itself).
+func (b *bench) floorPhase(ctx context.Context, key []byte, runID string) error {
+	// As many connections as the service's pool (database.maxConns 16).
+	f, err := startFloor(ctx, b.benchURL, key, 16)
+	if err != nil {
+		return err
+	}
+	defer f.close()
+	g := newGen(key, "floor"+runID, &b.opts)
+	load := b.waitQuiet("the floor")
+	logf("floor: %d workers, %s warm-up, %s window (load average %s)", b.opts.concurrency, b.opts.warmup, b.opts.floorDuration, load)
+	var w0 walStats
+	res := runLoad(ctx, "floor", f.url, g, &b.opts, nil, func(start bool) {
+		if start {
+			w0 = readWAL(ctx, b.pool)
+		}
+	}, 0, b.rep.machine.postmaster)
+	res.wal = readWAL(ctx, b.pool).minus(w0)
+	res.load = load
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	stored, err := f.stored(ctx)
+	if err != nil {
+		return err
+	}
+	b.rep.floor = res
+	logf("floor: %s deliveries/s, ack p50 %s p99 %s", thousands(res.rate()), ms(pct(res.latencies, 50)), ms(pct(res.latencies, 99)))
+	g.mu.Lock()
+	b.rep.check("floor: every acknowledged delivery stored once, replays not again", stored == int64(g.ackedMsgs) && res.errors == 0 && res.replayNot200 == 0,
+		fmt.Sprintf("%d rows for %d distinct webhook-ids acknowledged; %d errors; %d replays not answered 200", stored, g.ackedMsgs, res.errors, res.replayNot200))
+	g.mu.Unlock()
+	return nil
+}
+
+// connectorHealth is the webstore item of GET /v1/connectors.
+type connectorHealth struct {
+	Name        string `json:"name"`
+	Backlog     int64  `json:"backlog"`
+	DeadLetters int64  `json:"deadLetters"`
+}
+
+func (s *service) health(ctx context.Context) (connectorHealth, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/v1/connectors", nil)
+	req.Header.Set("Authorization", "Bearer "+s.key)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return connectorHealth{}, fmt.Errorf("GET /v1/connectors: %w", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return connectorHealth{}, fmt.Errorf("GET /v1/connectors: %s: %s", resp.Status, strings.TrimSpace(string(body)))
+	}
+	var list struct {
+		Items []connectorHealth `json:"items"`
+	}
+	if err := jsonUnmarshal(body, &list); err != nil {
+		return connectorHealth{}, fmt.Errorf("GET /v1/connectors: %w", err)
+	}
+	for _, it := range list.Items {
+		if it.Name == "webstore" {
+			return it, nil
+		}
+	}
+	return connectorHealth{}, fmt.Errorf("GET /v1/connectors does not list webstore: %s", body)
+}
+
+// servicePhase runs the load against kirjuri serve, waits for its backlog
+// and counts.
+func (b *bench) servicePhase(ctx context.Context, key []byte, secret, runID string) error {
+	svc, err := b.startService(ctx, secret)
+	if err != nil {
+		return err
+	}
+	b.svc = svc
+	defer svc.stop()
+	g := newGen(key, "svc"+runID, &b.opts)
+	load := b.waitQuiet("the service's window")
+	logf("service (pid %d): %d workers, %s warm-up, %s window (load average %s)", svc.cmd.Process.Pid, b.opts.concurrency, b.opts.warmup, b.opts.duration, load)
+
+	// The sample: 1 in --sample new customers, polled for from the ack
+	// on, at an interval of 5 % of the time so far (at least 10 ms, at
+	// most 1 s), so that the polls add little load however long the
+	// backlog grows.
+	var (
+		sampleMu    sync.Mutex
+		visible     []time.Duration
+		notVisible  atomic.Int64
+		polls       atomic.Int64
+		inFlight    sync.WaitGroup
+		pollVisible func(time.Time, string)
+	)
+	sampleCtx, cancelSamples := context.WithTimeout(ctx, b.opts.duration+b.opts.drainTimeout+time.Minute)
+	defer cancelSamples()
+	sample := func(start time.Time, extID string) {
+		inFlight.Add(1)
+		go pollVisible(start, extID)
+	}
+	pollVisible = func(start time.Time, extID string) {
+		defer inFlight.Done()
+		path := "/v1/customers/by-external/7/" + url.PathEscape(extID)
+		for sampleCtx.Err() == nil {
+			req, _ := http.NewRequestWithContext(sampleCtx, http.MethodGet, svc.base+path, nil)
+			req.Header.Set("Authorization", "Bearer "+svc.key)
+			resp, err := svc.client.Do(req)
+			polls.Add(1)
+			if err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					sampleMu.Lock()
+					visible = append(visible, time.Since(start))
+					sampleMu.Unlock()
+					return
+				}
+			}
+			wait := min(max(time.Since(start)/20, 10*time.Millisecond), time.Second)
+			select {
+			case <-sampleCtx.Done():
+			case <-time.After(wait):
+			}
+		}
+		notVisible.Add(1)
+	}
+
+	var (
+		w0, w1  walStats
+		hStart  connectorHealth
+		hEnd    connectorHealth
+		tEnd    time.Time
+		errHlth error
+	)
+	res := runLoad(ctx, "service", svc.base+"/v1/connectors/webstore/webhook", g, &b.opts, sample, func(start bool) {
+		if start {
+			w0 = readWAL(ctx, b.pool)
+			hStart, errHlth = svc.health(ctx)
+			return
+		}
+		tEnd = time.Now()
+		w1 = readWAL(ctx, b.pool)
+		hEnd, _ = svc.health(ctx)
+	}, svc.cmd.Process.Pid, b.rep.machine.postmaster)
+	res.wal = w1.minus(w0)
+	return b.afterLoad(ctx, svc, g, res, load, hStart, hEnd, errHlth, tEnd, func() ([]time.Duration, int64, int64) {
+		inFlight.Wait()
+		sampleMu.Lock()
+		defer sampleMu.Unlock()
+		return visible, notVisible.Load(), polls.Load()
+	})
+}
