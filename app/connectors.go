@@ -13,9 +13,9 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
+	httpapi "kirjuri/adapters/http"
 	"kirjuri/adapters/jobs"
 	"kirjuri/adapters/postgres"
-	"kirjuri/connectors"
 	"kirjuri/connectors/matkahuolto"
 	"kirjuri/connectors/paytrail"
 	"kirjuri/connectors/posti"
@@ -24,6 +24,7 @@ import (
 	"kirjuri/connectors/woocommerce"
 	"kirjuri/core/register"
 	"kirjuri/ports"
+	"kirjuri/ports/inbound"
 )
 
 // connector is one entry of the registry: how to decode a connector's
@@ -105,13 +106,13 @@ var connectorRegistry = map[string]connector{
 }
 
 // ConnectorGroup is the fx value group of the enabled connectors.
-const ConnectorGroup = connectors.Group
+const ConnectorGroup = inbound.Group
 
 // provideConnector adds an enabled connector to ConnectorGroup, in a
 // module of its own.
-func provideConnector(c connectors.Connector) fx.Option {
+func provideConnector(c inbound.Connector) fx.Option {
 	return fx.Module("connector."+c.Name(), fx.Provide(fx.Annotate(
-		func() connectors.Connector { return c },
+		func() inbound.Connector { return c },
 		fx.ResultTags(`group:"`+ConnectorGroup+`"`),
 	)))
 }
@@ -124,7 +125,7 @@ var connectorsShared = fx.Module("connectors",
 	fx.Provide(
 		func(s *postgres.Store) ports.Inbox { return s },
 		ingestPort,
-		fx.Annotate(connectors.NewSet, fx.ParamTags(`group:"`+ConnectorGroup+`"`)),
+		fx.Annotate(inbound.NewSet, fx.ParamTags(`group:"`+ConnectorGroup+`"`)),
 		newDeliveryProcessor,
 	),
 )
@@ -132,8 +133,8 @@ var connectorsShared = fx.Module("connectors",
 // ingestPort is the register service as ports.Ingest.
 func ingestPort(s *register.Service) ports.Ingest { return s }
 
-func newDeliveryProcessor(set connectors.Set, inbox ports.Inbox, ingest ports.Ingest, clock ports.Clock, log *zap.Logger) *connectors.Processor {
-	return &connectors.Processor{Inbox: inbox, Ingest: ingest, Connectors: set, Clock: clock, Log: log.Named("connectors")}
+func newDeliveryProcessor(set inbound.Set, inbox ports.Inbox, ingest ports.Ingest, clock ports.Clock, log *zap.Logger) *DeliveryProcessor {
+	return &DeliveryProcessor{Inbox: inbox, Ingest: ingest, Connectors: set, Clock: clock, Log: log.Named("connectors")}
 }
 
 // enabledConnector is an enabled connector with its decoded settings.
@@ -179,7 +180,7 @@ func connectorOptions(sections map[string]map[string]any) ([]fx.Option, error) {
 	}
 	opts := make([]fx.Option, 0, len(enabled)+1)
 	if len(enabled) > 0 {
-		opts = append(opts, connectorsShared, fx.Provide(jobs.AsWorker(func(p *connectors.Processor) *connectors.Processor { return p })))
+		opts = append(opts, connectorsShared, fx.Provide(jobs.AsWorker(func(p *DeliveryProcessor) *DeliveryProcessor { return p })))
 	}
 	for _, c := range enabled {
 		o, err := c.entry.module(c.settings)
@@ -313,4 +314,14 @@ func upperSnake(s string) string {
 		b.WriteRune(r)
 	}
 	return strings.ToUpper(b.String())
+}
+
+// webhookContracts are the JSON contracts of our own that connectors
+// receive, published in the OpenAPI document as the webhook's body whether
+// or not they are enabled.
+func webhookContracts() []httpapi.WebhookContract {
+	return []httpapi.WebhookContract{
+		{Connector: webstore.Name, Schema: "WebstoreEvent", Payload: webstore.WebstoreEvent{}, Example: webstore.ExampleJSON},
+		{Connector: reservation.Name, Schema: "ReservationEvent", Payload: reservation.ReservationEvent{}, Example: reservation.ExampleJSON},
+	}
 }

@@ -69,7 +69,7 @@ func Options(cfg Config, log *zap.Logger) (fx.Option, error) {
 		// hooks in the order appended, so a client that waits for /healthz
 		// can use the key at once.
 		fx.Module("bootstrap", fx.Invoke(bootstrapKey)),
-		fx.Supply(httpapi.Config{Addr: cfg.HTTP.Addr, Version: Version, MaxBodyBytes: cfg.HTTP.MaxBodyBytes}),
+		fx.Supply(httpapi.Config{Addr: cfg.HTTP.Addr, Version: Version, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, WebhookContracts: webhookContracts()}),
 		httpapi.Module,
 		excel.Module, // the spreadsheet of GET /v1/exports/customers.xlsx
 		audit,

@@ -9,14 +9,16 @@
 // real boolean, and an unknown key or a value of the wrong type stops the
 // start.
 //
-// This package holds the contract every connector shares: Connector with
-// its optional capabilities (Verifier, Receiver, Handshaker), the Standard
-// Webhooks verifier of the generic contracts, the carriers' signature
-// (carrier.go), JSONError (decoding errors without values), and the job
-// worker (Processor) that
-// turns a stored inbound delivery into drafts for the register
-// (ports.Ingest). The webhook route, the inbox and the dead letters are in
-// adapters/http/connectors.go and adapters/postgres/inbox.go. Written so
-// far (inbound only): webstore, reservation, woocommerce, paytrail, posti,
-// matkahuolto; mycashflow (a pull) and maestro (files) are not.
+// The contract every connector shares is not here, since connectors may
+// not import one another: ports/inbound holds what a connector is and its
+// optional capabilities (Verifier, Receiver, Handshaker), the set of the
+// enabled ones and the job of a stored delivery; ports/delivery the
+// signature schemes (Standard Webhooks, the carriers' Kirjuri-Signature),
+// JSONError (decoding errors without values) and SplitName. The delivery
+// worker that turns a stored delivery into drafts for the register
+// (ports.Ingest) is app.DeliveryProcessor; the webhook route, the inbox and
+// the dead letters are in adapters/http/connectors.go and
+// adapters/postgres/inbox.go. Written so far (inbound only): webstore,
+// reservation, woocommerce, paytrail, posti, matkahuolto; mycashflow (a
+// pull) and maestro (files) are not.
 package connectors

@@ -27,10 +27,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 
-	"kirjuri/connectors"
 	"kirjuri/core/access"
 	"kirjuri/core/register"
 	"kirjuri/ports"
+	"kirjuri/ports/inbound"
 )
 
 // Defaults of Config.
@@ -48,6 +48,21 @@ type Config struct {
 	// MaxBodyBytes is the default request body limit; DefaultMaxBodyBytes
 	// when zero. An operation that needs another limit sets its own.
 	MaxBodyBytes int64
+	// WebhookContracts are the JSON contracts of our own that connectors
+	// receive (the generic web store, the reservation system), published as
+	// the webhook's request body whether or not they are enabled. The
+	// application gives them (adapters do not import connectors).
+	WebhookContracts []WebhookContract
+}
+
+// WebhookContract is one published webhook body: the connector, the name of
+// its schema, a value of its Go type (the schema is made from it) and an
+// example event.
+type WebhookContract struct {
+	Connector string
+	Schema    string
+	Payload   any
+	Example   []byte
 }
 
 // Deps are the ports and services the API uses.
@@ -92,7 +107,7 @@ type API struct {
 	imports ImportDeps
 	// connDeps and conns (by name) serve the connector operations.
 	connDeps ConnectorDeps
-	conns    map[string]connectors.Connector
+	conns    map[string]inbound.Connector
 
 	keys     *keyCache
 	metrics  *metrics

@@ -17,11 +17,10 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 	"github.com/google/uuid"
 
-	"kirjuri/connectors"
-	"kirjuri/connectors/reservation"
-	"kirjuri/connectors/webstore"
 	"kirjuri/core/access"
 	"kirjuri/ports"
+	"kirjuri/ports/delivery"
+	"kirjuri/ports/inbound"
 )
 
 const tagConnectors = "Connectors"
@@ -38,19 +37,8 @@ const MaxWebhookBytes = ports.MaxDeliveryBody
 // ConnectorDeps are what the connector operations need: the enabled
 // connectors and, when any is enabled, the inbox.
 type ConnectorDeps struct {
-	Connectors []connectors.Connector
+	Connectors []inbound.Connector
 	Inbox      ports.Inbox
-}
-
-// webhookContracts are the documented request bodies of the connectors
-// that receive our own JSON contracts, by connector.
-var webhookContracts = []struct {
-	name, schema string
-	payload      any
-	example      []byte
-}{
-	{webstore.Name, "WebstoreEvent", webstore.WebstoreEvent{}, webstore.ExampleJSON},
-	{reservation.Name, "ReservationEvent", reservation.ReservationEvent{}, reservation.ExampleJSON},
 }
 
 type webhookInput struct {
@@ -135,7 +123,7 @@ type retryOutput struct {
 }
 
 func (a *API) registerConnectors() {
-	a.conns = map[string]connectors.Connector{}
+	a.conns = map[string]inbound.Connector{}
 	for _, c := range a.connDeps.Connectors {
 		a.conns[c.Name()] = c
 	}
@@ -213,12 +201,12 @@ func (a *API) documentWebhook() {
 		oneOf    []*huma.Schema
 		examples = map[string]*huma.Example{}
 	)
-	for _, c := range webhookContracts {
-		s := oapi.Components.Schemas.Schema(reflect.TypeOf(c.payload), true, c.schema)
+	for _, c := range a.cfg.WebhookContracts {
+		s := oapi.Components.Schemas.Schema(reflect.TypeOf(c.Payload), true, c.Schema)
 		oneOf = append(oneOf, s)
 		var ex any
-		if err := json.Unmarshal(c.example, &ex); err == nil {
-			examples[c.name] = &huma.Example{Summary: "An event of the " + c.name + " connector", Value: ex}
+		if err := json.Unmarshal(c.Example, &ex); err == nil {
+			examples[c.Connector] = &huma.Example{Summary: "An event of the " + c.Connector + " connector", Value: ex}
 		}
 	}
 	bodySchema := &huma.Schema{OneOf: oneOf}
@@ -245,10 +233,10 @@ func (a *API) documentWebhook() {
 	item.Post = &doc
 }
 
-func (a *API) receiver(name string) (connectors.Receiver, connectors.Verifier, error) {
+func (a *API) receiver(name string) (inbound.Receiver, inbound.Verifier, error) {
 	c, ok := a.conns[name]
-	recv, isRecv := c.(connectors.Receiver)
-	ver, isVer := c.(connectors.Verifier)
+	recv, isRecv := c.(inbound.Receiver)
+	ver, isVer := c.(inbound.Verifier)
 	if !ok || !isRecv || !isVer || a.connDeps.Inbox == nil {
 		return nil, nil, huma.Error404NotFound(fmt.Sprintf("no connector named %q receives webhooks here (unknown, or not enabled)", name))
 	}
@@ -274,12 +262,12 @@ func (a *API) receiveWebhook(ctx context.Context, in *webhookInput) (*webhookOut
 	if len(body) > MaxWebhookBytes {
 		return nil, huma.Error413RequestEntityTooLarge(fmt.Sprintf("request body is larger than the limit of %d bytes", MaxWebhookBytes))
 	}
-	if h, ok := recv.(connectors.Handshaker); ok && h.IsHandshake(in.req.Header, body) {
+	if h, ok := recv.(inbound.Handshaker); ok && h.IsHandshake(in.req.Header, body) {
 		return &webhookOutput{Status: http.StatusOK, Body: WebhookReceipt{Status: "handshake"}}, nil
 	}
 	now := a.clock.Now()
 	if err := ver.Verify(in.req.Header, body, now); err != nil {
-		var ve *connectors.VerifyError
+		var ve *delivery.VerifyError
 		if errors.As(err, &ve) {
 			return nil, huma.Error401Unauthorized(ve.Reason)
 		}
@@ -300,7 +288,7 @@ func (a *API) receiveWebhook(ctx context.Context, in *webhookInput) (*webhookOut
 	stored, dup, err := a.connDeps.Inbox.Receive(ctx, ports.Delivery{
 		ID: id, Connector: in.Name, Key: key, ReceivedAt: now.UTC().Truncate(time.Microsecond),
 		Headers: headers, Body: body,
-	}, connectors.DeliveryJob(id))
+	}, inbound.DeliveryJob(id))
 	if err != nil {
 		return nil, a.problem(ctx, err, inBody)
 	}
@@ -316,7 +304,7 @@ func (a *API) listConnectors(ctx context.Context, _ *struct{}) (*connectorList, 
 	for _, name := range slicesSortedKeys(a.conns) {
 		c := a.conns[name]
 		v := ConnectorView{Name: name, SystemID: int(c.SystemID()), Capabilities: []string{}}
-		if _, ok := c.(connectors.Receiver); ok {
+		if _, ok := c.(inbound.Receiver); ok {
 			v.Capabilities = append(v.Capabilities, "webhook")
 		}
 		if a.connDeps.Inbox != nil {
@@ -366,7 +354,7 @@ func (a *API) retryDeadLetter(ctx context.Context, in *retryInput) (*retryOutput
 	if err != nil {
 		return nil, huma.Error422UnprocessableEntity("validation failed", &huma.ErrorDetail{Location: "path.id", Message: "must be a UUID"})
 	}
-	d, err := a.connDeps.Inbox.RetryDelivery(ctx, in.Name, id, connectors.DeliveryJob(id))
+	d, err := a.connDeps.Inbox.RetryDelivery(ctx, in.Name, id, inbound.DeliveryJob(id))
 	if err != nil {
 		return nil, a.problem(ctx, err, inPath)
 	}

@@ -17,6 +17,8 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"kirjuri/connectors/reservation"
+	"kirjuri/connectors/webstore"
 	"kirjuri/core/access"
 	"kirjuri/core/consent"
 	"kirjuri/core/register"
@@ -108,7 +110,12 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	for _, o := range opts {
 		o(&d)
 	}
-	api, err := New(Config{Version: "test"}, d)
+	api, err := New(Config{Version: "test", WebhookContracts: []WebhookContract{
+		// As the application gives them (app.webhookContracts): the
+		// document the golden file pins is the one the binary serves.
+		{Connector: webstore.Name, Schema: "WebstoreEvent", Payload: webstore.WebstoreEvent{}, Example: webstore.ExampleJSON},
+		{Connector: reservation.Name, Schema: "ReservationEvent", Payload: reservation.ReservationEvent{}, Example: reservation.ExampleJSON},
+	}}, d)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,9 +5,9 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
-	"kirjuri/connectors"
 	"kirjuri/core/register"
 	"kirjuri/ports"
+	"kirjuri/ports/inbound"
 )
 
 // ReadinessGroup is the fx value group of the ports.Readiness checks that
@@ -38,13 +38,13 @@ type fxDeps struct {
 	Audit       ports.ConsentAudit `optional:"true"`
 	Ready       []ports.Readiness  `group:"readiness"`
 	Log         *zap.Logger
-	Metrics     prometheus.Registerer  `optional:"true"`
-	Gatherer    prometheus.Gatherer    `optional:"true"`
-	Clock       ports.Clock            `optional:"true"`
-	Sheets      ports.CustomerSheets   `optional:"true"`
-	Imports     ImportDeps             `optional:"true"`
-	Connectors  []connectors.Connector `group:"connectors"`
-	Inbox       ports.Inbox            `optional:"true"`
+	Metrics     prometheus.Registerer `optional:"true"`
+	Gatherer    prometheus.Gatherer   `optional:"true"`
+	Clock       ports.Clock           `optional:"true"`
+	Sheets      ports.CustomerSheets  `optional:"true"`
+	Imports     ImportDeps            `optional:"true"`
+	Connectors  []inbound.Connector   `group:"connectors"`
+	Inbox       ports.Inbox           `optional:"true"`
 }
 
 func newFromFx(d fxDeps) (*API, error) {

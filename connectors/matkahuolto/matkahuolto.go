@@ -6,7 +6,7 @@
 // MHShipmentRequest. The integration posts the same document here (with
 // its UserId and Password left out or empty: they are Matkahuolto's
 // credentials and never read here), signed with a shared secret
-// (connectors.CarrierSignature: header Kirjuri-Signature,
+// (delivery.CarrierSignature: header Kirjuri-Signature,
 // t=<Unix seconds>,v1=<hex HMAC-SHA256 of "t.body">).
 //
 // What it does: the receiver of each Shipment becomes one draft of trust
@@ -25,9 +25,10 @@ import (
 	"net/http"
 	"time"
 
-	"kirjuri/connectors"
 	"kirjuri/core/customer"
 	"kirjuri/core/intake"
+	"kirjuri/ports/delivery"
+	"kirjuri/ports/inbound"
 )
 
 // Name is the connector's name in configuration and paths.
@@ -56,7 +57,7 @@ type Config struct {
 }
 
 // Defaults fills in the defaults.
-func Defaults(c *Config) { c.Tolerance, c.SplitNames = connectors.DefaultTolerance, true }
+func Defaults(c *Config) { c.Tolerance, c.SplitNames = delivery.DefaultTolerance, true }
 
 // String never shows the secrets.
 func (c Config) String() string {
@@ -76,11 +77,11 @@ func (c *Config) Validate() error {
 	if c.Secret == "" {
 		return errors.New("secret is required when the connector is enabled (or KIRJURI_CONNECTORS_MATKAHUOLTO_SECRET)")
 	}
-	if err := connectors.CheckCarrierSecret(c.Secret); err != nil {
+	if err := delivery.CheckCarrierSecret(c.Secret); err != nil {
 		return fmt.Errorf("secret: %w", err)
 	}
 	if c.PreviousSecret != "" {
-		if err := connectors.CheckCarrierSecret(c.PreviousSecret); err != nil {
+		if err := delivery.CheckCarrierSecret(c.PreviousSecret); err != nil {
 			return fmt.Errorf("previousSecret: %w", err)
 		}
 	}
@@ -92,14 +93,14 @@ func (c *Config) Validate() error {
 
 // Connector is the Matkahuolto connector.
 type Connector struct {
-	connectors.CarrierSignature
+	delivery.CarrierSignature
 	splitNames bool
 }
 
 var (
-	_ connectors.Connector = (*Connector)(nil)
-	_ connectors.Verifier  = (*Connector)(nil)
-	_ connectors.Receiver  = (*Connector)(nil)
+	_ inbound.Connector = (*Connector)(nil)
+	_ inbound.Verifier  = (*Connector)(nil)
+	_ inbound.Receiver  = (*Connector)(nil)
 )
 
 // New builds the connector from a validated section.
@@ -112,7 +113,7 @@ func New(c Config) (*Connector, error) {
 		keys = append(keys, []byte(c.PreviousSecret))
 	}
 	return &Connector{
-		CarrierSignature: connectors.CarrierSignature{Secrets: keys, Tolerance: c.Tolerance},
+		CarrierSignature: delivery.CarrierSignature{Secrets: keys, Tolerance: c.Tolerance},
 		splitNames:       c.SplitNames,
 	}, nil
 }

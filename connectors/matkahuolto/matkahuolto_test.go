@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"kirjuri/connectors"
 	"kirjuri/connectors/matkahuolto"
 	"kirjuri/core/customer"
 	"kirjuri/core/fault"
 	"kirjuri/core/intake"
+	"kirjuri/ports/delivery"
 )
 
 const (
@@ -25,7 +25,7 @@ func newConnector(t *testing.T, cfg matkahuolto.Config) *matkahuolto.Connector {
 		cfg.Secret = secret
 	}
 	if cfg.Tolerance == 0 {
-		cfg.Tolerance = connectors.DefaultTolerance // not Defaults: it would set SplitNames
+		cfg.Tolerance = delivery.DefaultTolerance // not Defaults: it would set SplitNames
 	}
 	c, err := matkahuolto.New(cfg)
 	if err != nil {
@@ -47,7 +47,7 @@ func TestVerify(t *testing.T) {
 	c := newConnector(t, matkahuolto.Config{PreviousSecret: previous})
 	now := time.Date(2024, 3, 1, 10, 15, 30, 0, time.UTC)
 	body := fixture(t)
-	good := connectors.SignCarrier([]byte(secret), now, body)
+	good := delivery.SignCarrier([]byte(secret), now, body)
 	changed := []byte(strings.Replace(string(body), "maija@example.fi", "maija@example.com", 1))
 	for _, tc := range []struct {
 		name   string
@@ -57,8 +57,8 @@ func TestVerify(t *testing.T) {
 		want   string
 	}{
 		{"correct", good, body, now, ""},
-		{"previous secret", connectors.SignCarrier([]byte(previous), now, body), body, now, ""},
-		{"wrong secret", connectors.SignCarrier([]byte("posti-test-secret-0123456789abcdef0123456789"), now, body), body, now, "no v1 signature"},
+		{"previous secret", delivery.SignCarrier([]byte(previous), now, body), body, now, ""},
+		{"wrong secret", delivery.SignCarrier([]byte("posti-test-secret-0123456789abcdef0123456789"), now, body), body, now, "no v1 signature"},
 		{"body changed after signing", good, changed, now, "no v1 signature"},
 		{"stale", good, body, now.Add(6 * time.Minute), "outside the tolerance"},
 		{"missing", http.Header{}, body, now, "missing header Kirjuri-Signature"},
@@ -71,7 +71,7 @@ func TestVerify(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !connectors.IsUnauthentic(err) || !strings.Contains(err.Error(), tc.want) {
+			if err == nil || !delivery.IsUnauthentic(err) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want a refusal saying %q", err, tc.want)
 			}
 			if strings.Contains(err.Error(), secret[:12]) {

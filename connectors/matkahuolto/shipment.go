@@ -10,10 +10,10 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"kirjuri/connectors"
 	"kirjuri/core/customer"
 	"kirjuri/core/fault"
 	"kirjuri/core/intake"
+	"kirjuri/ports/delivery"
 )
 
 // Root is the root element of Matkahuolto's shipment XML.
@@ -137,7 +137,7 @@ func (r *ShipmentRequest) drafts(splitNames bool) ([]intake.Draft, error) {
 			name = name1
 		}
 		if splitNames && name != "" {
-			first, last := connectors.SplitName(name)
+			first, last := delivery.SplitName(name)
 			if first != "" {
 				d.Patch.FirstName = customer.Set(first)
 			}

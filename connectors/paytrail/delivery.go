@@ -8,11 +8,11 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"kirjuri/connectors"
 	"kirjuri/core/customer"
 	"kirjuri/core/fault"
 	"kirjuri/core/finnish"
 	"kirjuri/core/intake"
+	"kirjuri/ports/delivery"
 )
 
 // PaytrailDelivery is what the merchant's integration forwards when
@@ -67,7 +67,7 @@ func decode(body []byte) (*PaytrailDelivery, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&top); err != nil {
-		return nil, connectors.JSONError(err, "")
+		return nil, delivery.JSONError(err, "")
 	}
 	if dec.More() {
 		return nil, errors.New("data after the JSON object")
@@ -76,7 +76,7 @@ func decode(body []byte) (*PaytrailDelivery, error) {
 	if len(top.Payment) > 0 && string(top.Payment) != "null" {
 		d.Payment = &PaytrailPayment{}
 		if err := json.Unmarshal(top.Payment, d.Payment); err != nil {
-			return nil, connectors.JSONError(err, "payment")
+			return nil, delivery.JSONError(err, "payment")
 		}
 	}
 	return d, nil

@@ -52,9 +52,10 @@ import (
 	"strings"
 	"time"
 
-	"kirjuri/connectors"
 	"kirjuri/core/customer"
 	"kirjuri/core/intake"
+	"kirjuri/ports/delivery"
+	"kirjuri/ports/inbound"
 )
 
 // Name is the connector's name in configuration and paths.
@@ -93,7 +94,7 @@ type Config struct {
 }
 
 // Defaults fills in the defaults.
-func Defaults(c *Config) { c.Tolerance = connectors.DefaultTolerance }
+func Defaults(c *Config) { c.Tolerance = delivery.DefaultTolerance }
 
 // String never shows the secrets.
 func (c Config) String() string {
@@ -139,9 +140,9 @@ type Connector struct {
 }
 
 var (
-	_ connectors.Connector = (*Connector)(nil)
-	_ connectors.Verifier  = (*Connector)(nil)
-	_ connectors.Receiver  = (*Connector)(nil)
+	_ inbound.Connector = (*Connector)(nil)
+	_ inbound.Verifier  = (*Connector)(nil)
+	_ inbound.Receiver  = (*Connector)(nil)
 )
 
 // New builds the connector from a validated section.
@@ -175,28 +176,28 @@ func (c *Connector) Verify(h http.Header, body []byte, now time.Time) error {
 	}
 	for _, name := range []string{Account, Algorithm, Method, Nonce, Timestamp} {
 		if params[name] == "" {
-			return connectors.Unauthentic("missing header " + name)
+			return delivery.Unauthentic("missing header " + name)
 		}
 	}
 	sig := h.Get(Signature)
 	if sig == "" {
-		return connectors.Unauthentic("missing header signature")
+		return delivery.Unauthentic("missing header signature")
 	}
 	if params[Account] != c.merchant {
-		return connectors.Unauthentic("header checkout-account is not the merchant id of the configuration")
+		return delivery.Unauthentic("header checkout-account is not the merchant id of the configuration")
 	}
 	if params[Method] != http.MethodPost {
-		return connectors.Unauthentic("header checkout-method must be POST")
+		return delivery.Unauthentic("header checkout-method must be POST")
 	}
 	ts, err := time.Parse(time.RFC3339, params[Timestamp])
 	if err != nil {
-		return connectors.Unauthentic("header checkout-timestamp must be an ISO 8601 time (2024-03-01T10:15:30.123Z)")
+		return delivery.Unauthentic("header checkout-timestamp must be an ISO 8601 time (2024-03-01T10:15:30.123Z)")
 	}
 	if d := now.Sub(ts); d > c.tolerance || -d > c.tolerance {
-		return connectors.Unauthentic(fmt.Sprintf("header checkout-timestamp is outside the tolerance of %s from the server's time", c.tolerance))
+		return delivery.Unauthentic(fmt.Sprintf("header checkout-timestamp is outside the tolerance of %s from the server's time", c.tolerance))
 	}
 	if err := c.check(params, body, sig); err != nil {
-		return connectors.Unauthentic(err.Error() + " (header signature over the checkout-* headers and the body)")
+		return delivery.Unauthentic(err.Error() + " (header signature over the checkout-* headers and the body)")
 	}
 	var d struct {
 		Callback map[string]string `json:"callback"`
@@ -211,16 +212,16 @@ func (c *Connector) Verify(h http.Header, body []byte, now time.Time) error {
 		}
 	}
 	if cb[Algorithm] == "" {
-		return connectors.Unauthentic("missing callback parameter checkout-algorithm")
+		return delivery.Unauthentic("missing callback parameter checkout-algorithm")
 	}
 	if d.Callback[Signature] == "" {
-		return connectors.Unauthentic("missing callback parameter signature")
+		return delivery.Unauthentic("missing callback parameter signature")
 	}
 	if cb[Account] != c.merchant {
-		return connectors.Unauthentic("callback parameter checkout-account is not the merchant id of the configuration")
+		return delivery.Unauthentic("callback parameter checkout-account is not the merchant id of the configuration")
 	}
 	if err := c.check(cb, nil, d.Callback[Signature]); err != nil {
-		return connectors.Unauthentic(err.Error() + " (callback parameter signature over the callback's checkout-* parameters)")
+		return delivery.Unauthentic(err.Error() + " (callback parameter signature over the callback's checkout-* parameters)")
 	}
 	return nil
 }

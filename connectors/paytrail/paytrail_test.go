@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"kirjuri/connectors"
 	"kirjuri/connectors/paytrail"
 	"kirjuri/core/customer"
 	"kirjuri/core/fault"
 	"kirjuri/core/intake"
+	"kirjuri/ports/delivery"
 )
 
 // The test merchant of Paytrail's documentation.
@@ -193,7 +193,7 @@ func TestVerify(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !connectors.IsUnauthentic(err) || !strings.Contains(err.Error(), tc.want) {
+			if err == nil || !delivery.IsUnauthentic(err) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want a refusal saying %q", err, tc.want)
 			}
 			for _, s := range []string{secret, "Erja", good.Get("signature")[:16], "b2d3ecdd"} {

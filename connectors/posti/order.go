@@ -9,10 +9,10 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"kirjuri/connectors"
 	"kirjuri/core/customer"
 	"kirjuri/core/fault"
 	"kirjuri/core/intake"
+	"kirjuri/ports/delivery"
 )
 
 // Order is the part of a Posti order (Orders API, PUT /v2/orders; the shape
@@ -62,7 +62,7 @@ func decodeOrder(body []byte) (*Order, error) {
 	var o Order
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&o); err != nil {
-		return nil, fmt.Errorf("the body is not a Posti order: %w", connectors.JSONError(err, ""))
+		return nil, fmt.Errorf("the body is not a Posti order: %w", delivery.JSONError(err, ""))
 	}
 	if dec.More() {
 		return nil, errors.New("the body is not a Posti order: data after the JSON object")
@@ -147,7 +147,7 @@ func (o *Order) draft(splitNames bool) (intake.Draft, error) {
 		}
 	}
 	if splitNames && name != "" {
-		first, last := connectors.SplitName(name)
+		first, last := delivery.SplitName(name)
 		if first != "" {
 			d.Patch.FirstName = customer.Set(first)
 		}

@@ -3,7 +3,7 @@
 // §4.1, §4.3): what it knows of a merchant's customers is the receiver of
 // each shipment, which the merchant's shipping integration sends to Posti's
 // Orders API. The integration posts the same order document here, signed
-// with a shared secret (connectors.CarrierSignature: header
+// with a shared secret (delivery.CarrierSignature: header
 // Kirjuri-Signature, t=<Unix seconds>,v1=<hex HMAC-SHA256 of "t.body">).
 //
 // What it does: the order's receiver becomes one draft of trust
@@ -23,9 +23,10 @@ import (
 	"strings"
 	"time"
 
-	"kirjuri/connectors"
 	"kirjuri/core/customer"
 	"kirjuri/core/intake"
+	"kirjuri/ports/delivery"
+	"kirjuri/ports/inbound"
 )
 
 // Name is the connector's name in configuration and paths.
@@ -54,7 +55,7 @@ type Config struct {
 }
 
 // Defaults fills in the defaults.
-func Defaults(c *Config) { c.Tolerance, c.SplitNames = connectors.DefaultTolerance, true }
+func Defaults(c *Config) { c.Tolerance, c.SplitNames = delivery.DefaultTolerance, true }
 
 // String never shows the secrets.
 func (c Config) String() string {
@@ -74,11 +75,11 @@ func (c *Config) Validate() error {
 	if c.Secret == "" {
 		return errors.New("secret is required when the connector is enabled (or KIRJURI_CONNECTORS_POSTI_SECRET)")
 	}
-	if err := connectors.CheckCarrierSecret(c.Secret); err != nil {
+	if err := delivery.CheckCarrierSecret(c.Secret); err != nil {
 		return fmt.Errorf("secret: %w", err)
 	}
 	if c.PreviousSecret != "" {
-		if err := connectors.CheckCarrierSecret(c.PreviousSecret); err != nil {
+		if err := delivery.CheckCarrierSecret(c.PreviousSecret); err != nil {
 			return fmt.Errorf("previousSecret: %w", err)
 		}
 	}
@@ -90,14 +91,14 @@ func (c *Config) Validate() error {
 
 // Connector is the Posti connector.
 type Connector struct {
-	connectors.CarrierSignature
+	delivery.CarrierSignature
 	splitNames bool
 }
 
 var (
-	_ connectors.Connector = (*Connector)(nil)
-	_ connectors.Verifier  = (*Connector)(nil)
-	_ connectors.Receiver  = (*Connector)(nil)
+	_ inbound.Connector = (*Connector)(nil)
+	_ inbound.Verifier  = (*Connector)(nil)
+	_ inbound.Receiver  = (*Connector)(nil)
 )
 
 // New builds the connector from a validated section.
@@ -110,7 +111,7 @@ func New(c Config) (*Connector, error) {
 		keys = append(keys, []byte(c.PreviousSecret))
 	}
 	return &Connector{
-		CarrierSignature: connectors.CarrierSignature{Secrets: keys, Tolerance: c.Tolerance},
+		CarrierSignature: delivery.CarrierSignature{Secrets: keys, Tolerance: c.Tolerance},
 		splitNames:       c.SplitNames,
 	}, nil
 }

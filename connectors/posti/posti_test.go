@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"kirjuri/connectors"
 	"kirjuri/connectors/posti"
 	"kirjuri/core/customer"
 	"kirjuri/core/fault"
 	"kirjuri/core/intake"
+	"kirjuri/ports/delivery"
 )
 
 const (
@@ -25,7 +25,7 @@ func newConnector(t *testing.T, cfg posti.Config) *posti.Connector {
 		cfg.Secret = secret
 	}
 	if cfg.Tolerance == 0 {
-		cfg.Tolerance = connectors.DefaultTolerance // not Defaults: it would set SplitNames
+		cfg.Tolerance = delivery.DefaultTolerance // not Defaults: it would set SplitNames
 	}
 	c, err := posti.New(cfg)
 	if err != nil {
@@ -47,13 +47,13 @@ func TestVerify(t *testing.T) {
 	c := newConnector(t, posti.Config{})
 	now := time.Date(2024, 3, 1, 10, 15, 30, 0, time.UTC)
 	body := fixture(t)
-	good := connectors.SignCarrier([]byte(secret), now, body)
-	sig := good.Get(connectors.HeaderCarrierSignature)
+	good := delivery.SignCarrier([]byte(secret), now, body)
+	sig := good.Get(delivery.HeaderCarrierSignature)
 	v1 := sig[strings.Index(sig, "v1="):]
 	header := func(v string) http.Header {
 		h := http.Header{}
 		if v != "" {
-			h.Set(connectors.HeaderCarrierSignature, v)
+			h.Set(delivery.HeaderCarrierSignature, v)
 		}
 		return h
 	}
@@ -69,7 +69,7 @@ func TestVerify(t *testing.T) {
 		{"correct", good, body, now, ""},
 		{"4 min 59 s late", good, body, now.Add(299 * time.Second), ""},
 		{"4 min 59 s early", good, body, now.Add(-299 * time.Second), ""},
-		{"wrong secret", connectors.SignCarrier([]byte("another-secret-0123456789abcdef0123456789"), now, body), body, now, "no v1 signature"},
+		{"wrong secret", delivery.SignCarrier([]byte("another-secret-0123456789abcdef0123456789"), now, body), body, now, "no v1 signature"},
 		{"body changed after signing", good, changed, now, "no v1 signature"},
 		{"body with a byte more", good, append(append([]byte(nil), body...), '\n'), now, "no v1 signature"},
 		{"stale", good, body, now.Add(301 * time.Second), "outside the tolerance of 5m0s"},
@@ -94,7 +94,7 @@ func TestVerify(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !connectors.IsUnauthentic(err) || !strings.Contains(err.Error(), tc.want) {
+			if err == nil || !delivery.IsUnauthentic(err) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want a refusal saying %q", err, tc.want)
 			}
 			if strings.Contains(err.Error(), secret[:10]) || strings.Contains(err.Error(), strings.TrimPrefix(v1, "v1=")[:16]) {
@@ -113,12 +113,12 @@ func TestVerifyDuringRotation(t *testing.T) {
 	now := time.Now()
 	body := []byte(`{}`)
 	for _, s := range []string{secret, previous} {
-		if err := c.Verify(connectors.SignCarrier([]byte(s), now, body), body, now); err != nil {
+		if err := c.Verify(delivery.SignCarrier([]byte(s), now, body), body, now); err != nil {
 			t.Errorf("signed with %s…: %v", s[:10], err)
 		}
 	}
 	c = newConnector(t, posti.Config{})
-	if err := c.Verify(connectors.SignCarrier([]byte(previous), now, body), body, now); err == nil {
+	if err := c.Verify(delivery.SignCarrier([]byte(previous), now, body), body, now); err == nil {
 		t.Error("the previous secret verifies when it is not configured")
 	}
 }

@@ -29,9 +29,10 @@ import (
 	"net/http"
 	"time"
 
-	"kirjuri/connectors"
 	"kirjuri/core/customer"
 	"kirjuri/core/intake"
+	"kirjuri/ports/delivery"
+	"kirjuri/ports/inbound"
 )
 
 // Name is the connector's name in configuration and paths.
@@ -53,7 +54,7 @@ type Config struct {
 }
 
 // Defaults fills in the defaults.
-func Defaults(c *Config) { c.Tolerance = connectors.DefaultTolerance }
+func Defaults(c *Config) { c.Tolerance = delivery.DefaultTolerance }
 
 // String never shows the secrets.
 func (c Config) String() string {
@@ -73,11 +74,11 @@ func (c *Config) Validate() error {
 	if c.SigningSecret == "" {
 		return errors.New("signingSecret is required when the connector is enabled (or KIRJURI_CONNECTORS_RESERVATION_SIGNING_SECRET)")
 	}
-	if _, err := connectors.ParseSecret(c.SigningSecret); err != nil {
+	if _, err := delivery.ParseSecret(c.SigningSecret); err != nil {
 		return fmt.Errorf("signingSecret: %w", err)
 	}
 	if c.PreviousSigningSecret != "" {
-		if _, err := connectors.ParseSecret(c.PreviousSigningSecret); err != nil {
+		if _, err := delivery.ParseSecret(c.PreviousSigningSecret); err != nil {
 			return fmt.Errorf("previousSigningSecret: %w", err)
 		}
 	}
@@ -89,14 +90,14 @@ func (c *Config) Validate() error {
 
 // Connector is the reservation connector.
 type Connector struct {
-	connectors.StandardWebhooks
+	delivery.StandardWebhooks
 	ingestGuests bool
 }
 
 var (
-	_ connectors.Connector = (*Connector)(nil)
-	_ connectors.Verifier  = (*Connector)(nil)
-	_ connectors.Receiver  = (*Connector)(nil)
+	_ inbound.Connector = (*Connector)(nil)
+	_ inbound.Verifier  = (*Connector)(nil)
+	_ inbound.Receiver  = (*Connector)(nil)
 )
 
 // New builds the connector from a validated section.
@@ -109,14 +110,14 @@ func New(c Config) (*Connector, error) {
 		if s == "" {
 			continue
 		}
-		k, err := connectors.ParseSecret(s)
+		k, err := delivery.ParseSecret(s)
 		if err != nil {
 			return nil, err
 		}
 		keys = append(keys, k)
 	}
 	return &Connector{
-		StandardWebhooks: connectors.StandardWebhooks{Secrets: keys, Tolerance: c.Tolerance},
+		StandardWebhooks: delivery.StandardWebhooks{Secrets: keys, Tolerance: c.Tolerance},
 		ingestGuests:     c.IngestGuests,
 	}, nil
 }
@@ -126,12 +127,12 @@ func (*Connector) SystemID() customer.SystemID { return customer.Reservation }
 
 // DeliveryKey is the webhook-id: a sender's retry of a message keeps it.
 func (*Connector) DeliveryKey(h http.Header, _ []byte) string {
-	return h.Get(connectors.HeaderWebhookID)
+	return h.Get(delivery.HeaderWebhookID)
 }
 
 // KeptHeaders are the Standard Webhooks id and timestamp.
 func (*Connector) KeptHeaders() []string {
-	return []string{connectors.HeaderWebhookID, connectors.HeaderWebhookTimestamp}
+	return []string{delivery.HeaderWebhookID, delivery.HeaderWebhookTimestamp}
 }
 
 // Parse reads one event.
@@ -140,7 +141,7 @@ func (c *Connector) Parse(_ http.Header, body []byte) ([]intake.Draft, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&ev); err != nil {
-		return nil, fmt.Errorf("the body is not a reservation event: %w", connectors.JSONError(err, ""))
+		return nil, fmt.Errorf("the body is not a reservation event: %w", delivery.JSONError(err, ""))
 	}
 	if dec.More() {
 		return nil, errors.New("the body is not a reservation event: data after the JSON object")

@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"kirjuri/connectors"
 	"kirjuri/connectors/reservation"
 	"kirjuri/core/customer"
 	"kirjuri/core/fault"
 	"kirjuri/core/intake"
+	"kirjuri/ports/delivery"
 )
 
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -22,7 +22,7 @@ func newConnector(t *testing.T, cfg reservation.Config) *reservation.Connector {
 		cfg.SigningSecret = secret
 	}
 	if cfg.Tolerance == 0 {
-		cfg.Tolerance = connectors.DefaultTolerance
+		cfg.Tolerance = delivery.DefaultTolerance
 	}
 	c, err := reservation.New(cfg)
 	if err != nil {
@@ -33,7 +33,7 @@ func newConnector(t *testing.T, cfg reservation.Config) *reservation.Connector {
 
 func key(t *testing.T, s string) []byte {
 	t.Helper()
-	k, err := connectors.ParseSecret(s)
+	k, err := delivery.ParseSecret(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,8 +80,8 @@ func TestVerifyRefuses(t *testing.T) {
 	c := newConnector(t, reservation.Config{})
 	now := time.Date(2024, 3, 2, 9, 0, 0, 0, time.UTC)
 	body := fixture(t, "testdata/reservation_upserted.json")
-	good := connectors.SignStandardWebhook(key(t, secret), "msg_1", now, body)
-	other := connectors.SignStandardWebhook([]byte("another secret of sixteen bytes+"), "msg_1", now, body)
+	good := delivery.SignStandardWebhook(key(t, secret), "msg_1", now, body)
+	other := delivery.SignStandardWebhook([]byte("another secret of sixteen bytes+"), "msg_1", now, body)
 	with := func(k, v string) http.Header {
 		h := good.Clone()
 		if v == "" {
@@ -119,7 +119,7 @@ func TestVerifyRefuses(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !connectors.IsUnauthentic(err) || !strings.Contains(err.Error(), tc.want) {
+			if err == nil || !delivery.IsUnauthentic(err) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want a refusal saying %q", err, tc.want)
 			}
 			if strings.Contains(err.Error(), "MfKQ9r8") || strings.Contains(err.Error(), "matti") {
@@ -133,7 +133,7 @@ func TestVerifyRefuses(t *testing.T) {
 func TestVerifyOwnTolerance(t *testing.T) {
 	c := newConnector(t, reservation.Config{Tolerance: 30 * time.Second})
 	now := time.Now()
-	h := connectors.SignStandardWebhook(key(t, secret), "m", now, []byte(`{}`))
+	h := delivery.SignStandardWebhook(key(t, secret), "m", now, []byte(`{}`))
 	if err := c.Verify(h, []byte(`{}`), now.Add(31*time.Second)); err == nil || !strings.Contains(err.Error(), "tolerance of 30s") {
 		t.Errorf("31 s late with a 30 s tolerance: %v", err)
 	}
@@ -146,7 +146,7 @@ func TestVerifyDuringRotation(t *testing.T) {
 	now := time.Now()
 	body := []byte(`{}`)
 	for _, s := range []string{secret, previous} {
-		if err := c.Verify(connectors.SignStandardWebhook(key(t, s), "m", now, body), body, now); err != nil {
+		if err := c.Verify(delivery.SignStandardWebhook(key(t, s), "m", now, body), body, now); err != nil {
 			t.Errorf("signed with %s…: %v", s[:10], err)
 		}
 	}

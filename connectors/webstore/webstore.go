@@ -22,9 +22,10 @@ import (
 	"net/http"
 	"time"
 
-	"kirjuri/connectors"
 	"kirjuri/core/customer"
 	"kirjuri/core/intake"
+	"kirjuri/ports/delivery"
+	"kirjuri/ports/inbound"
 )
 
 // Name is the connector's name in configuration and paths.
@@ -43,7 +44,7 @@ type Config struct {
 }
 
 // Defaults fills in the defaults.
-func Defaults(c *Config) { c.Tolerance = connectors.DefaultTolerance }
+func Defaults(c *Config) { c.Tolerance = delivery.DefaultTolerance }
 
 // String never shows the secrets.
 func (c Config) String() string {
@@ -62,11 +63,11 @@ func (c *Config) Validate() error {
 	if c.SigningSecret == "" {
 		return errors.New("signingSecret is required when the connector is enabled (or KIRJURI_CONNECTORS_WEBSTORE_SIGNING_SECRET)")
 	}
-	if _, err := connectors.ParseSecret(c.SigningSecret); err != nil {
+	if _, err := delivery.ParseSecret(c.SigningSecret); err != nil {
 		return fmt.Errorf("signingSecret: %w", err)
 	}
 	if c.PreviousSigningSecret != "" {
-		if _, err := connectors.ParseSecret(c.PreviousSigningSecret); err != nil {
+		if _, err := delivery.ParseSecret(c.PreviousSigningSecret); err != nil {
 			return fmt.Errorf("previousSigningSecret: %w", err)
 		}
 	}
@@ -78,13 +79,13 @@ func (c *Config) Validate() error {
 
 // Connector is the webstore connector.
 type Connector struct {
-	connectors.StandardWebhooks
+	delivery.StandardWebhooks
 }
 
 var (
-	_ connectors.Connector = (*Connector)(nil)
-	_ connectors.Verifier  = (*Connector)(nil)
-	_ connectors.Receiver  = (*Connector)(nil)
+	_ inbound.Connector = (*Connector)(nil)
+	_ inbound.Verifier  = (*Connector)(nil)
+	_ inbound.Receiver  = (*Connector)(nil)
 )
 
 // New builds the connector from a validated section.
@@ -97,13 +98,13 @@ func New(c Config) (*Connector, error) {
 		if s == "" {
 			continue
 		}
-		k, err := connectors.ParseSecret(s)
+		k, err := delivery.ParseSecret(s)
 		if err != nil {
 			return nil, err
 		}
 		keys = append(keys, k)
 	}
-	return &Connector{StandardWebhooks: connectors.StandardWebhooks{Secrets: keys, Tolerance: c.Tolerance}}, nil
+	return &Connector{StandardWebhooks: delivery.StandardWebhooks{Secrets: keys, Tolerance: c.Tolerance}}, nil
 }
 
 func (*Connector) Name() string                { return Name }
@@ -111,12 +112,12 @@ func (*Connector) SystemID() customer.SystemID { return customer.Webstore }
 
 // DeliveryKey is the webhook-id: a sender's retry of a message keeps it.
 func (*Connector) DeliveryKey(h http.Header, _ []byte) string {
-	return h.Get(connectors.HeaderWebhookID)
+	return h.Get(delivery.HeaderWebhookID)
 }
 
 // KeptHeaders are the Standard Webhooks id and timestamp.
 func (*Connector) KeptHeaders() []string {
-	return []string{connectors.HeaderWebhookID, connectors.HeaderWebhookTimestamp}
+	return []string{delivery.HeaderWebhookID, delivery.HeaderWebhookTimestamp}
 }
 
 // Parse reads one event.
@@ -125,7 +126,7 @@ func (c *Connector) Parse(_ http.Header, body []byte) ([]intake.Draft, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&ev); err != nil {
-		return nil, fmt.Errorf("the body is not a webstore event: %w", connectors.JSONError(err, ""))
+		return nil, fmt.Errorf("the body is not a webstore event: %w", delivery.JSONError(err, ""))
 	}
 	if dec.More() {
 		return nil, errors.New("the body is not a webstore event: data after the JSON object")

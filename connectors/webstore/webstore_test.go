@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"kirjuri/connectors"
 	"kirjuri/connectors/webstore"
 	"kirjuri/core/customer"
 	"kirjuri/core/fault"
 	"kirjuri/core/intake"
+	"kirjuri/ports/delivery"
 )
 
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -30,7 +30,7 @@ func newConnector(t *testing.T, previous string) *webstore.Connector {
 
 func key(t *testing.T, s string) []byte {
 	t.Helper()
-	k, err := connectors.ParseSecret(s)
+	k, err := delivery.ParseSecret(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,8 +57,8 @@ func TestVerifyRefuses(t *testing.T) {
 	c := newConnector(t, "")
 	now := time.Date(2024, 3, 1, 10, 15, 30, 0, time.UTC)
 	body, _ := os.ReadFile("testdata/customer_upserted.json")
-	good := connectors.SignStandardWebhook(key(t, secret), "msg_1", now, body)
-	other := connectors.SignStandardWebhook([]byte("another secret of sixteen bytes+"), "msg_1", now, body)
+	good := delivery.SignStandardWebhook(key(t, secret), "msg_1", now, body)
+	other := delivery.SignStandardWebhook([]byte("another secret of sixteen bytes+"), "msg_1", now, body)
 	with := func(k, v string) http.Header {
 		h := good.Clone()
 		if v == "" {
@@ -105,7 +105,7 @@ func TestVerifyRefuses(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !connectors.IsUnauthentic(err) || !strings.Contains(err.Error(), tc.want) {
+			if err == nil || !delivery.IsUnauthentic(err) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want a refusal saying %q", err, tc.want)
 			}
 			if strings.Contains(err.Error(), "MfKQ9r8") {
@@ -122,7 +122,7 @@ func TestVerifyDuringRotation(t *testing.T) {
 	now := time.Now()
 	body := []byte(`{}`)
 	for _, s := range []string{secret, previous} {
-		if err := c.Verify(connectors.SignStandardWebhook(key(t, s), "m", now, body), body, now); err != nil {
+		if err := c.Verify(delivery.SignStandardWebhook(key(t, s), "m", now, body), body, now); err != nil {
 			t.Errorf("signed with %s…: %v", s[:10], err)
 		}
 	}

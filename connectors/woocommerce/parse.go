@@ -12,10 +12,10 @@ import (
 	"strings"
 	"time"
 
-	"kirjuri/connectors"
 	"kirjuri/core/customer"
 	"kirjuri/core/fault"
 	"kirjuri/core/intake"
+	"kirjuri/ports/delivery"
 )
 
 // Topics this connector takes.
@@ -149,7 +149,7 @@ func showTopic(t string) string {
 func decode(body []byte, v any, what string) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("the body is not a WooCommerce %s: %w", what, connectors.JSONError(err, ""))
+		return fmt.Errorf("the body is not a WooCommerce %s: %w", what, delivery.JSONError(err, ""))
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return fmt.Errorf("the body is not a WooCommerce %s: data after the JSON object", what)

@@ -27,8 +27,9 @@ import (
 	"strings"
 	"time"
 
-	"kirjuri/connectors"
 	"kirjuri/core/customer"
+	"kirjuri/ports/delivery"
+	"kirjuri/ports/inbound"
 )
 
 // Name is the connector's name in configuration and paths.
@@ -112,9 +113,9 @@ type Connector struct {
 }
 
 var (
-	_ connectors.Connector = (*Connector)(nil)
-	_ connectors.Verifier  = (*Connector)(nil)
-	_ connectors.Receiver  = (*Connector)(nil)
+	_ inbound.Connector = (*Connector)(nil)
+	_ inbound.Verifier  = (*Connector)(nil)
+	_ inbound.Receiver  = (*Connector)(nil)
 )
 
 // New builds the connector from a validated section.
@@ -160,14 +161,14 @@ const maxSignatureHeader = 200
 func (c *Connector) Verify(h http.Header, body []byte, _ time.Time) error {
 	sig := h.Get(HeaderSignature)
 	if sig == "" {
-		return connectors.Unauthentic("missing header X-WC-Webhook-Signature")
+		return delivery.Unauthentic("missing header X-WC-Webhook-Signature")
 	}
 	if len(sig) > maxSignatureHeader {
-		return connectors.Unauthentic("header X-WC-Webhook-Signature is too long to be a signature")
+		return delivery.Unauthentic("header X-WC-Webhook-Signature is too long to be a signature")
 	}
 	given, err := base64.StdEncoding.DecodeString(strings.TrimSpace(sig))
 	if err != nil {
-		return connectors.Unauthentic("header X-WC-Webhook-Signature must be standard base64")
+		return delivery.Unauthentic("header X-WC-Webhook-Signature must be standard base64")
 	}
 	ok := false
 	for _, key := range c.secrets {
@@ -176,10 +177,10 @@ func (c *Connector) Verify(h http.Header, body []byte, _ time.Time) error {
 		}
 	}
 	if !ok {
-		return connectors.Unauthentic("header X-WC-Webhook-Signature does not match the body")
+		return delivery.Unauthentic("header X-WC-Webhook-Signature does not match the body")
 	}
 	if id := deliveryID(h); len(id) > maxDeliveryID {
-		return connectors.Unauthentic(fmt.Sprintf("header X-WC-Webhook-Delivery-ID is longer than %d characters", maxDeliveryID))
+		return delivery.Unauthentic(fmt.Sprintf("header X-WC-Webhook-Delivery-ID is longer than %d characters", maxDeliveryID))
 	}
 	return nil
 }

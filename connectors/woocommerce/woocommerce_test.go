@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"kirjuri/connectors"
 	"kirjuri/connectors/woocommerce"
 	"kirjuri/core/customer"
 	"kirjuri/core/fault"
 	"kirjuri/core/intake"
+	"kirjuri/ports/delivery"
 )
 
 const secret = "wc-secret-of-sixteen-plus"
@@ -115,7 +115,7 @@ func TestVerifyRefuses(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !connectors.IsUnauthentic(err) || !strings.Contains(err.Error(), tc.want) {
+			if err == nil || !delivery.IsUnauthentic(err) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want a refusal saying %q", err, tc.want)
 			}
 			if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), sig) || strings.Contains(err.Error(), "Maija") {
@@ -183,7 +183,7 @@ func TestPing(t *testing.T) {
 			if c.IsHandshake(tc.header, []byte(tc.body)) {
 				t.Errorf("an unsigned %s is a handshake", tc.name)
 			}
-			if err := c.Verify(tc.header, []byte(tc.body), time.Now()); err == nil || !connectors.IsUnauthentic(err) {
+			if err := c.Verify(tc.header, []byte(tc.body), time.Now()); err == nil || !delivery.IsUnauthentic(err) {
 				t.Errorf("an unsigned %s verifies: %v", tc.name, err)
 			}
 		})

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"kirjuri/app"
-	"kirjuri/connectors"
+	"kirjuri/ports/delivery"
 )
 
 // matkahuoltoSecret signs the Matkahuolto connector's deliveries in these tests.
@@ -19,9 +19,9 @@ const matkahuoltoSecret = "matkahuolto-e2e-secret-0123456789abcdef01"
 // connector, as XML, signed with secret at at.
 func (e *env) deliverMatkahuolto(secret string, body []byte, at time.Time) *response {
 	e.t.Helper()
-	h := connectors.SignCarrier([]byte(secret), at, body)
+	h := delivery.SignCarrier([]byte(secret), at, body)
 	return e.do(req{method: http.MethodPost, path: "/v1/connectors/matkahuolto/webhook", body: body,
-		header: map[string]string{"Content-Type": "text/xml; charset=UTF-8", connectors.HeaderCarrierSignature: h.Get(connectors.HeaderCarrierSignature)}})
+		header: map[string]string{"Content-Type": "text/xml; charset=UTF-8", delivery.HeaderCarrierSignature: h.Get(delivery.HeaderCarrierSignature)}})
 }
 
 func TestMatkahuoltoReceiverEndToEnd(t *testing.T) {
@@ -49,9 +49,9 @@ func TestMatkahuoltoReceiverEndToEnd(t *testing.T) {
 	}
 	tampered := []byte(strings.Replace(string(request), "Teollisuustie", "Teollisuuskatu", 1))
 	e.want(e.deliverMatkahuolto(matkahuoltoSecret, request, now.Add(-10*time.Minute)), http.StatusUnauthorized)
-	h := connectors.SignCarrier([]byte(matkahuoltoSecret), now, request)
+	h := delivery.SignCarrier([]byte(matkahuoltoSecret), now, request)
 	e.want(e.do(req{method: http.MethodPost, path: "/v1/connectors/matkahuolto/webhook", body: tampered,
-		header: map[string]string{connectors.HeaderCarrierSignature: h.Get(connectors.HeaderCarrierSignature)}}), http.StatusUnauthorized)
+		header: map[string]string{delivery.HeaderCarrierSignature: h.Get(delivery.HeaderCarrierSignature)}}), http.StatusUnauthorized)
 	if n := e.count(`SELECT count(*) FROM connector_inbox`); n != 0 {
 		t.Fatalf("%d deliveries stored after refusals", n)
 	}

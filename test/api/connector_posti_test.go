@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"kirjuri/app"
-	"kirjuri/connectors"
+	"kirjuri/ports/delivery"
 )
 
 // postiSecret signs the Posti connector's deliveries in these tests.
@@ -18,9 +18,9 @@ const postiSecret = "posti-e2e-secret-0123456789abcdef0123456789"
 // deliverPosti posts an order to the Posti connector, signed with secret at at.
 func (e *env) deliverPosti(secret string, body []byte, at time.Time) *response {
 	e.t.Helper()
-	h := connectors.SignCarrier([]byte(secret), at, body)
+	h := delivery.SignCarrier([]byte(secret), at, body)
 	return e.do(req{method: http.MethodPost, path: "/v1/connectors/posti/webhook", body: body,
-		header: map[string]string{connectors.HeaderCarrierSignature: h.Get(connectors.HeaderCarrierSignature)}})
+		header: map[string]string{delivery.HeaderCarrierSignature: h.Get(delivery.HeaderCarrierSignature)}})
 }
 
 func TestPostiReceiverEndToEnd(t *testing.T) {

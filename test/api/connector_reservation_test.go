@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"kirjuri/app"
-	"kirjuri/connectors"
+	"kirjuri/ports/delivery"
 )
 
 // reservationSecret signs the booking system's deliveries in these tests.
@@ -19,11 +19,11 @@ const reservationSecret = "whsec_cmVzZXJ2YXRpb24tc2VjcmV0LTIyMjI="
 // signed with the given secret.
 func (e *env) deliverReservation(secret, id string, body []byte, at time.Time) *response {
 	e.t.Helper()
-	key, err := connectors.ParseSecret(secret)
+	key, err := delivery.ParseSecret(secret)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	h := connectors.SignStandardWebhook(key, id, at, body)
+	h := delivery.SignStandardWebhook(key, id, at, body)
 	header := map[string]string{}
 	for k := range h {
 		header[k] = h.Get(k)

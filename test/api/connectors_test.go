@@ -11,7 +11,7 @@ import (
 
 	"kirjuri/adapters/postgres/pgtest"
 	"kirjuri/app"
-	"kirjuri/connectors"
+	"kirjuri/ports/delivery"
 )
 
 // webstoreSecret signs the web store's deliveries in these tests.
@@ -30,11 +30,11 @@ func newWebstoreEnv(t *testing.T) *env {
 // given (tweak changes them before sending).
 func (e *env) deliver(id string, body []byte, at time.Time, tweak func(h http.Header)) *response {
 	e.t.Helper()
-	key, err := connectors.ParseSecret(webstoreSecret)
+	key, err := delivery.ParseSecret(webstoreSecret)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	h := connectors.SignStandardWebhook(key, id, at, body)
+	h := delivery.SignStandardWebhook(key, id, at, body)
 	if tweak != nil {
 		tweak(h)
 	}

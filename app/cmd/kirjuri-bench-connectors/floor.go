@@ -13,7 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"kirjuri/connectors"
+	"kirjuri/ports/delivery"
 )
 
 func numCPU() int { return runtime.NumCPU() }
@@ -49,7 +49,7 @@ func startFloor(ctx context.Context, dbURL string, key []byte, conns int32) (*fl
 		pool.Close()
 		return nil, fmt.Errorf("floor: create floor_inbox: %w", err)
 	}
-	verifier := connectors.StandardWebhooks{Secrets: [][]byte{key}}
+	verifier := delivery.StandardWebhooks{Secrets: [][]byte{key}}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			http.Error(w, "POST only", http.StatusMethodNotAllowed)
@@ -67,7 +67,7 @@ func startFloor(ctx context.Context, dbURL string, key []byte, conns int32) (*fl
 		}
 		tag, err := pool.Exec(r.Context(), `INSERT INTO floor_inbox (delivery_key, received_at, body)
 			VALUES ($1, $2, $3) ON CONFLICT (delivery_key) DO NOTHING`,
-			r.Header.Get(connectors.HeaderWebhookID), now, body)
+			r.Header.Get(delivery.HeaderWebhookID), now, body)
 		if err != nil {
 			http.Error(w, "store", http.StatusInternalServerError)
 			return

@@ -15,8 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"kirjuri/connectors"
 	"kirjuri/connectors/webstore"
+	"kirjuri/ports/delivery"
 )
 
 // kind is what a delivery is.
@@ -206,7 +206,7 @@ func runLoad(ctx context.Context, name, url string, g *gen, o *options, sample s
 				}
 				in := measuring.Load()
 				start := time.Now()
-				h := connectors.SignStandardWebhook(g.key, m.id, start, m.body)
+				h := delivery.SignStandardWebhook(g.key, m.id, start, m.body)
 				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(m.body))
 				req.Header = h
 				req.Header.Set("Content-Type", "application/json")

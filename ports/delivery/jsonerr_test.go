@@ -1,4 +1,4 @@
-package connectors_test
+package delivery_test
 
 import (
 	"encoding/json"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"kirjuri/connectors"
+	"kirjuri/ports/delivery"
 )
 
 // A decoding error names the member and the kind of value, never the value
@@ -37,7 +37,7 @@ func TestJSONErrorShowsNoValue(t *testing.T) {
 		dec := json.NewDecoder(strings.NewReader(tt.give))
 		dec.DisallowUnknownFields()
 		var b body
-		err := connectors.JSONError(dec.Decode(&b), "")
+		err := delivery.JSONError(dec.Decode(&b), "")
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v, want %q", tt.give, err, tt.want)
 		}
@@ -45,7 +45,7 @@ func TestJSONErrorShowsNoValue(t *testing.T) {
 			t.Errorf("%s: the error shows the value: %v", tt.give, err)
 		}
 	}
-	if err := connectors.JSONError(&json.UnmarshalTypeError{Value: "string", Type: nil}, "payment"); !strings.Contains(err.Error(), "payment:") {
+	if err := delivery.JSONError(&json.UnmarshalTypeError{Value: "string", Type: nil}, "payment"); !strings.Contains(err.Error(), "payment:") {
 		t.Errorf("in names the member: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package connectors
+package delivery
 
 import (
 	"encoding/json"

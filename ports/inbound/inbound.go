@@ -1,12 +1,20 @@
-package connectors
+// Package inbound is the contract every connector shares with the HTTP
+// adapter and the delivery worker: what a connector is, the capabilities it
+// may have (verify, receive, handshake), the set of the enabled ones, and the
+// job of a stored delivery. It sits beside the ports, apart from them, so
+// that the core, which uses the ports, needs no HTTP types.
+package inbound
 
 import (
-	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
 	"kirjuri/core/customer"
 	"kirjuri/core/intake"
+	"kirjuri/ports"
+
+	"github.com/google/uuid"
 )
 
 // Connector is one external system's connector. What it can do is told by
@@ -22,7 +30,7 @@ type Connector interface {
 // Verifier authenticates an inbound delivery by the connector's own scheme
 // (a signature over the raw body, a shared secret). It sees the raw bytes
 // before anything parses them, compares secrets in constant time, and
-// refuses timestamps outside its tolerance. Its error is a *VerifyError;
+// refuses timestamps outside its tolerance. Its error is a *delivery.VerifyError;
 // it never contains a secret or a whole signature.
 type Verifier interface {
 	Verify(header http.Header, body []byte, now time.Time) error
@@ -55,23 +63,6 @@ type Receiver interface {
 	Parse(header http.Header, body []byte) ([]intake.Draft, error)
 }
 
-// VerifyError is why a delivery was not authentic: the HTTP adapter
-// answers 401 with Reason, and stores nothing.
-type VerifyError struct {
-	Reason string
-}
-
-func (e *VerifyError) Error() string { return "webhook not authentic: " + e.Reason }
-
-// Unauthentic makes a *VerifyError.
-func Unauthentic(reason string) error { return &VerifyError{Reason: reason} }
-
-// IsUnauthentic reports whether err is a *VerifyError.
-func IsUnauthentic(err error) bool {
-	var v *VerifyError
-	return errors.As(err, &v)
-}
-
 // Actor is the actor of the changes a connector brings in, as consent
 // events and logs name it: "connector:webstore".
 func Actor(c Connector) string { return "connector:" + c.Name() }
@@ -79,3 +70,42 @@ func Actor(c Connector) string { return "connector:" + c.Name() }
 // Group is the fx value group of the enabled connectors: each enabled
 // connector's module provides its Connector into it.
 const Group = "connectors"
+
+// DeliveryArgs is the job that processes one stored delivery.
+type DeliveryArgs struct {
+	Delivery uuid.UUID `json:"delivery"`
+}
+
+// Kind is the job's kind.
+func (DeliveryArgs) Kind() string { return "connector.delivery" }
+
+// DeliveryAttempts is how many times a delivery's job is tried before the
+// delivery is a dead letter (River's backoff, attempt⁴ seconds: about
+// seven hours in all).
+const DeliveryAttempts = 10
+
+// DeliveryJob is the job of a stored delivery.
+func DeliveryJob(id uuid.UUID) ports.Job {
+	return ports.Job{Args: DeliveryArgs{Delivery: id}, MaxAttempts: DeliveryAttempts}
+}
+
+// Set is the enabled connectors, by name.
+type Set map[string]Connector
+
+// NewSet indexes the enabled connectors. A Receiver that is not a
+// Verifier is refused: nothing unauthenticated reaches the inbox.
+func NewSet(cs []Connector) (Set, error) {
+	s := make(Set, len(cs))
+	for _, c := range cs {
+		if _, dup := s[c.Name()]; dup {
+			return nil, fmt.Errorf("connectors: %s is registered twice", c.Name())
+		}
+		if _, r := c.(Receiver); r {
+			if _, v := c.(Verifier); !v {
+				return nil, fmt.Errorf("connectors: %s receives webhooks but does not verify them", c.Name())
+			}
+		}
+		s[c.Name()] = c
+	}
+	return s, nil
+}

@@ -1,4 +1,4 @@
-package connectors
+package app
 
 import (
 	"context"
@@ -8,68 +8,29 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"go.uber.org/zap"
 
 	"kirjuri/core/consent"
 	"kirjuri/core/fault"
 	"kirjuri/ports"
+	"kirjuri/ports/inbound"
 )
 
-// DeliveryArgs is the job that processes one stored delivery.
-type DeliveryArgs struct {
-	Delivery uuid.UUID `json:"delivery"`
-}
-
-// Kind is the job's kind.
-func (DeliveryArgs) Kind() string { return "connector.delivery" }
-
-// DeliveryAttempts is how many times a delivery's job is tried before the
-// delivery is a dead letter (River's backoff, attempt⁴ seconds: about
-// seven hours in all).
-const DeliveryAttempts = 10
-
-// DeliveryJob is the job of a stored delivery.
-func DeliveryJob(id uuid.UUID) ports.Job {
-	return ports.Job{Args: DeliveryArgs{Delivery: id}, MaxAttempts: DeliveryAttempts}
-}
-
-// Set is the enabled connectors, by name.
-type Set map[string]Connector
-
-// NewSet indexes the enabled connectors. A Receiver that is not a
-// Verifier is refused: nothing unauthenticated reaches the inbox.
-func NewSet(cs []Connector) (Set, error) {
-	s := make(Set, len(cs))
-	for _, c := range cs {
-		if _, dup := s[c.Name()]; dup {
-			return nil, fmt.Errorf("connectors: %s is registered twice", c.Name())
-		}
-		if _, r := c.(Receiver); r {
-			if _, v := c.(Verifier); !v {
-				return nil, fmt.Errorf("connectors: %s receives webhooks but does not verify them", c.Name())
-			}
-		}
-		s[c.Name()] = c
-	}
-	return s, nil
-}
-
-// Processor is the job worker of deliveries: it parses a stored delivery
+// DeliveryProcessor is the job worker of deliveries: it parses a stored delivery
 // into drafts and hands each to the register (ports.Ingest), then records
 // the outcome in the inbox.
-type Processor struct {
+type DeliveryProcessor struct {
 	Inbox      ports.Inbox
 	Ingest     ports.Ingest
-	Connectors Set
+	Connectors inbound.Set
 	Clock      ports.Clock
 	Log        *zap.Logger
 }
 
-var _ ports.JobWorker = (*Processor)(nil)
+var _ ports.JobWorker = (*DeliveryProcessor)(nil)
 
 // Kind is the kind of DeliveryArgs.
-func (*Processor) Kind() string { return DeliveryArgs{}.Kind() }
+func (*DeliveryProcessor) Kind() string { return inbound.DeliveryArgs{}.Kind() }
 
 // Work processes one delivery. A delivery that does not parse, or that the
 // register refuses (invalid data, a value another customer holds), is
@@ -77,8 +38,8 @@ func (*Processor) Kind() string { return DeliveryArgs{}.Kind() }
 // the queue, keeps dead letters, and retrying cannot help. Other errors are
 // retried with the queue's backoff; after the last attempt the delivery is
 // failed.
-func (p *Processor) Work(ctx context.Context, job ports.RunningJob) error {
-	var args DeliveryArgs
+func (p *DeliveryProcessor) Work(ctx context.Context, job ports.RunningJob) error {
+	var args inbound.DeliveryArgs
 	if err := job.Decode(&args); err != nil {
 		return ports.CancelJob(err)
 	}
@@ -95,7 +56,7 @@ func (p *Processor) Work(ctx context.Context, job ports.RunningJob) error {
 	}
 	log := p.Log.With(zap.String("connector", d.Connector), zap.Stringer("delivery", d.ID))
 	c, ok := p.Connectors[d.Connector]
-	recv, isRecv := c.(Receiver)
+	recv, isRecv := c.(inbound.Receiver)
 	if !ok || !isRecv {
 		return p.failed(ctx, job, d, fmt.Errorf("connector %s is not enabled, or receives no webhooks", d.Connector))
 	}
@@ -111,7 +72,7 @@ func (p *Processor) Work(ctx context.Context, job ports.RunningJob) error {
 	origin := consent.Origin{
 		Source:         consent.SourceConnector,
 		SourceSystemID: int(c.SystemID()),
-		Actor:          Actor(c),
+		Actor:          inbound.Actor(c),
 		RequestID:      d.ID.String(),
 	}
 	outcomes := make([]string, 0, len(drafts))
@@ -141,13 +102,13 @@ func (p *Processor) Work(ctx context.Context, job ports.RunningJob) error {
 	return p.finish(ctx, d, ports.DeliveryProcessed, strings.Join(outcomes, "; "), "")
 }
 
-func (p *Processor) finish(ctx context.Context, d ports.Delivery, status ports.DeliveryStatus, outcome, reason string) error {
+func (p *DeliveryProcessor) finish(ctx context.Context, d ports.Delivery, status ports.DeliveryStatus, outcome, reason string) error {
 	return p.Inbox.FinishDelivery(ctx, d.ID, status, outcome, reason, p.now())
 }
 
 // failed records an attempt that failed; on the last one the delivery
 // becomes a dead letter (failed). The error goes back to the queue.
-func (p *Processor) failed(ctx context.Context, job ports.RunningJob, d ports.Delivery, err error) error {
+func (p *DeliveryProcessor) failed(ctx context.Context, job ports.RunningJob, d ports.Delivery, err error) error {
 	var rerr error
 	if job.MaxAttempts > 0 && job.Attempt >= job.MaxAttempts {
 		rerr = p.Inbox.FinishDelivery(ctx, d.ID, ports.DeliveryFailed, "", err.Error(), p.now())
@@ -157,7 +118,7 @@ func (p *Processor) failed(ctx context.Context, job ports.RunningJob, d ports.De
 	return errors.Join(err, rerr)
 }
 
-func (p *Processor) now() time.Time {
+func (p *DeliveryProcessor) now() time.Time {
 	if p.Clock == nil {
 		return time.Now().UTC()
 	}

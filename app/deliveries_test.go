@@ -1,4 +1,4 @@
-package connectors_test
+package app_test
 
 import (
 	"context"
@@ -10,12 +10,13 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
-	"kirjuri/connectors"
+	"kirjuri/app"
 	"kirjuri/core/consent"
 	"kirjuri/core/customer"
 	"kirjuri/core/fault"
 	"kirjuri/core/intake"
 	"kirjuri/ports"
+	"kirjuri/ports/inbound"
 )
 
 // fakeInbox holds one delivery and records what the processor does.
@@ -60,14 +61,14 @@ func (s stubConnector) Parse(http.Header, []byte) ([]intake.Draft, error) {
 
 func TestProcessor(t *testing.T) {
 	id := uuid.Must(uuid.NewV7())
-	run := func(conn connectors.Connector, ingErr error, attempt int) (*fakeInbox, *recordingIngest, error) {
+	run := func(conn inbound.Connector, ingErr error, attempt int) (*fakeInbox, *recordingIngest, error) {
 		inbox := &fakeInbox{d: ports.Delivery{ID: id, Connector: "stub", Status: ports.DeliveryReceived}}
 		ing := &recordingIngest{err: ingErr}
-		set, err := connectors.NewSet([]connectors.Connector{conn})
+		set, err := inbound.NewSet([]inbound.Connector{conn})
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := &connectors.Processor{Inbox: inbox, Ingest: ing, Connectors: set, Log: zap.NewNop()}
+		p := &app.DeliveryProcessor{Inbox: inbox, Ingest: ing, Connectors: set, Log: zap.NewNop()}
 		err = p.Work(t.Context(), ports.RunningJob{Args: []byte(`{"delivery":"` + id.String() + `"}`), Attempt: attempt, MaxAttempts: 3})
 		return inbox, ing, err
 	}
@@ -105,7 +106,7 @@ func TestProcessor(t *testing.T) {
 	}
 
 	// A receiver that does not verify is refused.
-	if _, err := connectors.NewSet([]connectors.Connector{unverified{}}); err == nil {
+	if _, err := inbound.NewSet([]inbound.Connector{unverified{}}); err == nil {
 		t.Error("a receiver without a verifier was accepted")
 	}
 }
