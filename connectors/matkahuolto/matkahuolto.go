@@ -20,10 +20,7 @@
 package matkahuolto
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
-	"time"
 
 	"kirjuri/core/customer"
 	"kirjuri/core/intake"
@@ -34,62 +31,12 @@ import (
 // Name is the connector's name in configuration and paths.
 const Name = "matkahuolto"
 
-// Config is the connectors.matkahuolto section.
-type Config struct {
-	// Secret is the shared secret of the carrier signature (at least 32
-	// characters); required when enabled. Also from
-	// KIRJURI_CONNECTORS_MATKAHUOLTO_SECRET.
-	Secret string `koanf:"secret"`
-	// PreviousSecret is accepted too while the secret is rotated.
-	PreviousSecret string `koanf:"previousSecret"`
-	// Tolerance bounds how far the signature's t may be from the server's
-	// time (five minutes by default).
-	Tolerance time.Duration `koanf:"tolerance"`
-	// SplitNames splits the receiver's one-string name at its last space
-	// into first and last name (the last word is the last name). On by
-	// default: the register needs both names to make a person, and the
-	// phone match compares last names. It is a guess (double first names
-	// fine, "von Wright" not), which the research advises to make only
-	// when configured; false takes no name, so that receivers only fill
-	// in customers found by email, and a receiver who is no customer yet
-	// is refused by the register (a person needs names).
-	SplitNames bool `koanf:"splitNames"`
-}
+// Config is the connectors.matkahuolto section: the carriers' shared one
+// (delivery.CarrierConfig).
+type Config = delivery.CarrierConfig
 
 // Defaults fills in the defaults.
-func Defaults(c *Config) { c.Tolerance, c.SplitNames = delivery.DefaultTolerance, true }
-
-// String never shows the secrets.
-func (c Config) String() string {
-	return fmt.Sprintf("matkahuolto{secret: %s, previousSecret: %s, tolerance: %s, splitNames: %t}",
-		redacted(c.Secret), redacted(c.PreviousSecret), c.Tolerance, c.SplitNames)
-}
-
-func redacted(s string) string {
-	if s == "" {
-		return "unset"
-	}
-	return "set"
-}
-
-// Validate checks an enabled section.
-func (c *Config) Validate() error {
-	if c.Secret == "" {
-		return errors.New("secret is required when the connector is enabled (or KIRJURI_CONNECTORS_MATKAHUOLTO_SECRET)")
-	}
-	if err := delivery.CheckCarrierSecret(c.Secret); err != nil {
-		return fmt.Errorf("secret: %w", err)
-	}
-	if c.PreviousSecret != "" {
-		if err := delivery.CheckCarrierSecret(c.PreviousSecret); err != nil {
-			return fmt.Errorf("previousSecret: %w", err)
-		}
-	}
-	if c.Tolerance < time.Second || c.Tolerance > time.Hour {
-		return fmt.Errorf("tolerance: must be 1s to 1h, not %s", c.Tolerance)
-	}
-	return nil
-}
+func Defaults(c *Config) { delivery.CarrierDefaults(c) }
 
 // Connector is the Matkahuolto connector.
 type Connector struct {
@@ -108,14 +55,7 @@ func New(c Config) (*Connector, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	keys := [][]byte{[]byte(c.Secret)}
-	if c.PreviousSecret != "" {
-		keys = append(keys, []byte(c.PreviousSecret))
-	}
-	return &Connector{
-		CarrierSignature: delivery.CarrierSignature{Secrets: keys, Tolerance: c.Tolerance},
-		splitNames:       c.SplitNames,
-	}, nil
+	return &Connector{CarrierSignature: c.Signature(), splitNames: c.SplitNames}, nil
 }
 
 func (*Connector) Name() string                { return Name }
