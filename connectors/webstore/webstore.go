@@ -63,18 +63,8 @@ func (c *Config) Validate() error {
 	if c.SigningSecret == "" {
 		return errors.New("signingSecret is required when the connector is enabled (or KIRJURI_CONNECTORS_WEBSTORE_SIGNING_SECRET)")
 	}
-	if _, err := delivery.ParseSecret(c.SigningSecret); err != nil {
-		return fmt.Errorf("signingSecret: %w", err)
-	}
-	if c.PreviousSigningSecret != "" {
-		if _, err := delivery.ParseSecret(c.PreviousSigningSecret); err != nil {
-			return fmt.Errorf("previousSigningSecret: %w", err)
-		}
-	}
-	if c.Tolerance < time.Second || c.Tolerance > time.Hour {
-		return fmt.Errorf("tolerance: must be 1s to 1h, not %s", c.Tolerance)
-	}
-	return nil
+	_, err := delivery.NewStandardWebhooks(c.SigningSecret, c.PreviousSigningSecret, c.Tolerance)
+	return err
 }
 
 // Connector is the webstore connector.
@@ -93,18 +83,11 @@ func New(c Config) (*Connector, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	keys := [][]byte{}
-	for _, s := range []string{c.SigningSecret, c.PreviousSigningSecret} {
-		if s == "" {
-			continue
-		}
-		k, err := delivery.ParseSecret(s)
-		if err != nil {
-			return nil, err
-		}
-		keys = append(keys, k)
+	sw, err := delivery.NewStandardWebhooks(c.SigningSecret, c.PreviousSigningSecret, c.Tolerance)
+	if err != nil {
+		return nil, err
 	}
-	return &Connector{StandardWebhooks: delivery.StandardWebhooks{Secrets: keys, Tolerance: c.Tolerance}}, nil
+	return &Connector{StandardWebhooks: sw}, nil
 }
 
 func (*Connector) Name() string                { return Name }

@@ -138,3 +138,26 @@ func SignStandardWebhook(key []byte, id string, at time.Time, body []byte) http.
 	h.Set(HeaderWebhookSignature, "v1,"+base64.StdEncoding.EncodeToString(mac(key, id, ts, body)))
 	return h
 }
+
+// NewStandardWebhooks checks the settings of a Standard Webhooks section
+// (the secret, the previous one while it is rotated, the tolerance) and
+// builds its verifier. Errors name the setting (signingSecret,
+// previousSigningSecret, tolerance) and never show a secret. The generic
+// contracts (webstore, reservation) share it.
+func NewStandardWebhooks(secret, previous string, tolerance time.Duration) (StandardWebhooks, error) {
+	var keys [][]byte
+	for _, x := range []struct{ name, value string }{{"signingSecret", secret}, {"previousSigningSecret", previous}} {
+		if x.value == "" {
+			continue
+		}
+		k, err := ParseSecret(x.value)
+		if err != nil {
+			return StandardWebhooks{}, fmt.Errorf("%s: %w", x.name, err)
+		}
+		keys = append(keys, k)
+	}
+	if tolerance < time.Second || tolerance > time.Hour {
+		return StandardWebhooks{}, fmt.Errorf("tolerance: must be 1s to 1h, not %s", tolerance)
+	}
+	return StandardWebhooks{Secrets: keys, Tolerance: tolerance}, nil
+}
