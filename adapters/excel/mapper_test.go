@@ -183,8 +183,9 @@ func TestMapperRow(t *testing.T) {
 			textRow(2, "a@b.fi"),
 			register.BatchRow{Row: 2, Email: "a@b.fi", Patch: customer.Patch{Email: set("a@b.fi"), FirstName: clear(), SSN: clear(),
 				ExternalID: clear(), NetvisorID: clear(), MarketingEmail: customer.Clear[bool](), EInvoiceMode: customer.Clear[customer.EInvoiceMode]()}}},
-		{"empty e-invoice details keep", []string{"email", "eInvoiceBroker", "eInvoiceAddress", "einvoiceEmail"}, textRow(2, "a@b.fi"),
-			register.BatchRow{Row: 2, Email: "a@b.fi", Patch: customer.Patch{Email: set("a@b.fi")}}},
+		{"empty e-invoice details keep, and are recorded for the mode's rule", []string{"email", "eInvoiceBroker", "eInvoiceAddress", "einvoiceEmail"}, textRow(2, "a@b.fi"),
+			register.BatchRow{Row: 2, Email: "a@b.fi", Patch: customer.Patch{Email: set("a@b.fi"),
+				EmptyEInvoice: customer.EmptyEInvoice{Broker: true, Address: true, Email: true}}}},
 		{"booleans", []string{"email", "marketingEmail", "marketingSms", "gdprRestricted", "creditAllowed"},
 			Row{Number: 2, Cells: []Cell{{Text: "a@b.fi", Kind: String}, {Text: "TRUE", Kind: Bool}, {Text: "0", Kind: Number, Format: "General"},
 				{Text: "kyllä", Kind: String}, {Text: "No", Kind: String}}},
@@ -544,27 +545,29 @@ func TestColumnTable(t *testing.T) {
 		{name: "eInvoiceMode empty/new", email: newEmail, cols: []string{"eInvoiceMode"}, cells: []string{""}, want: func(d customer.Data) bool { return d.EInvoice.Mode == customer.EInvoiceNone }},
 		{name: "eInvoiceBroker missing/existing", email: existingEmail, want: func(d customer.Data) bool { return d.EInvoice.Broker == "003723327487" }},
 		{name: "eInvoiceBroker missing/new", email: newEmail, want: func(d customer.Data) bool { return d.EInvoice.Broker == "" }},
-		// An empty cell changes nothing; with mode Broker it is a row error
-		// only where no broker is stored (the field table's reading).
-		{name: "eInvoiceBroker empty/existing, mode Broker, broker stored", email: existingEmail, cols: []string{"eInvoiceMode", "eInvoiceBroker"}, cells: []string{"Broker", ""},
-			want: func(d customer.Data) bool { return d.EInvoice.Broker == "003723327487" }},
+		// An empty cell changes nothing, except that it is a row error when
+		// the mode after the row needs the value (excel.md), even where a
+		// value is stored: emptying the cell does not remove it silently.
+		{name: "eInvoiceBroker empty/existing, mode Broker, broker stored", email: existingEmail, cols: []string{"eInvoiceMode", "eInvoiceBroker"}, cells: []string{"Broker", ""}, err: "eInvoiceBroker"},
+		{name: "eInvoiceBroker empty/existing, mode emptied too", email: existingEmail, cols: []string{"eInvoiceMode", "eInvoiceBroker"}, cells: []string{"", ""},
+			want: func(d customer.Data) bool {
+				return d.EInvoice.Mode == customer.EInvoiceNone && d.EInvoice.Broker == "003723327487"
+			}},
 		{name: "eInvoiceBroker empty/existing, mode Broker", email: plainEmail, cols: []string{"eInvoiceMode", "eInvoiceBroker", "eInvoiceAddress"}, cells: []string{"Broker", "", "003720774740"}, err: "eInvoiceBroker"},
 		{name: "eInvoiceBroker empty/existing, no mode", email: plainEmail, cols: []string{"eInvoiceBroker"}, cells: []string{""}, want: func(d customer.Data) bool { return d.EInvoice.Broker == "" }},
 		{name: "eInvoiceBroker empty/new, mode Broker", email: newEmail, cols: []string{"eInvoiceMode", "eInvoiceBroker", "eInvoiceAddress"}, cells: []string{"Broker", "", "003720774740"}, err: "eInvoiceBroker"},
 		{name: "eInvoiceBroker empty/new, no mode", email: newEmail, cols: []string{"eInvoiceBroker"}, cells: []string{""}, want: func(d customer.Data) bool { return d.EInvoice.Broker == "" }},
 		{name: "eInvoiceAddress missing/existing", email: existingEmail, want: func(d customer.Data) bool { return d.EInvoice.Address == "003720774740" }},
 		{name: "eInvoiceAddress missing/new", email: newEmail, want: func(d customer.Data) bool { return d.EInvoice.Address == "" }},
-		{name: "eInvoiceAddress empty/existing, mode Broker, address stored", email: existingEmail, cols: []string{"eInvoiceAddress"}, cells: []string{""},
-			want: func(d customer.Data) bool { return d.EInvoice.Address == "003720774740" }},
+		{name: "eInvoiceAddress empty/existing, mode Broker, address stored", email: existingEmail, cols: []string{"eInvoiceAddress"}, cells: []string{""}, err: "eInvoiceAddress"},
 		{name: "eInvoiceAddress empty/existing, mode Broker", email: plainEmail, cols: []string{"eInvoiceMode", "eInvoiceBroker", "eInvoiceAddress"}, cells: []string{"Broker", "003723327487", ""}, err: "eInvoiceAddress"},
 		{name: "eInvoiceAddress empty/new, mode Broker", email: newEmail, cols: []string{"eInvoiceMode", "eInvoiceBroker", "eInvoiceAddress"}, cells: []string{"Broker", "003723327487", ""}, err: "eInvoiceAddress"},
 		{name: "eInvoiceAddress empty/new, no mode", email: newEmail, cols: []string{"eInvoiceAddress"}, cells: []string{""}, want: func(d customer.Data) bool { return d.EInvoice.Address == "" }},
 		{name: "einvoiceEmail missing/existing", email: existingEmail, want: func(d customer.Data) bool { return d.EInvoice.Email == "laskut@example.fi" }},
 		{name: "einvoiceEmail missing/new", email: newEmail, want: func(d customer.Data) bool { return d.EInvoice.Email == "" }},
-		{name: "einvoiceEmail empty/existing, mode Email, email stored", email: existingEmail, cols: []string{"eInvoiceMode", "einvoiceEmail"}, cells: []string{"Email", ""},
-			want: func(d customer.Data) bool {
-				return d.EInvoice.Mode == customer.EInvoiceEmail && d.EInvoice.Email == "laskut@example.fi"
-			}},
+		{name: "einvoiceEmail empty/existing, mode Email, email stored", email: existingEmail, cols: []string{"eInvoiceMode", "einvoiceEmail"}, cells: []string{"Email", ""}, err: "einvoiceEmail"},
+		{name: "einvoiceEmail empty/existing, mode Broker", email: existingEmail, cols: []string{"einvoiceEmail"}, cells: []string{""},
+			want: func(d customer.Data) bool { return d.EInvoice.Email == "laskut@example.fi" }},
 		{name: "einvoiceEmail empty/existing, mode Email", email: plainEmail, cols: []string{"eInvoiceMode", "einvoiceEmail"}, cells: []string{"Email", ""}, err: "einvoiceEmail"},
 		{name: "einvoiceEmail empty/existing, no mode", email: plainEmail, cols: []string{"einvoiceEmail"}, cells: []string{""}, want: func(d customer.Data) bool { return d.EInvoice.Email == "" }},
 		{name: "einvoiceEmail empty/new, mode Email", email: newEmail, cols: []string{"eInvoiceMode", "einvoiceEmail"}, cells: []string{"Email", ""}, err: "einvoiceEmail"},

@@ -73,6 +73,9 @@ type Field struct {
 
 	decode func(d *jsonDecoder, p *Patch, path string, raw []byte)
 	parse  func(p *Patch, text string) (string, bool) // a problem message, or ok
+	// empty records an empty cell of an EmptyKeeps field whose emptiness
+	// still matters to the rules (the e-invoice fields); nil for most.
+	empty func(p *Patch)
 	show   func(d Data) string
 }
 
@@ -88,6 +91,9 @@ func (f Field) ParseText(p *Patch, text string) error {
 		return fault.Invalid(f.Column, "is a section of numbered columns, not one column")
 	}
 	if IsBlank(text) && f.EmptyKeeps {
+		if f.empty != nil {
+			f.empty(p)
+		}
 		return nil
 	}
 	if why, ok := f.parse(p, text); !ok {
@@ -179,12 +185,12 @@ var fieldTable = []Field{
 	// aggregate's e-invoice rule reports when nothing is stored either.
 	enumField("eInvoice.mode", "eInvoiceMode", EInvoiceModes, func(p *Patch) *Opt[EInvoiceMode] { return &p.EInvoiceMode },
 		func(d Data) EInvoiceMode { return d.EInvoice.Mode }, false),
-	textField("eInvoice.broker", "eInvoiceBroker", func(p *Patch) *Opt[string] { return &p.EInvoiceBroker },
-		func(d Data) string { return d.EInvoice.Broker }, true),
-	textField("eInvoice.address", "eInvoiceAddress", func(p *Patch) *Opt[string] { return &p.EInvoiceAddress },
-		func(d Data) string { return d.EInvoice.Address }, true),
-	textField("eInvoice.email", "einvoiceEmail", func(p *Patch) *Opt[string] { return &p.EInvoiceEmail },
-		func(d Data) string { return d.EInvoice.Email }, true),
+	withEmpty(textField("eInvoice.broker", "eInvoiceBroker", func(p *Patch) *Opt[string] { return &p.EInvoiceBroker },
+		func(d Data) string { return d.EInvoice.Broker }, true), func(p *Patch) { p.EmptyEInvoice.Broker = true }),
+	withEmpty(textField("eInvoice.address", "eInvoiceAddress", func(p *Patch) *Opt[string] { return &p.EInvoiceAddress },
+		func(d Data) string { return d.EInvoice.Address }, true), func(p *Patch) { p.EmptyEInvoice.Address = true }),
+	withEmpty(textField("eInvoice.email", "einvoiceEmail", func(p *Patch) *Opt[string] { return &p.EInvoiceEmail },
+		func(d Data) string { return d.EInvoice.Email }, true), func(p *Patch) { p.EmptyEInvoice.Email = true }),
 }
 
 var byName = func() map[string]int {
@@ -194,6 +200,12 @@ var byName = func() map[string]int {
 	}
 	return m
 }()
+
+// withEmpty gives an EmptyKeeps field a record of its empty cells.
+func withEmpty(f Field, empty func(p *Patch)) Field {
+	f.empty = empty
+	return f
+}
 
 func textField(name, column string, opt func(*Patch) *Opt[string], show func(Data) string, emptyKeeps bool) Field {
 	return Field{

@@ -67,6 +67,20 @@ func TestFieldsCoverPatch(t *testing.T) {
 	for _, name := range patchFieldsSet(p) {
 		covered[name] = "group:{id}"
 	}
+	// Empty e-invoice cells are recorded in EmptyEInvoice.
+	for _, col := range []string{"eInvoiceBroker", "eInvoiceAddress", "einvoiceEmail"} {
+		c, err := customer.ParseColumn(col)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p customer.Patch
+		if err := c.ParseText(&p, ""); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range patchFieldsSet(p) {
+			covered[name] = col + " empty"
+		}
+	}
 	typ := reflect.TypeOf(customer.Patch{})
 	for i := range typ.NumField() {
 		if _, ok := covered[typ.Field(i).Name]; !ok {
@@ -251,9 +265,9 @@ func TestColumnParseText(t *testing.T) {
 		{"eInvoiceMode", "broker", customer.Patch{EInvoiceMode: customer.Set(customer.EInvoiceBroker)}},
 		{"eInvoiceMode", "", customer.Patch{EInvoiceMode: customer.Clear[customer.EInvoiceMode]()}},
 		{"eInvoiceBroker", "003723327487", customer.Patch{EInvoiceBroker: customer.Set("003723327487")}},
-		{"eInvoiceBroker", "", customer.Patch{}},
-		{"eInvoiceAddress", " ", customer.Patch{}},
-		{"eInvoiceEmail", "", customer.Patch{}},
+		{"eInvoiceBroker", "", customer.Patch{EmptyEInvoice: customer.EmptyEInvoice{Broker: true}}},
+		{"eInvoiceAddress", " ", customer.Patch{EmptyEInvoice: customer.EmptyEInvoice{Address: true}}},
+		{"eInvoiceEmail", "", customer.Patch{EmptyEInvoice: customer.EmptyEInvoice{Email: true}}},
 		{"EINVOICEEMAIL", "a@b.fi", customer.Patch{EInvoiceEmail: customer.Set("a@b.fi")}},
 		{"group:vip", "kyllä", customer.Patch{GroupMembership: map[string]bool{"vip": true}}},
 		{"group:vip", "false", customer.Patch{GroupMembership: map[string]bool{"vip": false}}},

@@ -72,7 +72,19 @@ type Patch struct {
 	EInvoiceBroker  Opt[string]
 	EInvoiceAddress Opt[string]
 	EInvoiceEmail   Opt[string]
+
+	// EmptyEInvoice records the e-invoice cells of a spreadsheet row that
+	// were there and empty. Such a cell changes nothing, except that
+	// excel.md makes it a row error when the e-invoice mode after the row
+	// needs the value: an empty eInvoiceBroker or eInvoiceAddress with mode
+	// Broker, an empty einvoiceEmail with mode Email (the merchant who
+	// empties the cell to remove the value learns that the mode still needs
+	// it, rather than seeing it silently kept).
+	EmptyEInvoice EmptyEInvoice
 }
+
+// EmptyEInvoice names the e-invoice cells that were present and empty.
+type EmptyEInvoice struct{ Broker, Address, Email bool }
 
 // IsEmpty reports whether the patch would change nothing whatever it is
 // applied to.

@@ -112,6 +112,7 @@ func apply(base Data, p Patch, at time.Time) (Data, error) {
 	setParsed(v, "eInvoice.email", &d.EInvoice.Email, p.EInvoiceEmail, ParseEmail)
 
 	d = normalizeLists(d)
+	emptyEInvoiceCells(v, d.EInvoice.Mode, p.EmptyEInvoice)
 	// Rule problems are reported with the field problems, except for a
 	// field already reported (a value that did not parse is not also
 	// "required").
@@ -130,6 +131,25 @@ func apply(base Data, p Patch, at time.Time) (Data, error) {
 		return Data{}, err
 	}
 	return d, nil
+}
+
+// emptyEInvoiceCells reports the empty e-invoice cells of a spreadsheet
+// row that the row's e-invoice mode needs (excel.md: "row error if mode is
+// Broker", "if mode is Email"); with another mode they changed nothing.
+func emptyEInvoiceCells(v *fault.Validation, mode EInvoiceMode, e EmptyEInvoice) {
+	switch mode {
+	case EInvoiceBroker:
+		if e.Broker {
+			v.Add("eInvoice.broker", "is empty, and the e-invoice mode is Broker, which needs an operator id; to stop e-invoicing, empty eInvoiceMode too")
+		}
+		if e.Address {
+			v.Add("eInvoice.address", "is empty, and the e-invoice mode is Broker, which needs an e-invoice address; to stop e-invoicing, empty eInvoiceMode too")
+		}
+	case EInvoiceEmail:
+		if e.Email {
+			v.Add("eInvoice.email", "is empty, and the e-invoice mode is Email, which needs an address; to stop e-invoicing, empty eInvoiceMode too")
+		}
+	}
 }
 
 // validate checks the rules that tie fields together. It is also run on data
