@@ -17,6 +17,7 @@ import (
 	"kirjuri/adapters/jobs"
 	"kirjuri/adapters/postgres"
 	"kirjuri/connectors/matkahuolto"
+	"kirjuri/connectors/mycashflow"
 	"kirjuri/connectors/paytrail"
 	"kirjuri/connectors/posti"
 	"kirjuri/connectors/reservation"
@@ -68,6 +69,13 @@ var connectorRegistry = map[string]connector{
 		}
 		return provideConnector(conn), nil
 	}),
+	mycashflow.Name: connectorEntry(mycashflow.Defaults, func(c *mycashflow.Config) (fx.Option, error) {
+		conn, err := mycashflow.New(*c)
+		if err != nil {
+			return nil, err
+		}
+		return provideConnector(conn), nil
+	}),
 	posti.Name: connectorEntry(posti.Defaults, func(c *posti.Config) (fx.Option, error) {
 		conn, err := posti.New(*c)
 		if err != nil {
@@ -96,7 +104,7 @@ var connectorRegistry = map[string]connector{
 		}
 		return provideConnector(conn), nil
 	}),
-	woocommerce.Name: connectorEntry(nil, func(c *woocommerce.Config) (fx.Option, error) {
+	woocommerce.Name: connectorEntry(woocommerce.Defaults, func(c *woocommerce.Config) (fx.Option, error) {
 		conn, err := woocommerce.New(*c)
 		if err != nil {
 			return nil, err

@@ -18,7 +18,8 @@
 // worker that turns a stored delivery into drafts for the register
 // (ports.Ingest) is app.DeliveryProcessor; the webhook route, the inbox and
 // the dead letters are in adapters/http/connectors.go and
-// adapters/postgres/inbox.go. Written so far (inbound only): webstore,
-// reservation, woocommerce, paytrail, posti, matkahuolto; mycashflow (a
-// pull) and maestro (files) are not.
+// adapters/postgres/inbox.go. Pulls (inbound.Puller, driven by the sync
+// job) and pushes (inbound.Pusher, driven by the push job) are capabilities
+// a connector has only when its settings allow them: woocommerce and
+// mycashflow pull and, with push: true, push.
 package connectors

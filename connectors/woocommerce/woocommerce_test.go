@@ -22,7 +22,7 @@ func newConnector(t *testing.T, previous string) *woocommerce.Connector {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c
+	return c.(*woocommerce.Connector)
 }
 
 func fixture(t *testing.T, name string) []byte {
