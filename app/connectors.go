@@ -16,6 +16,7 @@ import (
 	httpapi "kirjuri/adapters/http"
 	"kirjuri/adapters/jobs"
 	"kirjuri/adapters/postgres"
+	"kirjuri/connectors/maestro"
 	"kirjuri/connectors/matkahuolto"
 	"kirjuri/connectors/mycashflow"
 	"kirjuri/connectors/paytrail"
@@ -62,6 +63,13 @@ func connectorEntry[C any](defaults func(*C), module func(*C) (fx.Option, error)
 // It is explicit on purpose (no init() self-registration): one place shows
 // every external system the binary can talk to.
 var connectorRegistry = map[string]connector{
+	maestro.Name: connectorEntry(maestro.Defaults, func(c *maestro.Config) (fx.Option, error) {
+		conn, err := maestro.New(*c)
+		if err != nil {
+			return nil, err
+		}
+		return provideConnector(conn), nil
+	}),
 	matkahuolto.Name: connectorEntry(matkahuolto.Defaults, func(c *matkahuolto.Config) (fx.Option, error) {
 		conn, err := matkahuolto.New(*c)
 		if err != nil {
@@ -136,6 +144,7 @@ var connectorsShared = fx.Module("connectors",
 		fx.Annotate(inbound.NewSet, fx.ParamTags(`group:"`+ConnectorGroup+`"`)),
 		newDeliveryProcessor,
 	),
+	fx.Invoke(kickDrains),
 )
 
 // ingestPort is the register service as ports.Ingest.
@@ -188,7 +197,7 @@ func connectorOptions(sections map[string]map[string]any) ([]fx.Option, error) {
 	}
 	opts := make([]fx.Option, 0, len(enabled)+1)
 	if len(enabled) > 0 {
-		opts = append(opts, connectorsShared, fx.Provide(jobs.AsWorker(func(p *DeliveryProcessor) *DeliveryProcessor { return p })))
+		opts = append(opts, connectorsShared, syncShared, fx.Provide(jobs.AsWorker(func(p *DeliveryProcessor) *DeliveryProcessor { return p })))
 	}
 	for _, c := range enabled {
 		o, err := c.entry.module(c.settings)

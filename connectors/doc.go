@@ -21,5 +21,7 @@
 // adapters/postgres/inbox.go. Pulls (inbound.Puller, driven by the sync
 // job) and pushes (inbound.Pusher, driven by the push job) are capabilities
 // a connector has only when its settings allow them: woocommerce and
-// mycashflow pull and, with push: true, push.
+// mycashflow pull and, with push: true, push. Every one of the eight
+// systems has its package: maestro takes the merchant's own CSV or JSON
+// exports through a configurable column mapping.
 package connectors
