@@ -96,6 +96,9 @@ type Config struct {
 	} `koanf:"imports"`
 	// Connectors holds one section per external system; see connectors.md.
 	Connectors map[string]map[string]any `koanf:"connectors"`
+	// Pushes configures the pushes of changes to external systems
+	// (pushes.go).
+	Pushes PushConfig `koanf:"pushes"`
 }
 
 // envVars maps the environment variables of api.md onto config keys.
@@ -117,7 +120,7 @@ var envVars = []struct {
 }
 
 func defaults() map[string]any {
-	return map[string]any{
+	d := map[string]any{
 		"dataDir":                       ".data/dev",
 		"http.addr":                     "127.0.0.1:8080",
 		"http.maxBodyBytes":             int64(1 << 20),
@@ -143,6 +146,8 @@ func defaults() map[string]any {
 		"log.level":                     "info",
 		"log.format":                    "json",
 	}
+	maps.Copy(d, pushDefaults())
+	return d
 }
 
 // LoadConfig reads the YAML file at path (when path is "", kirjuri.yaml if it
@@ -225,6 +230,7 @@ func (c Config) validate() error {
 	}
 	errs = append(errs, c.validateJobs()...)
 	errs = append(errs, c.validateImports()...)
+	errs = append(errs, c.validatePushes()...)
 	if _, err := checkConnectors(c.Connectors); err != nil {
 		errs = append(errs, err)
 	}

@@ -17,13 +17,13 @@ func TestJobsConfig(t *testing.T) {
 		want jobs.Config
 	}{
 		{"defaults", "{}", nil,
-			jobs.Config{Queues: map[string]int{"default": 4, "imports": 1}, StopTimeout: 10 * time.Second, JobTimeout: 30 * time.Minute}},
+			jobs.Config{Queues: map[string]int{"default": 4, "imports": 1, "pushes": 2}, StopTimeout: 10 * time.Second, JobTimeout: 30 * time.Minute}},
 		{"queues from the file, no default queue", "jobs:\n  workers: 0\n  queues:\n    imports: 1\n    connectors: 3\n  stopTimeout: 5s\n  jobTimeout: 2h\n", nil,
-			jobs.Config{Queues: map[string]int{"imports": 1, "connectors": 3}, StopTimeout: 5 * time.Second, JobTimeout: 2 * time.Hour}},
+			jobs.Config{Queues: map[string]int{"imports": 1, "connectors": 3, "pushes": 2}, StopTimeout: 5 * time.Second, JobTimeout: 2 * time.Hour}},
 		{"rescue delay", "jobs:\n  jobTimeout: 10s\n  rescueAfter: 15s\n", nil,
-			jobs.Config{Queues: map[string]int{"default": 4, "imports": 1}, StopTimeout: 10 * time.Second, JobTimeout: 10 * time.Second, RescueAfter: 15 * time.Second}},
+			jobs.Config{Queues: map[string]int{"default": 4, "imports": 1, "pushes": 2}, StopTimeout: 10 * time.Second, JobTimeout: 10 * time.Second, RescueAfter: 15 * time.Second}},
 		{"workers from the environment", "jobs:\n  workers: 8\n", map[string]string{"KIRJURI_JOBS_WORKERS": "2"},
-			jobs.Config{Queues: map[string]int{"default": 2, "imports": 1}, StopTimeout: 10 * time.Second, JobTimeout: 30 * time.Minute}},
+			jobs.Config{Queues: map[string]int{"default": 2, "imports": 1, "pushes": 2}, StopTimeout: 10 * time.Second, JobTimeout: 30 * time.Minute}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

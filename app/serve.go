@@ -18,7 +18,6 @@ import (
 	"kirjuri/adapters/postgres"
 	"kirjuri/adapters/system"
 	"kirjuri/core/access"
-	"kirjuri/core/register"
 	"kirjuri/ports"
 )
 
@@ -63,7 +62,7 @@ func Options(cfg Config, log *zap.Logger) (fx.Option, error) {
 			fx.ResultTags(`group:"`+httpapi.ReadinessGroup+`"`),
 		)),
 		system.Module,
-		fx.Provide(register.New),
+		fx.Provide(newRegister), // register.New, told which connectors push (pushes.go)
 		// The bootstrap key is stored before the listener opens: fx runs
 		// the invokes of child modules first, in the order given, and start
 		// hooks in the order appended, so a client that waits for /healthz
@@ -82,6 +81,7 @@ func Options(cfg Config, log *zap.Logger) (fx.Option, error) {
 		fx.Supply(jobsConfig(cfg)),
 		jobs.Module,
 		importOptions(cfg),
+		pushOptions(cfg),
 		fx.Options(connectors...),
 		fx.Invoke(maintenance),
 	), nil
@@ -95,6 +95,7 @@ func jobsConfig(cfg Config) jobs.Config {
 		queues[jobs.DefaultQueue] = cfg.Jobs.Workers
 	}
 	importQueue(cfg, queues)
+	pushQueue(cfg, queues)
 	maps.Copy(queues, cfg.Jobs.Queues)
 	return jobs.Config{Queues: queues, StopTimeout: cfg.Jobs.StopTimeout, JobTimeout: cfg.Jobs.JobTimeout, RescueAfter: cfg.Jobs.RescueAfter}
 }

@@ -74,6 +74,9 @@ type BatchWrite struct {
 	Before *customer.Customer
 	// Events are the consent events of the change.
 	Events []consent.Event
+	// Jobs are stored with the write, exactly when it is stored, by a
+	// store that implements ChangeJobs (the pushes the change causes).
+	Jobs []Job
 }
 
 // BatchRejection is a write that was not stored, and why.

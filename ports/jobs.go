@@ -40,6 +40,14 @@ type Job struct {
 	// or running: enqueueing another returns the one there is (Duplicate).
 	// Once it has finished, the same job may be enqueued again.
 	Unique bool
+	// Coalesce keeps at most one job of this kind with the same args and
+	// queue waiting (available, scheduled, retryable or pending):
+	// enqueueing another while one waits returns that one (Duplicate).
+	// Unlike Unique, a running job does not count: a job that reads the
+	// state of something when it runs (a push of a customer) may have read
+	// it before the change that enqueues the next one, which must then run
+	// too. A store that cannot coalesce may store every job given.
+	Coalesce bool
 }
 
 // Enqueued tells which job an enqueue made, or found when the job was
@@ -60,10 +68,18 @@ type Jobs interface {
 // transaction of a change, as it stores the change's consent events: a job
 // exists exactly when its change was committed (a push to an external
 // system is never lost, nor sent for a change that was rolled back).
+//
+// Such a store takes jobs on every path that changes customers: these
+// methods, IngestStore's (CreateFromSource, UpdateFromSource) and, when it
+// is a BulkStore too, each BatchWrite's Jobs, stored exactly when that
+// write is. It stores what it is given and decides nothing.
 type ChangeJobs interface {
 	// UpdateWithJobs is CustomerStore.Update whose fn also returns jobs.
 	// They are stored only when the change is saved (the version grew).
 	UpdateWithJobs(ctx context.Context, id uuid.UUID, fn func(c *customer.Customer) ([]consent.Event, []Job, error)) (*customer.Customer, error)
+	// CreateWithJobs is CustomerStore.Create that also stores jobs, in the
+	// same transaction.
+	CreateWithJobs(ctx context.Context, c *customer.Customer, events []consent.Event, jobs []Job) error
 }
 
 // RunningJob is a job handed to its worker.
@@ -94,7 +110,11 @@ func (j RunningJob) Decode(v any) error {
 // runs again from the start at the next start of any instance.
 //
 // A worker may also have a method Timeout() time.Duration: how long one
-// attempt may run (else the configured jobs.jobTimeout).
+// attempt may run (else the configured jobs.jobTimeout); and a method
+// NextRetry(attempt int) time.Duration: how long to wait before trying
+// again after attempt (counted from 1) failed, instead of the queue's own
+// backoff (a worker that talks to another system chooses its backoff and
+// jitter). A snoozed or cancelled job does not ask it.
 type JobWorker interface {
 	Kind() string
 	Work(ctx context.Context, job RunningJob) error

@@ -57,7 +57,18 @@ type Config struct {
 	// FetchCooldown is the least time between two fetches of jobs (River's
 	// FetchCooldown); DefaultFetchCooldown when 0.
 	FetchCooldown time.Duration
+	// DeadJobRetention is how long jobs that gave up (discarded after
+	// their last attempt, or cancelled) are kept, with their errors, before
+	// River's cleaner deletes them; DefaultDeadJobRetention when 0. Failed
+	// pushes are dead letters an admin lists and retries: River's own
+	// defaults (a day for cancelled jobs, a week for discarded ones) would
+	// lose a refused push over a long weekend.
+	DeadJobRetention time.Duration
 }
+
+// DefaultDeadJobRetention keeps dead jobs as long as the connectors' inbox
+// keeps its dead letters (30 days).
+const DefaultDeadJobRetention = 30 * 24 * time.Hour
 
 // DefaultFetchCooldown is the least time between two fetches. River fetches
 // at most as many jobs as it has free workers, so its own default, 100 ms,
@@ -98,11 +109,16 @@ func New(pool *pgxpool.Pool, cfg Config, workers []ports.JobWorker, log *zap.Log
 		if w.Kind() == "" {
 			return nil, fmt.Errorf("jobs: a worker (%T) has no kind", w)
 		}
-		var timeout time.Duration
+		rw := &riverWorker{w: w}
 		if t, ok := w.(interface{ Timeout() time.Duration }); ok {
-			timeout = t.Timeout()
+			rw.timeout = t.Timeout()
 		}
-		if err := addWorker(bundle, w.Kind(), &riverWorker{w: w, timeout: timeout}); err != nil {
+		if n, ok := w.(interface {
+			NextRetry(attempt int) time.Duration
+		}); ok {
+			rw.nextRetry = n.NextRetry
+		}
+		if err := addWorker(bundle, w.Kind(), rw); err != nil {
 			return nil, err
 		}
 	}
@@ -124,7 +140,10 @@ func New(pool *pgxpool.Pool, cfg Config, workers []ports.JobWorker, log *zap.Log
 		RescueStuckJobsAfter: cfg.RescueAfter,
 		FetchPollInterval:    cfg.PollInterval,
 		FetchCooldown:        cmp.Or(cfg.FetchCooldown, DefaultFetchCooldown),
-		Logger:               newSlog(log.Named("river")),
+		// Cancelled and discarded jobs are dead letters: kept alike.
+		CancelledJobRetentionPeriod: cmp.Or(cfg.DeadJobRetention, DefaultDeadJobRetention),
+		DiscardedJobRetentionPeriod: cmp.Or(cfg.DeadJobRetention, DefaultDeadJobRetention),
+		Logger:                      newSlog(log.Named("river")),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
@@ -247,11 +266,23 @@ func addWorker(bundle *river.Workers, kind string, w *riverWorker) (err error) {
 // riverWorker runs a ports.JobWorker as a River worker.
 type riverWorker struct {
 	river.WorkerDefaults[rawArgs]
-	w       ports.JobWorker
-	timeout time.Duration
+	w         ports.JobWorker
+	timeout   time.Duration
+	nextRetry func(attempt int) time.Duration // nil: River's policy
 }
 
 func (rw *riverWorker) Timeout(*river.Job[rawArgs]) time.Duration { return rw.timeout }
+
+// NextRetry asks the worker, when it has its own backoff, when to try
+// again after the attempt that just failed. River takes a time before now
+// for a mistake and falls back to its own policy: the wait is at least a
+// millisecond.
+func (rw *riverWorker) NextRetry(job *river.Job[rawArgs]) time.Time {
+	if rw.nextRetry == nil {
+		return time.Time{}
+	}
+	return time.Now().Add(max(rw.nextRetry(job.Attempt), time.Millisecond))
+}
 
 func (rw *riverWorker) Work(ctx context.Context, job *river.Job[rawArgs]) error {
 	err := rw.w.Work(ctx, ports.RunningJob{

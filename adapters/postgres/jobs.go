@@ -1,7 +1,9 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -101,6 +103,40 @@ var uniqueStates = []rivertype.JobState{
 	rivertype.JobStateRetryable, rivertype.JobStateScheduled,
 }
 
+// waitingStates are the states in which a Coalesce job takes in another
+// like it: waiting, not running (SQL; River's state is an enum).
+const waitingStates = `('available', 'pending', 'retryable', 'scheduled')`
+
+// insertOpts are River's options for job.
+func insertOpts(job ports.Job) *river.InsertOpts {
+	opts := &river.InsertOpts{Queue: job.Queue, MaxAttempts: job.MaxAttempts, ScheduledAt: job.RunAt}
+	if job.Unique {
+		opts.UniqueOpts = river.UniqueOpts{ByArgs: true, ByQueue: true, ByState: uniqueStates}
+	}
+	return opts
+}
+
+// encodeArgs is the JSON River stores as a job's args (it marshals them
+// the same way), for finding a job like it.
+func encodeArgs(job ports.Job) ([]byte, error) {
+	b, err := json.Marshal(job.Args)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: enqueue %s: encode args: %w", job.Args.Kind(), err)
+	}
+	return b, nil
+}
+
+// findWaitingSQL finds a waiting job like a Coalesce one, and locks it.
+// River's fetch takes jobs FOR UPDATE SKIP LOCKED: while the lock is held
+// the job cannot start, so it runs only after this transaction commits
+// and reads what it changed. A job that a fetch took first is running by
+// the time the lock is granted, no longer matches, and a new job is
+// inserted. Two transactions that change one customer are serialised by
+// its row lock, taken before the job, so they do not both insert one.
+const findWaitingSQL = `SELECT id FROM river_job
+	WHERE kind = $1 AND queue = $2 AND args @> $3::jsonb AND args <@ $3::jsonb AND state IN ` + waitingStates + `
+	ORDER BY id LIMIT 1 FOR UPDATE`
+
 // insertJob stores job in tx; it becomes visible to workers when tx
 // commits, and is gone if tx rolls back.
 func insertJob(ctx context.Context, tx pgx.Tx, job ports.Job) (ports.Enqueued, error) {
@@ -111,15 +147,35 @@ func insertJob(ctx context.Context, tx pgx.Tx, job ports.Job) (ports.Enqueued, e
 	if err != nil {
 		return ports.Enqueued{}, fmt.Errorf("postgres: the job queue client: %w", err)
 	}
-	opts := &river.InsertOpts{Queue: job.Queue, MaxAttempts: job.MaxAttempts, ScheduledAt: job.RunAt}
-	if job.Unique {
-		opts.UniqueOpts = river.UniqueOpts{ByArgs: true, ByQueue: true, ByState: uniqueStates}
+	if job.Coalesce {
+		args, err := encodeArgs(job)
+		if err != nil {
+			return ports.Enqueued{}, err
+		}
+		var id int64
+		err = tx.QueryRow(ctx, findWaitingSQL, job.Args.Kind(), cmp.Or(job.Queue, river.QueueDefault), args).Scan(&id)
+		switch {
+		case err == nil:
+			return ports.Enqueued{ID: id, Duplicate: true}, nil
+		case !errors.Is(err, pgx.ErrNoRows):
+			return ports.Enqueued{}, fmt.Errorf("postgres: enqueue %s: find a waiting job: %w", job.Args.Kind(), err)
+		}
 	}
-	res, err := c.InsertTx(ctx, tx, job.Args, opts)
+	res, err := c.InsertTx(ctx, tx, job.Args, insertOpts(job))
 	if err != nil {
 		return ports.Enqueued{}, fmt.Errorf("postgres: enqueue %s: %w", job.Args.Kind(), err)
 	}
 	return ports.Enqueued{ID: res.Job.ID, Duplicate: res.UniqueSkippedAsDuplicate}, nil
+}
+
+// insertJobs stores jobs in tx, one by one (a change causes few).
+func insertJobs(ctx context.Context, tx pgx.Tx, jobs []ports.Job) error {
+	for _, j := range jobs {
+		if _, err := insertJob(ctx, tx, j); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Enqueue stores a job in a transaction of its own.
@@ -131,6 +187,11 @@ func (s *Store) Enqueue(ctx context.Context, job ports.Job) (ports.Enqueued, err
 		return err
 	})
 	return out, err
+}
+
+// CreateWithJobs is Create that also stores jobs, in its transaction.
+func (s *Store) CreateWithJobs(ctx context.Context, c *customer.Customer, events []consent.Event, jobs []ports.Job) error {
+	return s.create(ctx, c, events, nil, jobs)
 }
 
 // UpdateWithJobs is Update whose fn also returns jobs, stored in the

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -58,12 +57,13 @@ func (s *Store) NextNumber(ctx context.Context) (int64, error) {
 // Create stores a new customer, its identifiers and its events in one
 // transaction.
 func (s *Store) Create(ctx context.Context, c *customer.Customer, events []consent.Event) error {
-	return s.create(ctx, c, events, nil)
+	return s.create(ctx, c, events, nil, nil)
 }
 
 // create is Create that also records st, when not nil, as the source time
-// of its link (CreateFromSource).
-func (s *Store) create(ctx context.Context, c *customer.Customer, events []consent.Event, st *ports.SourceTime) error {
+// of its link (CreateFromSource), and stores jobs after the events
+// (CreateWithJobs).
+func (s *Store) create(ctx context.Context, c *customer.Customer, events []consent.Event, st *ports.SourceTime, jobs []ports.Job) error {
 	d := c.Data()
 	args, err := s.writeArgs(d)
 	if err != nil {
@@ -85,7 +85,10 @@ func (s *Store) create(ctx context.Context, c *customer.Customer, events []conse
 		if err := recordSource(ctx, tx, d.ID, st); err != nil {
 			return err
 		}
-		return insertEvents(ctx, tx, events)
+		if err := insertEvents(ctx, tx, events); err != nil {
+			return err
+		}
+		return insertJobs(ctx, tx, jobs)
 	})
 	return wrap("create customer", err)
 }
@@ -103,15 +106,18 @@ func (s *Store) Update(ctx context.Context, id uuid.UUID, fn func(c *customer.Cu
 // update is Update whose fn may also return jobs (UpdateWithJobs): they are
 // stored after the change's events, in its transaction, when it is saved.
 func (s *Store) update(ctx context.Context, id uuid.UUID, fn func(c *customer.Customer) ([]consent.Event, []ports.Job, error)) (*customer.Customer, error) {
-	return s.updateFrom(ctx, id, nil, func(c *customer.Customer, _ time.Time) ([]consent.Event, []ports.Job, error) { return fn(c) })
+	return s.updateFrom(ctx, id, nil, func(c *customer.Customer, _ ports.LinkSource) ([]consent.Event, []ports.Job, error) { return fn(c) })
 }
 
-// updateFrom is update whose fn also gets the source time of st's link on
+// updateFrom is update whose fn also gets what is kept with st's link on
 // the customer, read under the row lock, and that records st after fn
 // (UpdateFromSource); st nil: none.
-func (s *Store) updateFrom(ctx context.Context, id uuid.UUID, st *ports.SourceTime, fn func(c *customer.Customer, last time.Time) ([]consent.Event, []ports.Job, error)) (*customer.Customer, error) {
+func (s *Store) updateFrom(ctx context.Context, id uuid.UUID, st *ports.SourceTime, fn func(c *customer.Customer, kept ports.LinkSource) ([]consent.Event, []ports.Job, error)) (*customer.Customer, error) {
 	var out *customer.Customer
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := awaitPush(ctx, tx, st); err != nil {
+			return err
+		}
 		c, err := s.getCustomer(ctx, tx, "id = $1 FOR UPDATE", id)
 		if err != nil {
 			return notFound(err, id.String())
@@ -159,10 +165,8 @@ func (s *Store) updateFrom(ctx context.Context, id uuid.UUID, st *ports.SourceTi
 		if err := insertEvents(ctx, tx, events); err != nil {
 			return err
 		}
-		for _, j := range jobs {
-			if _, err := insertJob(ctx, tx, j); err != nil {
-				return err
-			}
+		if err := insertJobs(ctx, tx, jobs); err != nil {
+			return err
 		}
 		if before.ErasedAt == nil && after.ErasedAt != nil {
 			if err := scrubIdempotency(ctx, tx, id); err != nil {

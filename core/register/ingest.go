@@ -1,6 +1,7 @@
 package register
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -34,6 +35,15 @@ const maxIngestRounds = 3
 // case; else, for an Observation only, one of its phone numbers (E.164,
 // exact) held by exactly one customer whose last name (or company name)
 // agrees with the draft's. Erased customers never match.
+//
+// Echoes: a draft whose Fingerprint equals the one recorded with its link
+// after a push to its system (RecordEcho) is that push's echo: it changes
+// nothing and records no event (Unchanged), even when it is newer than
+// what the register holds (a change made here after the push is kept).
+//
+// Pushes: a change that is saved stores, in its transaction, the pushes
+// it causes to the other pushing connectors (never back to the draft's own
+// system; see SetPushes).
 //
 // Staleness: a draft whose SourceUpdatedAt is before the source time
 // recorded with its link on the matched customer changes nothing (Stale);
@@ -74,7 +84,7 @@ func (s *Service) Ingest(ctx context.Context, d intake.Draft, o consent.Origin) 
 	if err != nil {
 		return intake.Result{}, err
 	}
-	run := &ingestRun{s: s, is: is, bulk: bulk, in: in, o: o}
+	run := &ingestRun{s: s, is: is, bulk: bulk, in: in, o: o, fingerprint: Fingerprint(d)}
 	for round := 1; ; round++ {
 		res, err := run.once(ctx)
 		var a *again
@@ -238,6 +248,8 @@ type ingestRun struct {
 	bulk ports.BulkStore
 	in   *draft
 	o    consent.Origin
+	// fingerprint is the draft's, to tell the echo of a push.
+	fingerprint []byte
 }
 
 func (r *ingestRun) once(ctx context.Context) (intake.Result, error) {
@@ -312,7 +324,7 @@ func (r *ingestRun) change() customer.Change {
 }
 
 func (r *ingestRun) sourceTime() ports.SourceTime {
-	return ports.SourceTime{Link: r.in.Link, At: r.in.at}
+	return ports.SourceTime{Link: r.in.Link, At: r.in.at, AwaitPush: len(r.s.pushTo[r.in.Link.SystemID]) > 0}
 }
 
 // create makes a new customer of the draft.
@@ -331,7 +343,7 @@ func (r *ingestRun) create(ctx context.Context) (intake.Result, error) {
 		return intake.Result{}, err
 	}
 	cu, events = customer.Numbered(cu, events, n)
-	if err := r.is.CreateFromSource(ctx, cu, events, r.sourceTime()); err != nil {
+	if err := r.is.CreateFromSource(ctx, cu, events, r.sourceTime(), r.s.pushJobs(cu, r.o)); err != nil {
 		if fault.IsConflict(err) {
 			// Another delivery may have made the customer meanwhile:
 			// match again. A conflict that stays is returned.
@@ -348,16 +360,23 @@ func (r *ingestRun) update(ctx context.Context, id uuid.UUID) (intake.Result, er
 		version int64
 		current *customer.Customer
 	)
-	cu, err := r.is.UpdateFromSource(ctx, id, r.sourceTime(), func(c *customer.Customer, last time.Time) ([]consent.Event, error) {
+	cu, err := r.is.UpdateFromSource(ctx, id, r.sourceTime(), func(c *customer.Customer, kept ports.LinkSource) ([]consent.Event, []ports.Job, error) {
 		if c.Erased() {
-			return nil, &again{&fault.NotFound{What: "customer", Key: id.String()}}
+			return nil, nil, &again{&fault.NotFound{What: "customer", Key: id.String()}}
 		}
-		if !r.in.at.IsZero() && r.in.at.Before(last) {
+		if !r.in.at.IsZero() && r.in.at.Before(kept.At) {
 			current = c
-			return nil, errStale
+			return nil, nil, errStale
 		}
 		version = c.Version()
-		return c.Apply(merge(c.Data(), r.in, false), r.change())
+		if kept.Echo != nil && bytes.Equal(kept.Echo, r.fingerprint) {
+			return nil, nil, nil // the echo of a push: what the system holds is what was sent
+		}
+		events, err := c.Apply(merge(c.Data(), r.in, false), r.change())
+		if err != nil || c.Version() <= version {
+			return events, nil, err
+		}
+		return events, r.s.pushJobs(c, r.o), nil
 	})
 	switch {
 	case errors.Is(err, errStale):

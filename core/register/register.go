@@ -23,6 +23,13 @@ type Service struct {
 	store ports.CustomerStore
 	clock ports.Clock
 	ids   ports.IDs
+
+	// pushTo names the pushing connectors by the system they push to
+	// (SetPushes); jobs is the store's way to store their jobs with a
+	// change, nil when nothing is pushed.
+	pushTo       map[customer.SystemID][]string
+	jobs         ports.ChangeJobs
+	pushAttempts int
 }
 
 // New builds the service.
@@ -63,7 +70,7 @@ func (s *Service) Create(ctx context.Context, p customer.Patch, c Caller) (*cust
 		return nil, err
 	}
 	cu, events = customer.Numbered(cu, events, n)
-	if err := s.store.Create(ctx, cu, events); err != nil {
+	if err := s.create(ctx, cu, events, c.Origin); err != nil {
 		return nil, err
 	}
 	return cu, nil
@@ -75,7 +82,7 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, p customer.Patch, v 
 	if err := checkOrigin(c.Origin); err != nil {
 		return nil, err
 	}
-	return s.store.Update(ctx, id, func(cu *customer.Customer) ([]consent.Event, error) {
+	return s.update(ctx, id, c.Origin, func(cu *customer.Customer) ([]consent.Event, error) {
 		if err := visible(cu, c, id.String()); err != nil {
 			return nil, err
 		}
@@ -108,7 +115,7 @@ func (s *Service) Erase(ctx context.Context, id uuid.UUID, v IfVersion, c Caller
 	if err := checkOrigin(c.Origin); err != nil {
 		return nil, err
 	}
-	return s.store.Update(ctx, id, func(cu *customer.Customer) ([]consent.Event, error) {
+	return s.update(ctx, id, c.Origin, func(cu *customer.Customer) ([]consent.Event, error) {
 		if err := visible(cu, c, id.String()); err != nil {
 			return nil, err
 		}
@@ -123,7 +130,7 @@ func (s *Service) Erase(ctx context.Context, id uuid.UUID, v IfVersion, c Caller
 // contact's id.
 func (s *Service) AddContact(ctx context.Context, id uuid.UUID, ct customer.Contact, v IfVersion, c Caller) (*customer.Customer, uuid.UUID, error) {
 	ct.ID = s.ids.New()
-	cu, err := s.store.Update(ctx, id, func(cu *customer.Customer) ([]consent.Event, error) {
+	cu, err := s.update(ctx, id, c.Origin, func(cu *customer.Customer) ([]consent.Event, error) {
 		if err := visible(cu, c, id.String()); err != nil {
 			return nil, err
 		}
@@ -137,7 +144,7 @@ func (s *Service) AddContact(ctx context.Context, id uuid.UUID, ct customer.Cont
 
 // RemoveContact removes a contact person.
 func (s *Service) RemoveContact(ctx context.Context, id, contactID uuid.UUID, v IfVersion, c Caller) (*customer.Customer, error) {
-	return s.store.Update(ctx, id, func(cu *customer.Customer) ([]consent.Event, error) {
+	return s.update(ctx, id, c.Origin, func(cu *customer.Customer) ([]consent.Event, error) {
 		if err := visible(cu, c, id.String()); err != nil {
 			return nil, err
 		}

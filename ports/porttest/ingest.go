@@ -32,6 +32,7 @@ func RunIngest(t *testing.T, open func(t *testing.T) IngestStores) {
 	t.Run("SourceTimeRoundTrip", testSourceTimeRoundTrip(open))
 	t.Run("SourceTimeBelongsToTheLink", testSourceTimeBelongsToTheLink(open))
 	t.Run("CustomersByPhone", testCustomersByPhone(open))
+	t.Run("EchoKeptWithTheLink", testEchoKeptWithTheLink(open))
 }
 
 func ingestSetup(t *testing.T, open func(t *testing.T) IngestStores) (*fixture, ports.IngestStore) {
@@ -57,9 +58,9 @@ var connectorOrigin = consent.Origin{
 func lastSource(f *fixture, is ports.IngestStore, id uuid.UUID, link customer.ExternalLink) time.Time {
 	f.t.Helper()
 	var last time.Time
-	_, err := is.UpdateFromSource(f.ctx, id, ports.SourceTime{Link: link}, func(_ *customer.Customer, l time.Time) ([]consent.Event, error) {
-		last = l
-		return nil, nil
+	_, err := is.UpdateFromSource(f.ctx, id, ports.SourceTime{Link: link}, func(_ *customer.Customer, kept ports.LinkSource) ([]consent.Event, []ports.Job, error) {
+		last = kept.At
+		return nil, nil, nil
 	})
 	if err != nil {
 		f.t.Fatalf("UpdateFromSource(%s, %s): %v", id, link, err)
@@ -82,7 +83,7 @@ func testSourceTimeRoundTrip(open func(t *testing.T) IngestStores) func(*testing
 		p := person("Aino", "Virtanen")
 		p.ExternalSystems = customer.Set([]customer.ExternalLink{link})
 		c, events := f.build(p, connectorOrigin)
-		if err := is.CreateFromSource(f.ctx, c, events, ports.SourceTime{Link: link, At: t1}); err != nil {
+		if err := is.CreateFromSource(f.ctx, c, events, ports.SourceTime{Link: link, At: t1}, nil); err != nil {
 			t.Fatalf("CreateFromSource: %v", err)
 		}
 		if got := f.get(c.ID()); got.Version != 1 || !slices.Contains(got.ExternalSystems, link) {
@@ -99,8 +100,8 @@ func testSourceTimeRoundTrip(open func(t *testing.T) IngestStores) func(*testing
 			{t1, t1},
 			{t1.Add(time.Minute), t1.Add(time.Minute)},
 		} {
-			cu, err := is.UpdateFromSource(f.ctx, c.ID(), ports.SourceTime{Link: link, At: tc.at}, func(*customer.Customer, time.Time) ([]consent.Event, error) {
-				return nil, nil
+			cu, err := is.UpdateFromSource(f.ctx, c.ID(), ports.SourceTime{Link: link, At: tc.at}, func(*customer.Customer, ports.LinkSource) ([]consent.Event, []ports.Job, error) {
+				return nil, nil, nil
 			})
 			if err != nil {
 				t.Fatalf("UpdateFromSource(at %v): %v", tc.at, err)
@@ -114,11 +115,11 @@ func testSourceTimeRoundTrip(open func(t *testing.T) IngestStores) func(*testing
 
 		// fn's error rolls the time back with the change.
 		boom := errors.New("boom")
-		_, err := is.UpdateFromSource(f.ctx, c.ID(), ports.SourceTime{Link: link, At: t2.Add(time.Hour)}, func(cu *customer.Customer, _ time.Time) ([]consent.Event, error) {
+		_, err := is.UpdateFromSource(f.ctx, c.ID(), ports.SourceTime{Link: link, At: t2.Add(time.Hour)}, func(cu *customer.Customer, _ ports.LinkSource) ([]consent.Event, []ports.Job, error) {
 			if _, err := cu.Apply(customer.Patch{FirstName: customer.Set("Aili")}, f.change(connectorOrigin)); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			return nil, boom
+			return nil, nil, boom
 		})
 		if !errors.Is(err, boom) {
 			t.Fatalf("UpdateFromSource whose fn fails: %v, want fn's error", err)
@@ -130,11 +131,12 @@ func testSourceTimeRoundTrip(open func(t *testing.T) IngestStores) func(*testing
 
 		// A change and its time are written together.
 		t3 := t2.Add(time.Hour)
-		cu, err := is.UpdateFromSource(f.ctx, c.ID(), ports.SourceTime{Link: link, At: t3}, func(cu *customer.Customer, last time.Time) ([]consent.Event, error) {
-			if !last.Equal(t2) {
-				t.Errorf("fn got last %v, want %v", last, t2)
+		cu, err := is.UpdateFromSource(f.ctx, c.ID(), ports.SourceTime{Link: link, At: t3}, func(cu *customer.Customer, kept ports.LinkSource) ([]consent.Event, []ports.Job, error) {
+			if !kept.At.Equal(t2) {
+				t.Errorf("fn got last %v, want %v", kept.At, t2)
 			}
-			return cu.Apply(customer.Patch{FirstName: customer.Set("Aili")}, f.change(connectorOrigin))
+			events, err := cu.Apply(customer.Patch{FirstName: customer.Set("Aili")}, f.change(connectorOrigin))
+			return events, nil, err
 		})
 		if err != nil || cu.Version() != 2 {
 			t.Fatalf("UpdateFromSource with a change: version %v, %v", cu, err)
@@ -158,8 +160,8 @@ func testSourceTimeBelongsToTheLink(open func(t *testing.T) IngestStores) func(*
 		// A link the customer does not hold has no time, and none is
 		// recorded for it.
 		wantSource(f, is, "a link nobody holds", a.ID(), link, time.Time{})
-		if _, err := is.UpdateFromSource(f.ctx, a.ID(), ports.SourceTime{Link: link, At: t1}, func(*customer.Customer, time.Time) ([]consent.Event, error) {
-			return nil, nil
+		if _, err := is.UpdateFromSource(f.ctx, a.ID(), ports.SourceTime{Link: link, At: t1}, func(*customer.Customer, ports.LinkSource) ([]consent.Event, []ports.Job, error) {
+			return nil, nil, nil
 		}); err != nil {
 			t.Fatalf("UpdateFromSource: %v", err)
 		}
@@ -167,11 +169,12 @@ func testSourceTimeBelongsToTheLink(open func(t *testing.T) IngestStores) func(*
 		wantSource(f, is, "a link added by the API after an UpdateFromSource without it", a.ID(), link, time.Time{})
 
 		// Adding the link in fn records its time in the same change.
-		_, err := is.UpdateFromSource(f.ctx, b.ID(), ports.SourceTime{Link: customer.ExternalLink{SystemID: customer.Webstore, Identifier: "w-3"}, At: t1}, func(cu *customer.Customer, last time.Time) ([]consent.Event, error) {
-			if !last.IsZero() {
-				t.Errorf("fn got last %v for a link the customer does not hold, want zero", last)
+		_, err := is.UpdateFromSource(f.ctx, b.ID(), ports.SourceTime{Link: customer.ExternalLink{SystemID: customer.Webstore, Identifier: "w-3"}, At: t1}, func(cu *customer.Customer, kept ports.LinkSource) ([]consent.Event, []ports.Job, error) {
+			if !kept.At.IsZero() || kept.Echo != nil {
+				t.Errorf("fn got %+v for a link the customer does not hold, want nothing", kept)
 			}
-			return cu.Apply(customer.Patch{ExternalSystems: customer.Set([]customer.ExternalLink{{SystemID: customer.Webstore, Identifier: "w-3"}})}, f.change(connectorOrigin))
+			events, err := cu.Apply(customer.Patch{ExternalSystems: customer.Set([]customer.ExternalLink{{SystemID: customer.Webstore, Identifier: "w-3"}})}, f.change(connectorOrigin))
+			return events, nil, err
 		})
 		if err != nil {
 			t.Fatalf("UpdateFromSource adding the link: %v", err)
@@ -188,8 +191,8 @@ func testSourceTimeBelongsToTheLink(open func(t *testing.T) IngestStores) func(*
 		wantSource(f, is, "a link removed and added again", b.ID(), w3, time.Time{})
 
 		// And with an erasure.
-		if _, err := is.UpdateFromSource(f.ctx, a.ID(), ports.SourceTime{Link: link, At: t1}, func(*customer.Customer, time.Time) ([]consent.Event, error) {
-			return nil, nil
+		if _, err := is.UpdateFromSource(f.ctx, a.ID(), ports.SourceTime{Link: link, At: t1}, func(*customer.Customer, ports.LinkSource) ([]consent.Event, []ports.Job, error) {
+			return nil, nil, nil
 		}); err != nil {
 			t.Fatalf("UpdateFromSource: %v", err)
 		}
@@ -242,6 +245,81 @@ func testCustomersByPhone(open func(t *testing.T) IngestStores) func(*testing.T)
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("CustomersByPhone(%q) = numbers %v, want %v", tc.phone, got, tc.want)
 			}
+		}
+	}
+}
+
+// kept reads what is kept with link on customer id through an
+// UpdateFromSource that changes nothing and records nothing.
+func kept(f *fixture, is ports.IngestStore, id uuid.UUID, link customer.ExternalLink) ports.LinkSource {
+	f.t.Helper()
+	var out ports.LinkSource
+	_, err := is.UpdateFromSource(f.ctx, id, ports.SourceTime{Link: link}, func(_ *customer.Customer, k ports.LinkSource) ([]consent.Event, []ports.Job, error) {
+		out = k
+		return nil, nil, nil
+	})
+	if err != nil {
+		f.t.Fatalf("UpdateFromSource(%s, %s): %v", id, link, err)
+	}
+	return out
+}
+
+// The fingerprint of a push's echo is kept with the link beside its
+// source time: it changes no version, replaces the one before, belongs to
+// the customer holding the link and goes with the link.
+func testEchoKeptWithTheLink(open func(t *testing.T) IngestStores) func(*testing.T) {
+	return func(t *testing.T) {
+		f, is := ingestSetup(t, open)
+		link := customer.ExternalLink{SystemID: customer.WooCommerce, Identifier: "41"}
+		t1 := time.Date(2026, 11, 2, 8, 30, 15, 123_456_000, time.UTC)
+		p := person("Aino", "Virtanen")
+		p.ExternalSystems = customer.Set([]customer.ExternalLink{link})
+		c, events := f.build(p, connectorOrigin)
+		if err := is.CreateFromSource(f.ctx, c, events, ports.SourceTime{Link: link, At: t1}, nil); err != nil {
+			t.Fatalf("CreateFromSource: %v", err)
+		}
+		other := f.create(person("Eero", "Ahonen"))
+		if k := kept(f, is, c.ID(), link); k.Echo != nil || !k.At.Equal(t1) {
+			t.Errorf("before any echo: %+v, want the time only", k)
+		}
+
+		echo1, echo2 := []byte("fingerprint-1-of-32-bytes-......"), []byte("fingerprint-2-of-32-bytes-......")
+		t2 := t1.Add(time.Minute)
+		if err := is.RecordEcho(f.ctx, c.ID(), ports.SourceTime{Link: link, At: t2}, echo1); err != nil {
+			t.Fatalf("RecordEcho: %v", err)
+		}
+		if k := kept(f, is, c.ID(), link); string(k.Echo) != string(echo1) || !k.At.Equal(t2) {
+			t.Errorf("after RecordEcho: %+v, want echo 1 at %v", k, t2)
+		}
+		if got := f.get(c.ID()); got.Version != 1 {
+			t.Errorf("RecordEcho changed the version to %d", got.Version)
+		}
+		// A later echo replaces it; its older time does not move the
+		// time back.
+		if err := is.RecordEcho(f.ctx, c.ID(), ports.SourceTime{Link: link, At: t1}, echo2); err != nil {
+			t.Fatalf("RecordEcho: %v", err)
+		}
+		if k := kept(f, is, c.ID(), link); string(k.Echo) != string(echo2) || !k.At.Equal(t2) {
+			t.Errorf("after a second RecordEcho: %+v, want echo 2 at %v", k, t2)
+		}
+		// A customer that does not hold the link records nothing, and
+		// sees nothing of another's.
+		if err := is.RecordEcho(f.ctx, other.ID(), ports.SourceTime{Link: link, At: t2}, echo1); err != nil {
+			t.Errorf("RecordEcho for a link the customer does not hold: %v, want no error", err)
+		}
+		if k := kept(f, is, other.ID(), link); k.Echo != nil || !k.At.IsZero() {
+			t.Errorf("another customer's link: %+v, want nothing", k)
+		}
+		if k := kept(f, is, c.ID(), link); string(k.Echo) != string(echo2) {
+			t.Errorf("after another customer's RecordEcho: %+v, want echo 2 kept", k)
+		}
+		wantNotFound(t, "RecordEcho of an unknown customer", is.RecordEcho(f.ctx, uuid.Must(uuid.NewV7()), ports.SourceTime{Link: link, At: t2}, echo1))
+
+		// The echo goes with the link.
+		f.apply(c.ID(), customer.Patch{ExternalSystems: customer.Clear[[]customer.ExternalLink]()}, apiOrigin)
+		f.apply(c.ID(), customer.Patch{ExternalSystems: customer.Set([]customer.ExternalLink{link})}, apiOrigin)
+		if k := kept(f, is, c.ID(), link); k.Echo != nil || !k.At.IsZero() {
+			t.Errorf("a link removed and added again: %+v, want nothing", k)
 		}
 	}
 }

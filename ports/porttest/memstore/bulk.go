@@ -248,6 +248,7 @@ func (s *Store) WriteBatch(ctx context.Context, b ports.Batch) ([]ports.BatchRej
 			s.scrubIdempotency(d.ID)
 		}
 		s.appendEvents(w.Events)
+		s.jobs = append(s.jobs, w.Jobs...)
 	}
 	return out, nil
 }
@@ -261,6 +262,9 @@ func checkBatchShape(b ports.Batch) error {
 			return fmt.Errorf("write %d of the batch has no customer", i)
 		case w.Before != nil && (w.Before.ID() != w.Customer.ID() || w.Before.Number() != w.Customer.Number()):
 			return fmt.Errorf("write %d of the batch changes the id or number of customer %s", i, w.Before.ID())
+		}
+		if err := checkJobs(w.Jobs); err != nil {
+			return fmt.Errorf("write %d of the batch: %w", i, err)
 		}
 	}
 	return nil

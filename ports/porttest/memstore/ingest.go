@@ -20,6 +20,7 @@ var _ ports.IngestStore = (*Store)(nil)
 type linkSource struct {
 	customer uuid.UUID
 	at       time.Time
+	echo     []byte
 }
 
 // CustomersByPhone returns the customers that have phone, in number order.
@@ -40,27 +41,55 @@ func (s *Store) CustomersByPhone(ctx context.Context, phone string) ([]*customer
 }
 
 // CreateFromSource is Create that also records st.
-func (s *Store) CreateFromSource(ctx context.Context, c *customer.Customer, events []consent.Event, st ports.SourceTime) error {
-	return s.create(ctx, c, events, &st)
+func (s *Store) CreateFromSource(ctx context.Context, c *customer.Customer, events []consent.Event, st ports.SourceTime, jobs []ports.Job) error {
+	return s.create(ctx, c, events, &st, jobs)
 }
 
-// UpdateFromSource is Update whose fn also gets st's link's source time,
-// which it records.
-func (s *Store) UpdateFromSource(ctx context.Context, id uuid.UUID, st ports.SourceTime, fn func(c *customer.Customer, last time.Time) ([]consent.Event, error)) (*customer.Customer, error) {
+// UpdateFromSource is Update whose fn also gets what is kept with st's
+// link, and that records st.
+func (s *Store) UpdateFromSource(ctx context.Context, id uuid.UUID, st ports.SourceTime, fn func(c *customer.Customer, kept ports.LinkSource) ([]consent.Event, []ports.Job, error)) (*customer.Customer, error) {
 	return s.update(ctx, id, &st, fn)
 }
 
-// sourceAt is the source time of st's link on customer id; zero when none.
-// The caller holds mu.
-func (s *Store) sourceAt(id uuid.UUID, st *ports.SourceTime) time.Time {
+// RecordEcho keeps echo with st's link on customer id, and records st.
+func (s *Store) RecordEcho(ctx context.Context, id uuid.UUID, st ports.SourceTime, echo []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	lock, ok := s.locks[id]
+	s.mu.Unlock()
+	if !ok {
+		return notFound(id.String())
+	}
+	lock.Lock()
+	defer lock.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !slices.Contains(s.customers[id].ExternalSystems, st.Link) {
+		return nil
+	}
+	s.recordSource(id, &st)
+	ls, ok := s.sources[st.Link]
+	if !ok || ls.customer != id {
+		ls = linkSource{customer: id}
+	}
+	ls.echo = slices.Clone(echo)
+	s.sources[st.Link] = ls
+	return nil
+}
+
+// sourceAt is what is kept with st's link on customer id; zero when
+// nothing is. The caller holds mu.
+func (s *Store) sourceAt(id uuid.UUID, st *ports.SourceTime) ports.LinkSource {
 	if st == nil {
-		return time.Time{}
+		return ports.LinkSource{}
 	}
 	ls, ok := s.sources[st.Link]
 	if !ok || ls.customer != id || !slices.Contains(s.customers[id].ExternalSystems, st.Link) {
-		return time.Time{}
+		return ports.LinkSource{}
 	}
-	return ls.at
+	return ports.LinkSource{At: ls.at, Echo: slices.Clone(ls.echo)}
 }
 
 // recordSource records st for customer id when it holds st's link and
@@ -71,10 +100,15 @@ func (s *Store) recordSource(id uuid.UUID, st *ports.SourceTime) {
 	}
 	// A database keeps microseconds: so does the fake.
 	at := st.At.UTC().Truncate(time.Microsecond)
-	if ls, ok := s.sources[st.Link]; ok && ls.customer == id && !at.After(ls.at) {
+	ls, ok := s.sources[st.Link]
+	if ok && ls.customer == id && !at.After(ls.at) {
 		return
 	}
-	s.sources[st.Link] = linkSource{customer: id, at: at}
+	if !ok || ls.customer != id {
+		ls = linkSource{customer: id}
+	}
+	ls.at = at
+	s.sources[st.Link] = ls
 }
 
 // forgetSources drops the source times of the links that a customer lost

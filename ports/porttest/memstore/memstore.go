@@ -10,11 +10,11 @@ package memstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -44,6 +44,10 @@ type Store struct {
 
 	// sources are the source times of links (ports.IngestStore).
 	sources map[customer.ExternalLink]linkSource
+
+	// jobs are the jobs stored with changes (ports.ChangeJobs), in commit
+	// order.
+	jobs []ports.Job
 }
 
 var (
@@ -51,6 +55,7 @@ var (
 	_ ports.Outbox        = (*Store)(nil)
 	_ ports.KeyStore      = (*Store)(nil)
 	_ ports.Idempotency   = (*Store)(nil)
+	_ ports.ChangeJobs    = (*Store)(nil)
 )
 
 // New returns an empty store.
@@ -81,12 +86,16 @@ func (s *Store) NextNumber(ctx context.Context) (int64, error) {
 
 // Create stores a new customer and its events.
 func (s *Store) Create(ctx context.Context, c *customer.Customer, events []consent.Event) error {
-	return s.create(ctx, c, events, nil)
+	return s.create(ctx, c, events, nil, nil)
 }
 
-// create is Create that also records st (CreateFromSource).
-func (s *Store) create(ctx context.Context, c *customer.Customer, events []consent.Event, st *ports.SourceTime) error {
+// create is Create that also records st (CreateFromSource) and keeps jobs
+// (CreateWithJobs).
+func (s *Store) create(ctx context.Context, c *customer.Customer, events []consent.Event, st *ports.SourceTime, jobs []ports.Job) error {
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := checkJobs(jobs); err != nil {
 		return err
 	}
 	d := c.Data()
@@ -109,18 +118,23 @@ func (s *Store) create(ctx context.Context, c *customer.Customer, events []conse
 		s.nextNumber = d.Number + 1
 	}
 	s.recordSource(d.ID, st)
+	s.jobs = append(s.jobs, jobs...)
 	return nil
 }
 
 // Update loads the customer, runs fn on it and saves the result with fn's
 // events when the version grew. Updates of one customer are serialised.
 func (s *Store) Update(ctx context.Context, id uuid.UUID, fn func(c *customer.Customer) ([]consent.Event, error)) (*customer.Customer, error) {
-	return s.update(ctx, id, nil, func(c *customer.Customer, _ time.Time) ([]consent.Event, error) { return fn(c) })
+	return s.update(ctx, id, nil, func(c *customer.Customer, _ ports.LinkSource) ([]consent.Event, []ports.Job, error) {
+		events, err := fn(c)
+		return events, nil, err
+	})
 }
 
-// update is Update whose fn also gets the source time of st's link, which
-// it records (UpdateFromSource).
-func (s *Store) update(ctx context.Context, id uuid.UUID, st *ports.SourceTime, fn func(c *customer.Customer, last time.Time) ([]consent.Event, error)) (*customer.Customer, error) {
+// update is Update whose fn also gets what is kept with st's link, which
+// it records (UpdateFromSource), and returns jobs, kept when the change is
+// saved (UpdateWithJobs).
+func (s *Store) update(ctx context.Context, id uuid.UUID, st *ports.SourceTime, fn func(c *customer.Customer, kept ports.LinkSource) ([]consent.Event, []ports.Job, error)) (*customer.Customer, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -144,8 +158,11 @@ func (s *Store) update(ctx context.Context, id uuid.UUID, st *ports.SourceTime, 
 	if err != nil {
 		return nil, fmt.Errorf("stored customer %s: %w", id, err)
 	}
-	events, err := fn(c, last)
+	events, jobs, err := fn(c, last)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkJobs(jobs); err != nil {
 		return nil, err
 	}
 	if c.Version() <= d.Version {
@@ -170,10 +187,41 @@ func (s *Store) update(ctx context.Context, id uuid.UUID, st *ports.SourceTime, 
 	s.forgetSources(d, next)
 	s.recordSource(id, st)
 	s.appendEvents(events)
+	s.jobs = append(s.jobs, jobs...)
 	if d.ErasedAt == nil && next.ErasedAt != nil {
 		s.scrubIdempotency(id)
 	}
 	return c, nil
+}
+
+// UpdateWithJobs is Update whose fn also returns jobs, kept when the
+// change is saved.
+func (s *Store) UpdateWithJobs(ctx context.Context, id uuid.UUID, fn func(c *customer.Customer) ([]consent.Event, []ports.Job, error)) (*customer.Customer, error) {
+	return s.update(ctx, id, nil, func(c *customer.Customer, _ ports.LinkSource) ([]consent.Event, []ports.Job, error) { return fn(c) })
+}
+
+// CreateWithJobs is Create that also keeps jobs.
+func (s *Store) CreateWithJobs(ctx context.Context, c *customer.Customer, events []consent.Event, jobs []ports.Job) error {
+	return s.create(ctx, c, events, nil, jobs)
+}
+
+// checkJobs refuses what PostgreSQL's queue refuses: a job without args.
+func checkJobs(jobs []ports.Job) error {
+	for _, j := range jobs {
+		if j.Args == nil {
+			return errors.New("memstore: a job without args")
+		}
+	}
+	return nil
+}
+
+// Jobs returns the jobs stored with changes so far, in commit order: the
+// fake runs no job, so that tests can see what a change enqueued. The
+// fake does not coalesce (ports.Job.Coalesce): it keeps every job given.
+func (s *Store) Jobs() []ports.Job {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.jobs)
 }
 
 // Get reads a customer by id.

@@ -13,8 +13,8 @@ type sessionKey struct{}
 // sessions serialises Sessions of all stores (a fake has few).
 var sessions sync.Mutex
 
-// Session runs fn and, when it fails, puts back the customers, groups and
-// outbox as they were before it (ports.BulkStore.Session). Unlike
+// Session runs fn and, when it fails, puts back the customers, groups,
+// outbox and jobs as they were before it (ports.BulkStore.Session). Unlike
 // PostgreSQL's, a session of the fake isolates nothing: others see its
 // writes at once, and a rollback also undoes what they wrote meanwhile.
 // Core tests that use it run one writer at a time.
@@ -29,7 +29,7 @@ func (s *Store) Session(ctx context.Context, fn func(ctx context.Context) error)
 	defer sessions.Unlock()
 	s.mu.Lock()
 	customers, byNumber, groups := maps.Clone(s.customers), maps.Clone(s.byNumber), maps.Clone(s.groups)
-	nextSeq := s.nextSeq
+	nextSeq, jobs := s.nextSeq, len(s.jobs)
 	s.mu.Unlock()
 	err := fn(context.WithValue(ctx, sessionKey{}, true))
 	if err == nil {
@@ -39,6 +39,7 @@ func (s *Store) Session(ctx context.Context, fn func(ctx context.Context) error)
 	s.customers, s.byNumber, s.groups = customers, byNumber, groups
 	s.outbox = slices.DeleteFunc(s.outbox, func(e *entry) bool { return e.seq > nextSeq })
 	s.nextSeq = nextSeq
+	s.jobs = s.jobs[:min(jobs, len(s.jobs))]
 	s.mu.Unlock()
 	return err
 }
