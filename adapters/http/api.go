@@ -204,6 +204,7 @@ func New(cfg Config, d Deps) (*API, error) {
 	a.registerExport()
 	a.registerImports()
 	a.registerConnectors()
+	a.registerSyncs()
 	a.registerDocs()
 	a.router.Handle("GET /metrics", promhttp.HandlerFor(a.gatherer, promhttp.HandlerOpts{}))
 

@@ -35,10 +35,14 @@ const webhookRoute = "/v1/connectors/{name}/webhook"
 const MaxWebhookBytes = ports.MaxDeliveryBody
 
 // ConnectorDeps are what the connector operations need: the enabled
-// connectors and, when any is enabled, the inbox.
+// connectors and, when any is enabled, the inbox; the pushes' store
+// (pushes.go), when there is one.
 type ConnectorDeps struct {
 	Connectors []inbound.Connector
 	Inbox      ports.Inbox
+	Pushes     ports.Pushes
+	// Syncs keeps the pulls of the connectors that pull (sync.go).
+	Syncs ports.SyncStore
 }
 
 type webhookInput struct {
@@ -67,10 +71,13 @@ type webhookOutput struct {
 type ConnectorView struct {
 	Name         string     `json:"name"`
 	SystemID     int        `json:"systemId" doc:"The external system its links name."`
-	Capabilities []string   `json:"capabilities" doc:"webhook: receives POST /v1/connectors/{name}/webhook."`
+	Capabilities []string   `json:"capabilities" doc:"webhook: receives POST /v1/connectors/{name}/webhook; push: sends the changes of its customers back to its system; pull: fetches its system's customers page by page (POST /v1/connectors/{name}/sync)."`
 	LastDelivery *time.Time `json:"lastDelivery" doc:"When the last delivery was received; null: never."`
 	Backlog      int64      `json:"backlog" doc:"Deliveries received and not processed yet."`
-	DeadLetters  int64      `json:"deadLetters" doc:"Deliveries rejected or failed (GET .../dead-letters)."`
+	DeadLetters  int64      `json:"deadLetters" doc:"Deliveries rejected or failed, and pushes that gave up (GET .../dead-letters)."`
+	LastPush     *time.Time `json:"lastPush" doc:"When a push to its system last succeeded; null: never, or the connector does not push."`
+	PushBacklog  int64      `json:"pushBacklog" doc:"Pushes to its system waiting or running."`
+	LastPull     *time.Time `json:"lastPull" doc:"When its last successful sync (POST .../sync) ended; null: never, or the connector does not pull."`
 }
 
 type connectorList struct {
@@ -79,20 +86,23 @@ type connectorList struct {
 	}
 }
 
-// DeadLetter is a delivery that was rejected or failed every attempt.
+// DeadLetter is an inbound delivery that was rejected or failed every
+// attempt, or a push to the connector's system that gave up.
 type DeadLetter struct {
-	ID          string     `json:"id" format:"uuid"`
+	ID          string     `json:"id" maxLength:"36" doc:"A delivery's id (a UUID), or a push's (a number); POST .../dead-letters/{id}/retry takes either."`
+	Kind        string     `json:"kind" enum:"delivery,push" doc:"delivery: an inbound delivery of the connector's system; push: a push of a customer's state to that system."`
 	Connector   string     `json:"connector"`
-	DeliveryKey string     `json:"deliveryKey" doc:"The sender's delivery id (webhook-id)."`
-	Status      string     `json:"status" enum:"received,processed,rejected,failed" doc:"rejected: it does not parse or the register refused it (not retried by itself); failed: every attempt failed; received: queued again."`
-	ReceivedAt  time.Time  `json:"receivedAt"`
-	ProcessedAt *time.Time `json:"processedAt"`
+	DeliveryKey string     `json:"deliveryKey,omitempty" doc:"A delivery: the sender's delivery id (webhook-id)."`
+	Customer    string     `json:"customer,omitempty" format:"uuid" doc:"A push: the customer it sends."`
+	Status      string     `json:"status" enum:"received,processed,rejected,failed,queued" doc:"rejected: a delivery that does not parse or whose data the register refused, or a push that the other system refused (a 4xx) or whose connector no longer pushes; not retried by themselves. failed: every attempt failed. received: a delivery queued again; queued: a push queued again."`
+	ReceivedAt  time.Time  `json:"receivedAt" doc:"When the delivery was received, or the push queued by its change."`
+	ProcessedAt *time.Time `json:"processedAt" doc:"When it was given up; null once queued again."`
 	Attempts    int        `json:"attempts"`
 	Reason      string     `json:"reason" doc:"Why it was rejected, or the last attempt's error."`
 }
 
 func deadLetter(d ports.Delivery) DeadLetter {
-	v := DeadLetter{ID: d.ID.String(), Connector: d.Connector, DeliveryKey: d.Key, Status: string(d.Status),
+	v := DeadLetter{ID: d.ID.String(), Kind: deadDelivery, Connector: d.Connector, DeliveryKey: d.Key, Status: string(d.Status),
 		ReceivedAt: d.ReceivedAt, Attempts: d.Attempts, Reason: d.LastError}
 	if !d.ProcessedAt.IsZero() {
 		t := d.ProcessedAt
@@ -114,7 +124,7 @@ type deadLetterList struct {
 
 type retryInput struct {
 	Name string `path:"name" maxLength:"40"`
-	ID   string `path:"id" format:"uuid" doc:"The delivery's id."`
+	ID   string `path:"id" maxLength:"36" doc:"The dead letter's id: a delivery's UUID, or a push's number."`
 }
 
 type retryOutput struct {
@@ -159,7 +169,8 @@ func (a *API) registerConnectors() {
 		Path:        "/v1/connectors",
 		Summary:     "List the enabled connectors and their health",
 		Description: "Each connector enabled by configuration, with the time of its last delivery, its backlog (deliveries " +
-			"waiting to be processed) and its dead letters. Secrets are never shown.",
+			"waiting to be processed) and its dead letters; a connector that pushes changes back to its system also shows " +
+			"its last successful push and its waiting pushes. Secrets are never shown.",
 		Tags: []string{tagConnectors},
 	}, access.Admin), a.listConnectors)
 
@@ -169,7 +180,9 @@ func (a *API) registerConnectors() {
 		Path:        "/v1/connectors/{name}/dead-letters",
 		Summary:     "List a connector's dead letters",
 		Description: "Deliveries that were rejected (they do not parse, or the register refused their data) or failed every " +
-			"attempt, newest first, with the reason. Their bodies are not shown.",
+			"attempt, and pushes to the connector's system that gave up (the other system refused the data, or was down " +
+			"for every attempt), newest first, with the reason; kind tells them apart. Bodies are not shown; a push names " +
+			"its customer by id. Failed pushes are kept 30 days.",
 		Tags:   []string{tagConnectors},
 		Errors: []int{http.StatusNotFound, http.StatusUnprocessableEntity},
 	}, access.Admin), a.listDeadLetters)
@@ -180,7 +193,9 @@ func (a *API) registerConnectors() {
 		Path:        "/v1/connectors/{name}/dead-letters/{id}/retry",
 		Summary:     "Retry a dead letter",
 		Description: "Queues a rejected or failed delivery again (after the cause was fixed: the register's data, the connector's " +
-			"configuration); 202 with the delivery, now received. 409 when the delivery is not a dead letter.",
+			"configuration); 202 with the delivery, now received. A push (id a number) is queued again with its attempts " +
+			"from the first, and sends the customer as it is then; 202 with the push, now queued. 409 when it is not a " +
+			"dead letter; 404 when the connector has none with the id; 422 when the id is neither a UUID nor a number.",
 		Tags:          []string{tagConnectors},
 		DefaultStatus: http.StatusAccepted,
 		Errors:        []int{http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity},
@@ -288,7 +303,7 @@ func (a *API) receiveWebhook(ctx context.Context, in *webhookInput) (*webhookOut
 	stored, dup, err := a.connDeps.Inbox.Receive(ctx, ports.Delivery{
 		ID: id, Connector: in.Name, Key: key, ReceivedAt: now.UTC().Truncate(time.Microsecond),
 		Headers: headers, Body: body,
-	}, inbound.DeliveryJob(id))
+	}, inbound.DrainJob(in.Name))
 	if err != nil {
 		return nil, a.problem(ctx, err, inBody)
 	}
@@ -318,6 +333,12 @@ func (a *API) listConnectors(ctx context.Context, _ *struct{}) (*connectorList, 
 			}
 			v.Backlog, v.DeadLetters = h.Backlog, h.DeadLetters
 		}
+		if err := a.pushHealth(ctx, c, &v); err != nil {
+			return nil, a.problem(ctx, err, inBody)
+		}
+		if err := a.pullHealth(ctx, c, &v); err != nil {
+			return nil, a.problem(ctx, err, inBody)
+		}
 		out.Body.Items = append(out.Body.Items, v)
 	}
 	return out, nil
@@ -343,6 +364,9 @@ func (a *API) listDeadLetters(ctx context.Context, in *connectorNameInput) (*dea
 	for i, d := range ds {
 		out.Body.Items[i] = deadLetter(d)
 	}
+	if out.Body.Items, err = a.withPushDeadLetters(ctx, in.Name, in.Limit, out.Body.Items); err != nil {
+		return nil, a.problem(ctx, err, inBody)
+	}
 	return out, nil
 }
 
@@ -350,11 +374,14 @@ func (a *API) retryDeadLetter(ctx context.Context, in *retryInput) (*retryOutput
 	if err := a.enabled(in.Name); err != nil {
 		return nil, err
 	}
-	id, err := uuid.Parse(in.ID)
+	id, push, err := deadLetterID(in.ID)
 	if err != nil {
-		return nil, huma.Error422UnprocessableEntity("validation failed", &huma.ErrorDetail{Location: "path.id", Message: "must be a UUID"})
+		return nil, err
 	}
-	d, err := a.connDeps.Inbox.RetryDelivery(ctx, in.Name, id, inbound.DeliveryJob(id))
+	if push != 0 {
+		return a.retryPush(ctx, in.Name, push)
+	}
+	d, err := a.connDeps.Inbox.RetryDelivery(ctx, in.Name, id, inbound.DrainJob(in.Name))
 	if err != nil {
 		return nil, a.problem(ctx, err, inPath)
 	}

@@ -45,6 +45,8 @@ type fxDeps struct {
 	Imports     ImportDeps            `optional:"true"`
 	Connectors  []inbound.Connector   `group:"connectors"`
 	Inbox       ports.Inbox           `optional:"true"`
+	Syncs       ports.SyncStore       `optional:"true"`
+	Pushes      ports.Pushes          `optional:"true"`
 }
 
 func newFromFx(d fxDeps) (*API, error) {
@@ -63,6 +65,6 @@ func newFromFx(d fxDeps) (*API, error) {
 		Clock:       d.Clock,
 		Sheets:      d.Sheets,
 		Imports:     d.Imports,
-		Connectors:  ConnectorDeps{Connectors: d.Connectors, Inbox: d.Inbox},
+		Connectors:  ConnectorDeps{Connectors: d.Connectors, Inbox: d.Inbox, Pushes: d.Pushes, Syncs: d.Syncs},
 	})
 }

@@ -396,10 +396,29 @@ func (e CustomerWriteVatStatus) Valid() bool {
 	}
 }
 
+// Defines values for DeadLetterKind.
+const (
+	DeadLetterKindDelivery DeadLetterKind = "delivery"
+	DeadLetterKindPush     DeadLetterKind = "push"
+)
+
+// Valid indicates whether the value is a known member of the DeadLetterKind enum.
+func (e DeadLetterKind) Valid() bool {
+	switch e {
+	case DeadLetterKindDelivery:
+		return true
+	case DeadLetterKindPush:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DeadLetterStatus.
 const (
 	DeadLetterStatusFailed    DeadLetterStatus = "failed"
 	DeadLetterStatusProcessed DeadLetterStatus = "processed"
+	DeadLetterStatusQueued    DeadLetterStatus = "queued"
 	DeadLetterStatusReceived  DeadLetterStatus = "received"
 	DeadLetterStatusRejected  DeadLetterStatus = "rejected"
 )
@@ -410,6 +429,8 @@ func (e DeadLetterStatus) Valid() bool {
 	case DeadLetterStatusFailed:
 		return true
 	case DeadLetterStatusProcessed:
+		return true
+	case DeadLetterStatusQueued:
 		return true
 	case DeadLetterStatusReceived:
 		return true
@@ -735,6 +756,66 @@ const (
 func (e ReservationEventSpec) Valid() bool {
 	switch e {
 	case KirjuriReservationV1:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SyncJobMode.
+const (
+	SyncJobModeCatchUp SyncJobMode = "catch-up"
+	SyncJobModeFull    SyncJobMode = "full"
+)
+
+// Valid indicates whether the value is a known member of the SyncJobMode enum.
+func (e SyncJobMode) Valid() bool {
+	switch e {
+	case SyncJobModeCatchUp:
+		return true
+	case SyncJobModeFull:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SyncJobStatus.
+const (
+	SyncJobStatusFailed    SyncJobStatus = "failed"
+	SyncJobStatusQueued    SyncJobStatus = "queued"
+	SyncJobStatusRunning   SyncJobStatus = "running"
+	SyncJobStatusSucceeded SyncJobStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the SyncJobStatus enum.
+func (e SyncJobStatus) Valid() bool {
+	switch e {
+	case SyncJobStatusFailed:
+		return true
+	case SyncJobStatusQueued:
+		return true
+	case SyncJobStatusRunning:
+		return true
+	case SyncJobStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SyncRequestMode.
+const (
+	SyncRequestModeCatchUp SyncRequestMode = "catch-up"
+	SyncRequestModeFull    SyncRequestMode = "full"
+)
+
+// Valid indicates whether the value is a known member of the SyncRequestMode enum.
+func (e SyncRequestMode) Valid() bool {
+	switch e {
+	case SyncRequestModeCatchUp:
+		return true
+	case SyncRequestModeFull:
 		return true
 	default:
 		return false
@@ -1212,15 +1293,24 @@ type ConnectorView struct {
 	// Backlog Deliveries received and not processed yet.
 	Backlog int64 `json:"backlog"`
 
-	// Capabilities webhook: receives POST /v1/connectors/{name}/webhook.
+	// Capabilities webhook: receives POST /v1/connectors/{name}/webhook; push: sends the changes of its customers back to its system; pull: fetches its system's customers page by page (POST /v1/connectors/{name}/sync).
 	Capabilities *[]string `json:"capabilities"`
 
-	// DeadLetters Deliveries rejected or failed (GET .../dead-letters).
+	// DeadLetters Deliveries rejected or failed, and pushes that gave up (GET .../dead-letters).
 	DeadLetters int64 `json:"deadLetters"`
 
 	// LastDelivery When the last delivery was received; null: never.
 	LastDelivery *time.Time `json:"lastDelivery"`
-	Name         string     `json:"name"`
+
+	// LastPull When its last successful sync (POST .../sync) ended; null: never, or the connector does not pull.
+	LastPull *time.Time `json:"lastPull"`
+
+	// LastPush When a push to its system last succeeded; null: never, or the connector does not push.
+	LastPush *time.Time `json:"lastPush"`
+	Name     string     `json:"name"`
+
+	// PushBacklog Pushes to its system waiting or running.
+	PushBacklog int64 `json:"pushBacklog"`
 
 	// SystemId The external system its links name.
 	SystemId int64 `json:"systemId"`
@@ -1515,20 +1605,35 @@ type DeadLetter struct {
 	Attempts  int64  `json:"attempts"`
 	Connector string `json:"connector"`
 
-	// DeliveryKey The sender's delivery id (webhook-id).
-	DeliveryKey string             `json:"deliveryKey"`
-	Id          openapi_types.UUID `json:"id"`
-	ProcessedAt *time.Time         `json:"processedAt"`
+	// Customer A push: the customer it sends.
+	Customer *openapi_types.UUID `json:"customer,omitempty"`
+
+	// DeliveryKey A delivery: the sender's delivery id (webhook-id).
+	DeliveryKey *string `json:"deliveryKey,omitempty"`
+
+	// Id A delivery's id (a UUID), or a push's (a number); POST .../dead-letters/{id}/retry takes either.
+	Id string `json:"id"`
+
+	// Kind delivery: an inbound delivery of the connector's system; push: a push of a customer's state to that system.
+	Kind DeadLetterKind `json:"kind"`
+
+	// ProcessedAt When it was given up; null once queued again.
+	ProcessedAt *time.Time `json:"processedAt"`
 
 	// Reason Why it was rejected, or the last attempt's error.
-	Reason     string    `json:"reason"`
+	Reason string `json:"reason"`
+
+	// ReceivedAt When the delivery was received, or the push queued by its change.
 	ReceivedAt time.Time `json:"receivedAt"`
 
-	// Status rejected: it does not parse or the register refused it (not retried by itself); failed: every attempt failed; received: queued again.
+	// Status rejected: a delivery that does not parse or whose data the register refused, or a push that the other system refused (a 4xx) or whose connector no longer pushes; not retried by themselves. failed: every attempt failed. received: a delivery queued again; queued: a push queued again.
 	Status DeadLetterStatus `json:"status"`
 }
 
-// DeadLetterStatus rejected: it does not parse or the register refused it (not retried by itself); failed: every attempt failed; received: queued again.
+// DeadLetterKind delivery: an inbound delivery of the connector's system; push: a push of a customer's state to that system.
+type DeadLetterKind string
+
+// DeadLetterStatus rejected: a delivery that does not parse or whose data the register refused, or a push that the other system refused (a 4xx) or whose connector no longer pushes; not retried by themselves. failed: every attempt failed. received: a delivery queued again; queued: a push queued again.
 type DeadLetterStatus string
 
 // DeadLetterListBody defines model for DeadLetterListBody.
@@ -1915,6 +2020,94 @@ type RestrictionBody struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
+// SyncJob defines model for SyncJob.
+type SyncJob struct {
+	Connector string    `json:"connector"`
+	Created   int64     `json:"created"`
+	CreatedAt time.Time `json:"createdAt"`
+
+	// CreatedBy The API key that started it.
+	CreatedBy string `json:"createdBy"`
+
+	// Cursor Where the next page starts: the cursor reached. A sync resumed after a restart starts here.
+	Cursor string `json:"cursor"`
+
+	// CustomersDone Customers of the pages done: created + updated + unchanged + stale + rejected.
+	CustomersDone int64 `json:"customersDone"`
+
+	// CustomersTotal How many customers the system says it has (WooCommerce's X-WP-Total); null when it does not say.
+	CustomersTotal *int64 `json:"customersTotal"`
+
+	// Error Why a failed sync failed (the system refused the credentials, every attempt failed).
+	Error string `json:"error"`
+
+	// FinishedAt When it succeeded or failed; null until then.
+	FinishedAt *time.Time `json:"finishedAt"`
+
+	// From The cursor it started from (the connector's own text: a page, an id, a time); empty: the first page.
+	From string             `json:"from"`
+	Id   openapi_types.UUID `json:"id"`
+
+	// LastError While it runs: the error of the last attempt, which will be retried (the system down, its rate limit); empty once a page succeeds after it.
+	LastError string `json:"lastError"`
+
+	// Mode catch-up: from where the last successful sync ended; full: from the first page.
+	Mode SyncJobMode `json:"mode"`
+
+	// PagesDone Pages fetched and applied.
+	PagesDone int64 `json:"pagesDone"`
+
+	// Rejected Customers the register refused (invalid data, a value another customer holds); the sync goes on.
+	Rejected int64 `json:"rejected"`
+
+	// Rejections The first 20 rejected customers, with the reason.
+	Rejections *[]SyncRejection `json:"rejections"`
+
+	// RejectionsTruncated More were rejected than rejections lists.
+	RejectionsTruncated bool `json:"rejectionsTruncated"`
+
+	// Stale The register holds newer data of the customer from the same system: nothing changed.
+	Stale int64 `json:"stale"`
+
+	// StartedAt When a worker first took it; null while queued.
+	StartedAt *time.Time `json:"startedAt"`
+
+	// Status queued until a worker takes it; running (also while it waits for the other system's rate limit or for a retry, see lastError); succeeded: the last page was fetched and the connector's cursor moved on; failed: see error.
+	Status    SyncJobStatus `json:"status"`
+	Unchanged int64         `json:"unchanged"`
+	Updated   int64         `json:"updated"`
+	UpdatedAt time.Time     `json:"updatedAt"`
+}
+
+// SyncJobMode catch-up: from where the last successful sync ended; full: from the first page.
+type SyncJobMode string
+
+// SyncJobStatus queued until a worker takes it; running (also while it waits for the other system's rate limit or for a retry, see lastError); succeeded: the last page was fetched and the connector's cursor moved on; failed: see error.
+type SyncJobStatus string
+
+// SyncListBody defines model for SyncListBody.
+type SyncListBody struct {
+	Items *[]SyncJob `json:"items"`
+}
+
+// SyncRejection defines model for SyncRejection.
+type SyncRejection struct {
+	// Link The customer's id in the connector's system (its external-system link).
+	Link string `json:"link"`
+
+	// Reason Why the register refused it: the fields that are wrong, never their values.
+	Reason string `json:"reason"`
+}
+
+// SyncRequest defines model for SyncRequest.
+type SyncRequest struct {
+	// Mode catch-up (the default): from where the last successful sync of the connector ended, or from the start when none has; full: from the first page, whatever was pulled before.
+	Mode *SyncRequestMode `json:"mode,omitempty"`
+}
+
+// SyncRequestMode catch-up (the default): from where the last successful sync of the connector ended, or from the start when none has; full: from the first page, whatever was pulled before.
+type SyncRequestMode string
+
 // WebhookReceipt defines model for WebhookReceipt.
 type WebhookReceipt struct {
 	// DeliveryId The delivery in the connector's inbox (its dead letters name it); none for a handshake.
@@ -2111,6 +2304,12 @@ type ConsentSummaryParams struct {
 
 // ListConnectorDeadLettersParams defines parameters for ListConnectorDeadLetters.
 type ListConnectorDeadLettersParams struct {
+	// Limit At most this many, newest first.
+	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListConnectorSyncsParams defines parameters for ListConnectorSyncs.
+type ListConnectorSyncsParams struct {
 	// Limit At most this many, newest first.
 	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
 }
@@ -2356,6 +2555,9 @@ type CreateImportMultipartBodyAtomic string
 // CreateImportMultipartBodyDryRun defines parameters for CreateImport.
 type CreateImportMultipartBodyDryRun string
 
+// StartConnectorSyncJSONRequestBody defines body for StartConnectorSync for application/json ContentType.
+type StartConnectorSyncJSONRequestBody = SyncRequest
+
 // ReceiveConnectorWebhookJSONRequestBody defines body for ReceiveConnectorWebhook for application/json ContentType.
 type ReceiveConnectorWebhookJSONRequestBody ReceiveConnectorWebhookJSONBody
 
@@ -2559,24 +2761,56 @@ type ClientInterface interface {
 
 	// ListConnectors List the enabled connectors and their health
 	//
-	// Each connector enabled by configuration, with the time of its last delivery, its backlog (deliveries waiting to be processed) and its dead letters. Secrets are never shown.
+	// Each connector enabled by configuration, with the time of its last delivery, its backlog (deliveries waiting to be processed) and its dead letters; a connector that pushes changes back to its system also shows its last successful push and its waiting pushes. Secrets are never shown.
 	//
 	// Corresponds with GET /v1/connectors (the `ListConnectors` operationId).
 	ListConnectors(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListConnectorDeadLetters List a connector's dead letters
 	//
-	// Deliveries that were rejected (they do not parse, or the register refused their data) or failed every attempt, newest first, with the reason. Their bodies are not shown.
+	// Deliveries that were rejected (they do not parse, or the register refused their data) or failed every attempt, and pushes to the connector's system that gave up (the other system refused the data, or was down for every attempt), newest first, with the reason; kind tells them apart. Bodies are not shown; a push names its customer by id. Failed pushes are kept 30 days.
 	//
 	// Corresponds with GET /v1/connectors/{name}/dead-letters (the `ListConnectorDeadLetters` operationId).
 	ListConnectorDeadLetters(ctx context.Context, name string, params *ListConnectorDeadLettersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RetryConnectorDeadLetter Retry a dead letter
 	//
-	// Queues a rejected or failed delivery again (after the cause was fixed: the register's data, the connector's configuration); 202 with the delivery, now received. 409 when the delivery is not a dead letter.
+	// Queues a rejected or failed delivery again (after the cause was fixed: the register's data, the connector's configuration); 202 with the delivery, now received. A push (id a number) is queued again with its attempts from the first, and sends the customer as it is then; 202 with the push, now queued. 409 when it is not a dead letter; 404 when the connector has none with the id; 422 when the id is neither a UUID nor a number.
 	//
 	// Corresponds with POST /v1/connectors/{name}/dead-letters/{id}/retry (the `RetryConnectorDeadLetter` operationId).
-	RetryConnectorDeadLetter(ctx context.Context, name string, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RetryConnectorDeadLetter(ctx context.Context, name string, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StartConnectorSyncWithBody Start a pull of a connector
+	//
+	// Starts a backfill or catch-up of a connector that pulls customers from its system page by page (woocommerce, mycashflow), as a job; 202 with the sync, followed at Location. Each customer goes through the register's matching, merging and validation, as a webhook's would; one the register refuses is counted and listed, and the sync goes on. The progress (the cursor reached and the counts) is stored after each page: a restart resumes after the last page finished, and the other system's rate limit (429 and Retry-After) is waited out. A connector has one sync at a time: 409 naming the one queued or running (its id in the detail, its address in Location). An unknown or disabled connector is 404; one that cannot pull is 422.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/connectors/{name}/sync (the `StartConnectorSync` operationId).
+	StartConnectorSyncWithBody(ctx context.Context, name string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StartConnectorSync Start a pull of a connector
+	//
+	// Starts a backfill or catch-up of a connector that pulls customers from its system page by page (woocommerce, mycashflow), as a job; 202 with the sync, followed at Location. Each customer goes through the register's matching, merging and validation, as a webhook's would; one the register refuses is counted and listed, and the sync goes on. The progress (the cursor reached and the counts) is stored after each page: a restart resumes after the last page finished, and the other system's rate limit (429 and Retry-After) is waited out. A connector has one sync at a time: 409 naming the one queued or running (its id in the detail, its address in Location). An unknown or disabled connector is 404; one that cannot pull is 422.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/connectors/{name}/sync (the `StartConnectorSync` operationId).
+	StartConnectorSync(ctx context.Context, name string, body StartConnectorSyncJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListConnectorSyncs List the pulls of a connector
+	//
+	// The connector's syncs, newest first, with their progress.
+	//
+	// Corresponds with GET /v1/connectors/{name}/syncs (the `ListConnectorSyncs` operationId).
+	ListConnectorSyncs(ctx context.Context, name string, params *ListConnectorSyncsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetConnectorSync Follow a pull of a connector
+	//
+	// The sync's status and progress while it runs (pages and customers done, the cursor reached, the total when the system says it), then its outcome: customers created, updated, unchanged, stale and rejected, the first rejections with their reasons, and the error of a failed sync.
+	//
+	// Corresponds with GET /v1/connectors/{name}/syncs/{id} (the `GetConnectorSync` operationId).
+	GetConnectorSync(ctx context.Context, name string, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReceiveConnectorWebhookWithBody Receive a connector's webhook
 	//
@@ -2926,7 +3160,7 @@ func (c *Client) ConsentSummary(ctx context.Context, params *ConsentSummaryParam
 
 // ListConnectors List the enabled connectors and their health
 //
-// Each connector enabled by configuration, with the time of its last delivery, its backlog (deliveries waiting to be processed) and its dead letters. Secrets are never shown.
+// Each connector enabled by configuration, with the time of its last delivery, its backlog (deliveries waiting to be processed) and its dead letters; a connector that pushes changes back to its system also shows its last successful push and its waiting pushes. Secrets are never shown.
 //
 // Corresponds with GET /v1/connectors (the `ListConnectors` operationId).
 func (c *Client) ListConnectors(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2943,7 +3177,7 @@ func (c *Client) ListConnectors(ctx context.Context, reqEditors ...RequestEditor
 
 // ListConnectorDeadLetters List a connector's dead letters
 //
-// Deliveries that were rejected (they do not parse, or the register refused their data) or failed every attempt, newest first, with the reason. Their bodies are not shown.
+// Deliveries that were rejected (they do not parse, or the register refused their data) or failed every attempt, and pushes to the connector's system that gave up (the other system refused the data, or was down for every attempt), newest first, with the reason; kind tells them apart. Bodies are not shown; a push names its customer by id. Failed pushes are kept 30 days.
 //
 // Corresponds with GET /v1/connectors/{name}/dead-letters (the `ListConnectorDeadLetters` operationId).
 func (c *Client) ListConnectorDeadLetters(ctx context.Context, name string, params *ListConnectorDeadLettersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2960,11 +3194,83 @@ func (c *Client) ListConnectorDeadLetters(ctx context.Context, name string, para
 
 // RetryConnectorDeadLetter Retry a dead letter
 //
-// Queues a rejected or failed delivery again (after the cause was fixed: the register's data, the connector's configuration); 202 with the delivery, now received. 409 when the delivery is not a dead letter.
+// Queues a rejected or failed delivery again (after the cause was fixed: the register's data, the connector's configuration); 202 with the delivery, now received. A push (id a number) is queued again with its attempts from the first, and sends the customer as it is then; 202 with the push, now queued. 409 when it is not a dead letter; 404 when the connector has none with the id; 422 when the id is neither a UUID nor a number.
 //
 // Corresponds with POST /v1/connectors/{name}/dead-letters/{id}/retry (the `RetryConnectorDeadLetter` operationId).
-func (c *Client) RetryConnectorDeadLetter(ctx context.Context, name string, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *Client) RetryConnectorDeadLetter(ctx context.Context, name string, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRetryConnectorDeadLetterRequest(c.Server, name, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartConnectorSyncWithBody Start a pull of a connector
+//
+// Starts a backfill or catch-up of a connector that pulls customers from its system page by page (woocommerce, mycashflow), as a job; 202 with the sync, followed at Location. Each customer goes through the register's matching, merging and validation, as a webhook's would; one the register refuses is counted and listed, and the sync goes on. The progress (the cursor reached and the counts) is stored after each page: a restart resumes after the last page finished, and the other system's rate limit (429 and Retry-After) is waited out. A connector has one sync at a time: 409 naming the one queued or running (its id in the detail, its address in Location). An unknown or disabled connector is 404; one that cannot pull is 422.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/connectors/{name}/sync (the `StartConnectorSync` operationId).
+func (c *Client) StartConnectorSyncWithBody(ctx context.Context, name string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartConnectorSyncRequestWithBody(c.Server, name, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartConnectorSync Start a pull of a connector
+//
+// Starts a backfill or catch-up of a connector that pulls customers from its system page by page (woocommerce, mycashflow), as a job; 202 with the sync, followed at Location. Each customer goes through the register's matching, merging and validation, as a webhook's would; one the register refuses is counted and listed, and the sync goes on. The progress (the cursor reached and the counts) is stored after each page: a restart resumes after the last page finished, and the other system's rate limit (429 and Retry-After) is waited out. A connector has one sync at a time: 409 naming the one queued or running (its id in the detail, its address in Location). An unknown or disabled connector is 404; one that cannot pull is 422.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/connectors/{name}/sync (the `StartConnectorSync` operationId).
+func (c *Client) StartConnectorSync(ctx context.Context, name string, body StartConnectorSyncJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartConnectorSyncRequest(c.Server, name, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListConnectorSyncs List the pulls of a connector
+//
+// The connector's syncs, newest first, with their progress.
+//
+// Corresponds with GET /v1/connectors/{name}/syncs (the `ListConnectorSyncs` operationId).
+func (c *Client) ListConnectorSyncs(ctx context.Context, name string, params *ListConnectorSyncsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListConnectorSyncsRequest(c.Server, name, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetConnectorSync Follow a pull of a connector
+//
+// The sync's status and progress while it runs (pages and customers done, the cursor reached, the total when the system says it), then its outcome: customers created, updated, unchanged, stale and rejected, the first rejections with their reasons, and the error of a failed sync.
+//
+// Corresponds with GET /v1/connectors/{name}/syncs/{id} (the `GetConnectorSync` operationId).
+func (c *Client) GetConnectorSync(ctx context.Context, name string, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetConnectorSyncRequest(c.Server, name, id)
 	if err != nil {
 		return nil, err
 	}
@@ -3976,7 +4282,156 @@ func NewListConnectorDeadLettersRequest(server string, name string, params *List
 }
 
 // NewRetryConnectorDeadLetterRequest constructs an http.Request for the RetryConnectorDeadLetter method
-func NewRetryConnectorDeadLetterRequest(server string, name string, id openapi_types.UUID) (*http.Request, error) {
+func NewRetryConnectorDeadLetterRequest(server string, name string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/connectors/%s/dead-letters/%s/retry", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStartConnectorSyncRequest calls the generic StartConnectorSync builder with application/json body
+func NewStartConnectorSyncRequest(server string, name string, body StartConnectorSyncJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewStartConnectorSyncRequestWithBody(server, name, "application/json", bodyReader)
+}
+
+// NewStartConnectorSyncRequestWithBody constructs an http.Request for the StartConnectorSync method, with any body, and a specified content type
+func NewStartConnectorSyncRequestWithBody(server string, name string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/connectors/%s/sync", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListConnectorSyncsRequest constructs an http.Request for the ListConnectorSyncs method
+func NewListConnectorSyncsRequest(server string, name string, params *ListConnectorSyncsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/connectors/%s/syncs", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetConnectorSyncRequest constructs an http.Request for the GetConnectorSync method
+func NewGetConnectorSyncRequest(server string, name string, id openapi_types.UUID) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3998,7 +4453,7 @@ func NewRetryConnectorDeadLetterRequest(server string, name string, id openapi_t
 		return nil, err
 	}
 
-	operationPath := fmt.Sprintf("/v1/connectors/%s/dead-letters/%s/retry", pathParam0, pathParam1)
+	operationPath := fmt.Sprintf("/v1/connectors/%s/syncs/%s", pathParam0, pathParam1)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -4008,7 +4463,7 @@ func NewRetryConnectorDeadLetterRequest(server string, name string, id openapi_t
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -5688,7 +6143,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListConnectorsWithResponse List the enabled connectors and their health
 	//
-	// Each connector enabled by configuration, with the time of its last delivery, its backlog (deliveries waiting to be processed) and its dead letters. Secrets are never shown.
+	// Each connector enabled by configuration, with the time of its last delivery, its backlog (deliveries waiting to be processed) and its dead letters; a connector that pushes changes back to its system also shows its last successful push and its waiting pushes. Secrets are never shown.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5697,7 +6152,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListConnectorDeadLettersWithResponse List a connector's dead letters
 	//
-	// Deliveries that were rejected (they do not parse, or the register refused their data) or failed every attempt, newest first, with the reason. Their bodies are not shown.
+	// Deliveries that were rejected (they do not parse, or the register refused their data) or failed every attempt, and pushes to the connector's system that gave up (the other system refused the data, or was down for every attempt), newest first, with the reason; kind tells them apart. Bodies are not shown; a push names its customer by id. Failed pushes are kept 30 days.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5706,12 +6161,48 @@ type ClientWithResponsesInterface interface {
 
 	// RetryConnectorDeadLetterWithResponse Retry a dead letter
 	//
-	// Queues a rejected or failed delivery again (after the cause was fixed: the register's data, the connector's configuration); 202 with the delivery, now received. 409 when the delivery is not a dead letter.
+	// Queues a rejected or failed delivery again (after the cause was fixed: the register's data, the connector's configuration); 202 with the delivery, now received. A push (id a number) is queued again with its attempts from the first, and sends the customer as it is then; 202 with the push, now queued. 409 when it is not a dead letter; 404 when the connector has none with the id; 422 when the id is neither a UUID nor a number.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/connectors/{name}/dead-letters/{id}/retry (the `RetryConnectorDeadLetter` operationId).
-	RetryConnectorDeadLetterWithResponse(ctx context.Context, name string, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*RetryConnectorDeadLetterResponse, error)
+	RetryConnectorDeadLetterWithResponse(ctx context.Context, name string, id string, reqEditors ...RequestEditorFn) (*RetryConnectorDeadLetterResponse, error)
+
+	// StartConnectorSyncWithBodyWithResponse Start a pull of a connector
+	//
+	// Starts a backfill or catch-up of a connector that pulls customers from its system page by page (woocommerce, mycashflow), as a job; 202 with the sync, followed at Location. Each customer goes through the register's matching, merging and validation, as a webhook's would; one the register refuses is counted and listed, and the sync goes on. The progress (the cursor reached and the counts) is stored after each page: a restart resumes after the last page finished, and the other system's rate limit (429 and Retry-After) is waited out. A connector has one sync at a time: 409 naming the one queued or running (its id in the detail, its address in Location). An unknown or disabled connector is 404; one that cannot pull is 422.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/connectors/{name}/sync (the `StartConnectorSync` operationId).
+	StartConnectorSyncWithBodyWithResponse(ctx context.Context, name string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartConnectorSyncResponse, error)
+
+	// StartConnectorSyncWithResponse Start a pull of a connector
+	//
+	// Starts a backfill or catch-up of a connector that pulls customers from its system page by page (woocommerce, mycashflow), as a job; 202 with the sync, followed at Location. Each customer goes through the register's matching, merging and validation, as a webhook's would; one the register refuses is counted and listed, and the sync goes on. The progress (the cursor reached and the counts) is stored after each page: a restart resumes after the last page finished, and the other system's rate limit (429 and Retry-After) is waited out. A connector has one sync at a time: 409 naming the one queued or running (its id in the detail, its address in Location). An unknown or disabled connector is 404; one that cannot pull is 422.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/connectors/{name}/sync (the `StartConnectorSync` operationId).
+	StartConnectorSyncWithResponse(ctx context.Context, name string, body StartConnectorSyncJSONRequestBody, reqEditors ...RequestEditorFn) (*StartConnectorSyncResponse, error)
+
+	// ListConnectorSyncsWithResponse List the pulls of a connector
+	//
+	// The connector's syncs, newest first, with their progress.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/connectors/{name}/syncs (the `ListConnectorSyncs` operationId).
+	ListConnectorSyncsWithResponse(ctx context.Context, name string, params *ListConnectorSyncsParams, reqEditors ...RequestEditorFn) (*ListConnectorSyncsResponse, error)
+
+	// GetConnectorSyncWithResponse Follow a pull of a connector
+	//
+	// The sync's status and progress while it runs (pages and customers done, the cursor reached, the total when the system says it), then its outcome: customers created, updated, unchanged, stale and rejected, the first rejections with their reasons, and the error of a failed sync.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/connectors/{name}/syncs/{id} (the `GetConnectorSync` operationId).
+	GetConnectorSyncWithResponse(ctx context.Context, name string, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetConnectorSyncResponse, error)
 
 	// ReceiveConnectorWebhookWithBodyWithResponse Receive a connector's webhook
 	//
@@ -6583,6 +7074,283 @@ func (r RetryConnectorDeadLetterResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RetryConnectorDeadLetterResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// StartConnectorSyncResponse202Headers the declared response headers of an HTTP 202 response for StartConnectorSync
+type StartConnectorSyncResponse202Headers struct {
+	Location *string
+}
+
+type StartConnectorSyncResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *SyncJob
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ErrorModel
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *StartConnectorSyncResponse202Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r StartConnectorSyncResponse) GetJSON202() *SyncJob {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r StartConnectorSyncResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r StartConnectorSyncResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r StartConnectorSyncResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r StartConnectorSyncResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r StartConnectorSyncResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r StartConnectorSyncResponse) GetApplicationproblemJSON415() *ErrorModel {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r StartConnectorSyncResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r StartConnectorSyncResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r StartConnectorSyncResponse) GetApplicationproblemJSON503() *ErrorModel {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r StartConnectorSyncResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StartConnectorSyncResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StartConnectorSyncResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StartConnectorSyncResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListConnectorSyncsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SyncListBody
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListConnectorSyncsResponse) GetJSON200() *SyncListBody {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListConnectorSyncsResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListConnectorSyncsResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListConnectorSyncsResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListConnectorSyncsResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListConnectorSyncsResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListConnectorSyncsResponse) GetApplicationproblemJSON503() *ErrorModel {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListConnectorSyncsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListConnectorSyncsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListConnectorSyncsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListConnectorSyncsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetConnectorSyncResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SyncJob
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetConnectorSyncResponse) GetJSON200() *SyncJob {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetConnectorSyncResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetConnectorSyncResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetConnectorSyncResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetConnectorSyncResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetConnectorSyncResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetConnectorSyncResponse) GetApplicationproblemJSON503() *ErrorModel {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetConnectorSyncResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetConnectorSyncResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetConnectorSyncResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetConnectorSyncResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8892,7 +9660,7 @@ func (c *ClientWithResponses) ConsentSummaryWithResponse(ctx context.Context, pa
 
 // ListConnectorsWithResponse List the enabled connectors and their health
 //
-// Each connector enabled by configuration, with the time of its last delivery, its backlog (deliveries waiting to be processed) and its dead letters. Secrets are never shown.
+// Each connector enabled by configuration, with the time of its last delivery, its backlog (deliveries waiting to be processed) and its dead letters; a connector that pushes changes back to its system also shows its last successful push and its waiting pushes. Secrets are never shown.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -8907,7 +9675,7 @@ func (c *ClientWithResponses) ListConnectorsWithResponse(ctx context.Context, re
 
 // ListConnectorDeadLettersWithResponse List a connector's dead letters
 //
-// Deliveries that were rejected (they do not parse, or the register refused their data) or failed every attempt, newest first, with the reason. Their bodies are not shown.
+// Deliveries that were rejected (they do not parse, or the register refused their data) or failed every attempt, and pushes to the connector's system that gave up (the other system refused the data, or was down for every attempt), newest first, with the reason; kind tells them apart. Bodies are not shown; a push names its customer by id. Failed pushes are kept 30 days.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -8922,17 +9690,77 @@ func (c *ClientWithResponses) ListConnectorDeadLettersWithResponse(ctx context.C
 
 // RetryConnectorDeadLetterWithResponse Retry a dead letter
 //
-// Queues a rejected or failed delivery again (after the cause was fixed: the register's data, the connector's configuration); 202 with the delivery, now received. 409 when the delivery is not a dead letter.
+// Queues a rejected or failed delivery again (after the cause was fixed: the register's data, the connector's configuration); 202 with the delivery, now received. A push (id a number) is queued again with its attempts from the first, and sends the customer as it is then; 202 with the push, now queued. 409 when it is not a dead letter; 404 when the connector has none with the id; 422 when the id is neither a UUID nor a number.
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/connectors/{name}/dead-letters/{id}/retry (the `RetryConnectorDeadLetter` operationId).
-func (c *ClientWithResponses) RetryConnectorDeadLetterWithResponse(ctx context.Context, name string, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*RetryConnectorDeadLetterResponse, error) {
+func (c *ClientWithResponses) RetryConnectorDeadLetterWithResponse(ctx context.Context, name string, id string, reqEditors ...RequestEditorFn) (*RetryConnectorDeadLetterResponse, error) {
 	rsp, err := c.RetryConnectorDeadLetter(ctx, name, id, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseRetryConnectorDeadLetterResponse(rsp)
+}
+
+// StartConnectorSyncWithBodyWithResponse Start a pull of a connector
+//
+// Starts a backfill or catch-up of a connector that pulls customers from its system page by page (woocommerce, mycashflow), as a job; 202 with the sync, followed at Location. Each customer goes through the register's matching, merging and validation, as a webhook's would; one the register refuses is counted and listed, and the sync goes on. The progress (the cursor reached and the counts) is stored after each page: a restart resumes after the last page finished, and the other system's rate limit (429 and Retry-After) is waited out. A connector has one sync at a time: 409 naming the one queued or running (its id in the detail, its address in Location). An unknown or disabled connector is 404; one that cannot pull is 422.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/connectors/{name}/sync (the `StartConnectorSync` operationId).
+func (c *ClientWithResponses) StartConnectorSyncWithBodyWithResponse(ctx context.Context, name string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartConnectorSyncResponse, error) {
+	rsp, err := c.StartConnectorSyncWithBody(ctx, name, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartConnectorSyncResponse(rsp)
+}
+
+// StartConnectorSyncWithResponse Start a pull of a connector
+//
+// Starts a backfill or catch-up of a connector that pulls customers from its system page by page (woocommerce, mycashflow), as a job; 202 with the sync, followed at Location. Each customer goes through the register's matching, merging and validation, as a webhook's would; one the register refuses is counted and listed, and the sync goes on. The progress (the cursor reached and the counts) is stored after each page: a restart resumes after the last page finished, and the other system's rate limit (429 and Retry-After) is waited out. A connector has one sync at a time: 409 naming the one queued or running (its id in the detail, its address in Location). An unknown or disabled connector is 404; one that cannot pull is 422.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/connectors/{name}/sync (the `StartConnectorSync` operationId).
+func (c *ClientWithResponses) StartConnectorSyncWithResponse(ctx context.Context, name string, body StartConnectorSyncJSONRequestBody, reqEditors ...RequestEditorFn) (*StartConnectorSyncResponse, error) {
+	rsp, err := c.StartConnectorSync(ctx, name, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartConnectorSyncResponse(rsp)
+}
+
+// ListConnectorSyncsWithResponse List the pulls of a connector
+//
+// The connector's syncs, newest first, with their progress.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/connectors/{name}/syncs (the `ListConnectorSyncs` operationId).
+func (c *ClientWithResponses) ListConnectorSyncsWithResponse(ctx context.Context, name string, params *ListConnectorSyncsParams, reqEditors ...RequestEditorFn) (*ListConnectorSyncsResponse, error) {
+	rsp, err := c.ListConnectorSyncs(ctx, name, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListConnectorSyncsResponse(rsp)
+}
+
+// GetConnectorSyncWithResponse Follow a pull of a connector
+//
+// The sync's status and progress while it runs (pages and customers done, the cursor reached, the total when the system says it), then its outcome: customers created, updated, unchanged, stale and rejected, the first rejections with their reasons, and the error of a failed sync.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/connectors/{name}/syncs/{id} (the `GetConnectorSync` operationId).
+func (c *ClientWithResponses) GetConnectorSyncWithResponse(ctx context.Context, name string, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetConnectorSyncResponse, error) {
+	rsp, err := c.GetConnectorSync(ctx, name, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetConnectorSyncResponse(rsp)
 }
 
 // ReceiveConnectorWebhookWithBodyWithResponse Receive a connector's webhook
@@ -9855,6 +10683,244 @@ func ParseRetryConnectorDeadLetterResponse(rsp *http.Response) (*RetryConnectorD
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStartConnectorSyncResponse parses an HTTP response from a StartConnectorSyncWithResponse call
+func ParseStartConnectorSyncResponse(rsp *http.Response) (*StartConnectorSyncResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StartConnectorSyncResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest SyncJob
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		var headers StartConnectorSyncResponse202Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers202 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListConnectorSyncsResponse parses an HTTP response from a ListConnectorSyncsWithResponse call
+func ParseListConnectorSyncsResponse(rsp *http.Response) (*ListConnectorSyncsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListConnectorSyncsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SyncListBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetConnectorSyncResponse parses an HTTP response from a GetConnectorSyncWithResponse call
+func ParseGetConnectorSyncResponse(rsp *http.Response) (*GetConnectorSyncResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetConnectorSyncResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SyncJob
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorModel
