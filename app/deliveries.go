@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"go.uber.org/fx"
 	"go.uber.org/zap"
 
 	"kirjuri/core/consent"
@@ -16,58 +20,204 @@ import (
 	"kirjuri/ports/inbound"
 )
 
-// DeliveryProcessor is the job worker of deliveries: it parses a stored delivery
-// into drafts and hands each to the register (ports.Ingest), then records
-// the outcome in the inbox.
+// How a drain works, unless the processor says otherwise.
+const (
+	// DefaultDrainBatch is how many deliveries a drain claims at once:
+	// claiming and recording cost two statements a batch, and a batch is
+	// held (by one connection) while it is processed.
+	DefaultDrainBatch = 100
+	// DefaultDrainParallel is how many deliveries go through the register
+	// at once in this instance, shared by the drains of every connector,
+	// each on a connection of its own: the register waits on PostgreSQL
+	// (reads, a commit) more than it computes.
+	DefaultDrainParallel = 4
+	// maxHeldBatches bounds the batches held at once in this instance
+	// (each holds a connection while it is processed), so that drains of
+	// several connectors, or retries' drains, leave the pool to the
+	// acknowledgements.
+	maxHeldBatches = 4
+	// DefaultDrainBudget is how long one drain job claims batches before
+	// it hands over to the next, so that a long backlog does not hold one
+	// job (and its worker) for long.
+	DefaultDrainBudget = time.Minute
+	// DefaultDrainLinger is how long a drain that has caught up keeps
+	// looking (every drainPoll) before it ends: under a steady flow it
+	// never ends, so deliveries do not wait for a new drain job to be
+	// fetched (River announces inserts at most every 100 ms per process,
+	// and otherwise polls every second).
+	DefaultDrainLinger = 100 * time.Millisecond
+	drainPoll          = 10 * time.Millisecond
+)
+
+// DeliveryProcessor is the job worker of connector drains
+// (inbound.DrainArgs). A drain claims the connector's due deliveries from
+// the inbox in batches and processes each: parses it into drafts and hands
+// each to the register (ports.Ingest), the one path every door takes, then
+// records the batch's results at once. When nothing is due it ends the
+// drain's request (ports.Inbox.EndDrain), or goes on when deliveries came
+// meanwhile.
+//
+// A delivery that does not parse, or that the register refuses (invalid
+// data, a value another customer holds), is rejected with the reason: the
+// inbox keeps dead letters, and retrying cannot help. Any other error (the
+// register or the store down) fails the attempt: the delivery is tried
+// again after attempt⁴ seconds (±10 %), and after inbound.DeliveryAttempts
+// attempts since it arrived or an admin retried it, it is failed. A
+// failing delivery never holds up the others of its batch.
 type DeliveryProcessor struct {
 	Inbox      ports.Inbox
 	Ingest     ports.Ingest
 	Connectors inbound.Set
 	Clock      ports.Clock
 	Log        *zap.Logger
+	// BatchSize, Parallel, Budget and Linger: DefaultDrainBatch,
+	// DefaultDrainParallel, DefaultDrainBudget and DefaultDrainLinger when
+	// 0 (Linger: negative for none).
+	BatchSize, Parallel int
+	Budget, Linger      time.Duration
+
+	once sync.Once
+	// batches and ingests are the slots of held batches and of register
+	// calls, shared by every drain of this instance.
+	batches, ingests chan struct{}
 }
 
 var _ ports.JobWorker = (*DeliveryProcessor)(nil)
 
-// Kind is the kind of DeliveryArgs.
-func (*DeliveryProcessor) Kind() string { return inbound.DeliveryArgs{}.Kind() }
+// Kind is the kind of DrainArgs.
+func (*DeliveryProcessor) Kind() string { return inbound.DrainArgs{}.Kind() }
 
-// Work processes one delivery. A delivery that does not parse, or that the
-// register refuses (invalid data, a value another customer holds), is
-// rejected with the reason and the job ends without error: the inbox, not
-// the queue, keeps dead letters, and retrying cannot help. Other errors are
-// retried with the queue's backoff; after the last attempt the delivery is
-// failed.
+// Timeout bounds one drain job: its budget, the batch it is in when the
+// budget runs out, and its end.
+func (p *DeliveryProcessor) Timeout() time.Duration { return p.budget() + 5*time.Minute }
+
+// Work runs one drain of a connector.
 func (p *DeliveryProcessor) Work(ctx context.Context, job ports.RunningJob) error {
-	var args inbound.DeliveryArgs
+	var args inbound.DrainArgs
 	if err := job.Decode(&args); err != nil {
 		return ports.CancelJob(err)
 	}
-	d, err := p.Inbox.Delivery(ctx, args.Delivery)
-	var nf *fault.NotFound
-	if errors.As(err, &nf) {
-		return ports.CancelJob(fmt.Errorf("delivery %s is not in the inbox", args.Delivery))
-	}
-	if err != nil {
-		return err
-	}
-	if d.Status != ports.DeliveryReceived {
-		return nil // finished already (a job run twice)
-	}
-	log := p.Log.With(zap.String("connector", d.Connector), zap.Stringer("delivery", d.ID))
-	c, ok := p.Connectors[d.Connector]
+	name := args.Connector
+	c, ok := p.Connectors[name]
 	recv, isRecv := c.(inbound.Receiver)
 	if !ok || !isRecv {
-		return p.failed(ctx, job, d, fmt.Errorf("connector %s is not enabled, or receives no webhooks", d.Connector))
+		// Its deliveries stay received until the connector is enabled
+		// again: a configuration mistake loses nothing, and the start
+		// that enables it drains them (Kick).
+		return ports.CancelJob(fmt.Errorf("connector %q is not enabled here, or receives no webhooks: its deliveries wait in the inbox until it is", name))
 	}
+	deadline := time.Now().Add(p.budget())
+	var idleSince time.Time // when the drain caught up; zero: it has not
+	process := func(ctx context.Context, ds []ports.Delivery) []ports.DeliveryResult {
+		return p.processBatch(ctx, c, recv, ds)
+	}
+	p.once.Do(func() {
+		p.batches, p.ingests = make(chan struct{}, maxHeldBatches), make(chan struct{}, p.parallel())
+	})
+	for {
+		select {
+		case p.batches <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		n, err := p.Inbox.Drain(ctx, name, p.batchSize(), p.now(), process)
+		<-p.batches
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err // stopping: the job runs again at the next start
+		}
+		if n > 0 {
+			idleSince = time.Time{}
+			if time.Now().After(deadline) {
+				// The next drain job goes on from here.
+				return p.Inbox.RequestDrain(ctx, name, inbound.DrainJob(name))
+			}
+			continue
+		}
+		if idleSince.IsZero() {
+			idleSince = time.Now()
+		}
+		if time.Since(idleSince) < p.linger() && time.Now().Before(deadline) {
+			select {
+			case <-time.After(drainPoll):
+				continue
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		idleSince = time.Time{}
+		ended, err := p.Inbox.EndDrain(ctx, name, p.now(), func(at time.Time) ports.Job { return inbound.DrainRetryJob(name, at) })
+		if err != nil || ended {
+			return err
+		}
+		// Deliveries came while the batch before was processed: go on.
+	}
+}
+
+// processBatch processes the deliveries of a batch, as many at once as
+// there are free register slots (p.Parallel in all), and returns a result
+// for each it attempted: when ctx ends (a shutdown) the ones not begun, and
+// the ones whose register call was cut short, get none and stay as they
+// were.
+func (p *DeliveryProcessor) processBatch(ctx context.Context, c inbound.Connector, recv inbound.Receiver, ds []ports.Delivery) []ports.DeliveryResult {
+	results := make([]ports.DeliveryResult, len(ds))
+	attempted := make([]bool, len(ds))
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	for range min(p.parallel(), len(ds)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(ds); i = int(next.Add(1) - 1) {
+				select {
+				case p.ingests <- struct{}{}:
+				case <-ctx.Done():
+					return
+				}
+				results[i], attempted[i] = p.process(ctx, c, recv, ds[i])
+				<-p.ingests
+			}
+		}()
+	}
+	wg.Wait()
+	out := results[:0]
+	for i, r := range results {
+		if attempted[i] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// process processes one delivery; false when it was not attempted (ctx
+// ended).
+func (p *DeliveryProcessor) process(ctx context.Context, c inbound.Connector, recv inbound.Receiver, d ports.Delivery) (res ports.DeliveryResult, attempted bool) {
+	// Most deliveries log nothing: the logger with their fields is made
+	// only for those that do.
+	log := func() *zap.Logger {
+		return p.Log.With(zap.String("connector", d.Connector), zap.Stringer("delivery", d.ID))
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			// A bug, not the delivery's fault: the attempt fails and is
+			// made again. The panic's value is not logged: it may hold
+			// the delivery's data.
+			log().Error("connector delivery: the processing panicked", zap.Stack("stack"))
+			res, attempted = p.failed(d, errors.New("the processing panicked (a bug; the service's log has where)"), log), true
+		}
+	}()
 	header := http.Header{}
 	for k, v := range d.Headers {
 		header.Set(k, v)
 	}
 	drafts, err := recv.Parse(header, d.Body)
 	if err != nil {
-		log.Info("connector delivery rejected: it does not parse")
-		return p.finish(ctx, d, ports.DeliveryRejected, "", err.Error())
+		log().Info("connector delivery rejected: it does not parse")
+		return p.end(d, ports.DeliveryRejected, "", err.Error()), true
 	}
 	origin := consent.Origin{
 		Source:         consent.SourceConnector,
@@ -77,45 +227,122 @@ func (p *DeliveryProcessor) Work(ctx context.Context, job ports.RunningJob) erro
 	}
 	outcomes := make([]string, 0, len(drafts))
 	for i, dr := range drafts {
-		res, err := p.Ingest.Ingest(ctx, dr, origin)
+		r, err := p.Ingest.Ingest(ctx, dr, origin)
 		if err != nil {
 			var (
 				v  *fault.Validation
 				cf *fault.Conflict
 			)
-			if errors.As(err, &v) || errors.As(err, &cf) {
+			switch {
+			case errors.As(err, &v) || errors.As(err, &cf):
 				reason := err.Error()
 				if len(drafts) > 1 {
 					reason = fmt.Sprintf("customer %d (%s): %s", i+1, dr.Link, reason)
 				}
-				log.Info("connector delivery rejected by the register")
-				return p.finish(ctx, d, ports.DeliveryRejected, strings.Join(outcomes, "; "), reason)
+				log().Info("connector delivery rejected by the register")
+				return p.end(d, ports.DeliveryRejected, strings.Join(outcomes, "; "), reason), true
+			case ctx.Err() != nil:
+				// Cut short by a shutdown: not an attempt. The drafts done
+				// are done again next time, which changes nothing.
+				return ports.DeliveryResult{}, false
 			}
-			return p.failed(ctx, job, d, err)
+			return p.failed(d, err, log), true
 		}
-		o := string(res.Outcome)
-		if res.Customer != nil {
-			o += " " + res.Customer.ID().String()
+		o := string(r.Outcome)
+		if r.Customer != nil {
+			o += " " + r.Customer.ID().String()
 		}
 		outcomes = append(outcomes, o)
 	}
-	return p.finish(ctx, d, ports.DeliveryProcessed, strings.Join(outcomes, "; "), "")
+	return p.end(d, ports.DeliveryProcessed, strings.Join(outcomes, "; "), ""), true
 }
 
-func (p *DeliveryProcessor) finish(ctx context.Context, d ports.Delivery, status ports.DeliveryStatus, outcome, reason string) error {
-	return p.Inbox.FinishDelivery(ctx, d.ID, status, outcome, reason, p.now())
+func (p *DeliveryProcessor) end(d ports.Delivery, status ports.DeliveryStatus, outcome, reason string) ports.DeliveryResult {
+	return ports.DeliveryResult{ID: d.ID, Status: status, Outcome: outcome, Reason: reason, At: p.now()}
 }
 
-// failed records an attempt that failed; on the last one the delivery
-// becomes a dead letter (failed). The error goes back to the queue.
-func (p *DeliveryProcessor) failed(ctx context.Context, job ports.RunningJob, d ports.Delivery, err error) error {
-	var rerr error
-	if job.MaxAttempts > 0 && job.Attempt >= job.MaxAttempts {
-		rerr = p.Inbox.FinishDelivery(ctx, d.ID, ports.DeliveryFailed, "", err.Error(), p.now())
-	} else {
-		rerr = p.Inbox.Attempted(ctx, d.ID, err.Error())
+// failed is an attempt that failed: the delivery is tried again after a
+// wait, or, at its last attempt, it becomes a dead letter (failed).
+func (p *DeliveryProcessor) failed(d ports.Delivery, err error, log func() *zap.Logger) ports.DeliveryResult {
+	attempt := d.Attempts - d.RetryBase + 1
+	if attempt >= inbound.DeliveryAttempts {
+		log().Warn("connector delivery failed: its last attempt failed", zap.Int("attempt", attempt), zap.Error(err))
+		return p.end(d, ports.DeliveryFailed, "", err.Error())
 	}
-	return errors.Join(err, rerr)
+	wait := RetryWait(attempt)
+	log().Warn("connector delivery attempt failed; it is tried again", zap.Int("attempt", attempt), zap.Duration("after", wait), zap.Error(err))
+	return ports.DeliveryResult{ID: d.ID, Status: ports.DeliveryReceived, Reason: err.Error(), NextAttempt: p.now().Add(wait)}
+}
+
+// RetryWait is the wait after a delivery's failed attempt (1 for the
+// first): attempt⁴ seconds, ±10 % at random so that deliveries that failed
+// together are not all tried again at once (River's own backoff, which the
+// deliveries had when each was a job).
+func RetryWait(attempt int) time.Duration {
+	a := time.Duration(max(attempt, 1))
+	base := a * a * a * a * time.Second
+	return base - base/10 + time.Duration(rand.Int64N(int64(base/5)+1))
+}
+
+// Kick requests a drain of every enabled connector that receives webhooks
+// and has deliveries waiting: those left when an instance stopped in the
+// middle of a drain, or while the connector was disabled.
+func (p *DeliveryProcessor) Kick(ctx context.Context) error {
+	var errs []error
+	for name, c := range p.Connectors {
+		if _, ok := c.(inbound.Receiver); !ok {
+			continue
+		}
+		h, err := p.Inbox.InboxHealth(ctx, name)
+		if err == nil && h.Backlog > 0 {
+			err = p.Inbox.RequestDrain(ctx, name, inbound.DrainJob(name))
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("connector %s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// kickDrains runs Kick when the application starts; a failure is logged
+// and does not stop the start (the next delivery requests a drain too).
+func kickDrains(lc fx.Lifecycle, p *DeliveryProcessor) {
+	lc.Append(fx.StartHook(func(ctx context.Context) {
+		if err := p.Kick(ctx); err != nil {
+			p.Log.Warn("connectors: could not request the drains of deliveries left waiting", zap.Error(err))
+		}
+	}))
+}
+
+func (p *DeliveryProcessor) batchSize() int {
+	if p.BatchSize > 0 {
+		return p.BatchSize
+	}
+	return DefaultDrainBatch
+}
+
+func (p *DeliveryProcessor) parallel() int {
+	if p.Parallel > 0 {
+		return p.Parallel
+	}
+	return DefaultDrainParallel
+}
+
+func (p *DeliveryProcessor) budget() time.Duration {
+	if p.Budget > 0 {
+		return p.Budget
+	}
+	return DefaultDrainBudget
+}
+
+func (p *DeliveryProcessor) linger() time.Duration {
+	switch {
+	case p.Linger < 0:
+		return 0
+	case p.Linger > 0:
+		return p.Linger
+	}
+	return DefaultDrainLinger
 }
 
 func (p *DeliveryProcessor) now() time.Time {

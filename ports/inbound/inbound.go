@@ -1,7 +1,7 @@
 // Package inbound is the contract every connector shares with the HTTP
 // adapter and the delivery worker: what a connector is, the capabilities it
 // may have (verify, receive, handshake), the set of the enabled ones, and the
-// job of a stored delivery. It sits beside the ports, apart from them, so
+// job that processes stored deliveries. It sits beside the ports, apart from them, so
 // that the core, which uses the ports, needs no HTTP types.
 package inbound
 
@@ -13,8 +13,6 @@ import (
 	"kirjuri/core/customer"
 	"kirjuri/core/intake"
 	"kirjuri/ports"
-
-	"github.com/google/uuid"
 )
 
 // Connector is one external system's connector. What it can do is told by
@@ -71,23 +69,42 @@ func Actor(c Connector) string { return "connector:" + c.Name() }
 // connector's module provides its Connector into it.
 const Group = "connectors"
 
-// DeliveryArgs is the job that processes one stored delivery.
-type DeliveryArgs struct {
-	Delivery uuid.UUID `json:"delivery"`
+// DrainArgs is the job that processes a connector's received deliveries:
+// it claims them from the inbox in batches until none is due (see
+// ports.Inbox). At most one is requested per connector at a time; a
+// delivery stored meanwhile needs no job of its own.
+type DrainArgs struct {
+	Connector string `json:"connector"`
+	// Due is set on the drain that runs when deliveries whose attempt
+	// failed are due again; it tells those jobs apart, so that one is
+	// kept per time.
+	Due *time.Time `json:"due,omitempty"`
 }
 
 // Kind is the job's kind.
-func (DeliveryArgs) Kind() string { return "connector.delivery" }
+func (DrainArgs) Kind() string { return "connector.drain" }
 
-// DeliveryAttempts is how many times a delivery's job is tried before the
-// delivery is a dead letter (River's backoff, attempt⁴ seconds: about
-// seven hours in all).
-const DeliveryAttempts = 10
-
-// DeliveryJob is the job of a stored delivery.
-func DeliveryJob(id uuid.UUID) ports.Job {
-	return ports.Job{Args: DeliveryArgs{Delivery: id}, MaxAttempts: DeliveryAttempts}
+// DrainJob is the job of a drain of connector.
+func DrainJob(connector string) ports.Job {
+	return ports.Job{Args: DrainArgs{Connector: connector}}
 }
+
+// DrainRetryJob is the drain of connector that runs at at, when deliveries
+// wait for another attempt and nothing else would run a drain then. One
+// per connector and time (to the millisecond, rounded up: never before
+// at) is kept.
+func DrainRetryJob(connector string, at time.Time) ports.Job {
+	due := at.UTC().Truncate(time.Millisecond)
+	if due.Before(at) {
+		due = due.Add(time.Millisecond)
+	}
+	return ports.Job{Args: DrainArgs{Connector: connector, Due: &due}, RunAt: due, Unique: true}
+}
+
+// DeliveryAttempts is how many times a delivery is tried before it is a
+// dead letter (failed), with waits of attempt⁴ seconds (±10 %) between
+// them: about four hours and a quarter in all.
+const DeliveryAttempts = 10
 
 // Set is the enabled connectors, by name.
 type Set map[string]Connector

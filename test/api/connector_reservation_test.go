@@ -124,8 +124,8 @@ func TestReservationDeliveryEndToEnd(t *testing.T) {
 	if !strings.Contains(string(r.Body), `"already received"`) {
 		t.Errorf("replay answered %s", r.Body)
 	}
-	if n := e.count(`SELECT count(*) FROM river_job WHERE kind = 'connector.delivery'`); n != 1 {
-		t.Errorf("%d delivery jobs, want 1", n)
+	if n := e.count(`SELECT count(*) FROM river_job WHERE kind = 'connector.drain'`); n != 1 {
+		t.Errorf("%d drain jobs, want the first delivery's only", n)
 	}
 
 	// An older event (sent late, under a new id) changes nothing.

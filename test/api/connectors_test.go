@@ -140,8 +140,8 @@ func TestWebstoreDeliveryEndToEnd(t *testing.T) {
 	if !strings.Contains(string(r.Body), `"already received"`) || !strings.Contains(string(r.Body), receipt.DeliveryID) {
 		t.Errorf("replay answered %s", r.Body)
 	}
-	if n := e.count(`SELECT count(*) FROM river_job WHERE kind = 'connector.delivery'`); n != 1 {
-		t.Errorf("%d delivery jobs, want 1", n)
+	if n := e.count(`SELECT count(*) FROM river_job WHERE kind = 'connector.drain'`); n != 1 {
+		t.Errorf("%d drain jobs, want the first delivery's only", n)
 	}
 	if n := e.count(`SELECT count(*) FROM connector_inbox`); n != 1 {
 		t.Errorf("%d deliveries, want 1", n)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -83,7 +84,7 @@ func (b *bench) floorPhase(ctx context.Context, key []byte, runID string) error 
 	defer f.close()
 	g := newGen(key, "floor"+runID, &b.opts)
 	load := b.waitQuiet("the floor")
-	logf("floor: %d workers, %s warm-up, %s window (load average %s)", b.opts.concurrency, b.opts.warmup, b.opts.floorDuration, load)
+	logf("floor: %s, %s warm-up, %s window (load average %s)", b.opts.loadName(), b.opts.warmup, b.opts.floorDuration, load)
 	var w0 walStats
 	res := runLoad(ctx, "floor", f.url, g, &b.opts, nil, func(start bool) {
 		if start {
@@ -152,7 +153,7 @@ func (b *bench) servicePhase(ctx context.Context, key []byte, secret, runID stri
 	defer svc.stop()
 	g := newGen(key, "svc"+runID, &b.opts)
 	load := b.waitQuiet("the service's window")
-	logf("service (pid %d): %d workers, %s warm-up, %s window (load average %s)", svc.cmd.Process.Pid, b.opts.concurrency, b.opts.warmup, b.opts.duration, load)
+	logf("service (pid %d): %s, %s warm-up, %s window (load average %s)", svc.cmd.Process.Pid, b.opts.loadName(), b.opts.warmup, b.opts.duration, load)
 
 	// The sample: 1 in --sample new customers, polled for from the ack
 	// on, at an interval of 5 % of the time so far (at least 10 ms, at
@@ -205,11 +206,14 @@ func (b *bench) servicePhase(ctx context.Context, key []byte, secret, runID stri
 		hEnd    connectorHealth
 		tEnd    time.Time
 		errHlth error
+		prog    = &progress{pool: b.pool}
 	)
+	defer prog.stop()
 	res := runLoad(ctx, "service", svc.base+"/v1/connectors/webstore/webhook", g, &b.opts, sample, func(start bool) {
 		if start {
 			w0 = readWAL(ctx, b.pool)
 			hStart, errHlth = svc.health(ctx)
+			prog.start(ctx)
 			return
 		}
 		tEnd = time.Now()
@@ -217,10 +221,70 @@ func (b *bench) servicePhase(ctx context.Context, key []byte, secret, runID stri
 		hEnd, _ = svc.health(ctx)
 	}, svc.cmd.Process.Pid, b.rep.machine.postmaster)
 	res.wal = w1.minus(w0)
-	return b.afterLoad(ctx, svc, g, res, load, hStart, hEnd, errHlth, tEnd, func() ([]time.Duration, int64, int64) {
+	return b.afterLoad(ctx, svc, g, res, load, hStart, hEnd, errHlth, tEnd, prog, func() ([]time.Duration, int64, int64) {
 		inFlight.Wait()
 		sampleMu.Lock()
 		defer sampleMu.Unlock()
 		return visible, notVisible.Load(), polls.Load()
 	})
+}
+
+// progress samples the service's processing every second, from the
+// window's start until stopped (after the backlog is empty): the
+// deliveries stored so far and those not yet processed, counted in the
+// bench database (one scan of the inbox a second; counting from the
+// acknowledgements would miss the deliveries stored and not yet answered,
+// thousands when the service falls behind).
+type progress struct {
+	pool *pgxpool.Pool
+
+	mu      sync.Mutex
+	samples []progressSample
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+func (p *progress) start(ctx context.Context) {
+	ctx, p.cancel = context.WithCancel(ctx)
+	p.done = make(chan struct{})
+	go func() {
+		defer close(p.done)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			p.take(ctx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+}
+
+func (p *progress) take(ctx context.Context) {
+	at := time.Now()
+	var s progressSample
+	if err := p.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE status = 'received') FROM connector_inbox`).
+		Scan(&s.stored, &s.backlog); err != nil {
+		return
+	}
+	s.at = at.Add(time.Since(at) / 2)
+	p.mu.Lock()
+	p.samples = append(p.samples, s)
+	p.mu.Unlock()
+}
+
+// stop ends the sampling after one last sample and returns the samples.
+func (p *progress) stop() []progressSample {
+	if p.cancel == nil {
+		return nil
+	}
+	p.cancel()
+	<-p.done
+	p.cancel = nil
+	p.take(context.Background())
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.samples)
 }

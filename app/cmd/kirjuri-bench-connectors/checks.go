@@ -27,10 +27,15 @@ type serviceResult struct {
 	stale, missing            int
 	inbox                     map[string]int64
 	consentEvents             int64
+	// The drain phase: from the window's end (the sending stopped) until
+	// the backlog is empty, its CPU and the deliveries processed in it.
+	drainCPU       cpuSplit
+	drainPhase     time.Duration
+	drainProcessed int64
 }
 
 func (b *bench) afterLoad(ctx context.Context, svc *service, g *gen, res *loadResult, load string,
-	hStart, hEnd connectorHealth, errHealth error, tEnd time.Time, samples func() ([]time.Duration, int64, int64)) error {
+	hStart, hEnd connectorHealth, errHealth error, tEnd time.Time, prog *progress, samples func() ([]time.Duration, int64, int64)) error {
 	res.load = load
 	b.rep.service = res
 	sr := &serviceResult{inbox: map[string]int64{}}
@@ -46,8 +51,21 @@ func (b *bench) afterLoad(ctx context.Context, svc *service, g *gen, res *loadRe
 	sr.processedRate = float64(hStart.Backlog+stored-hEnd.Backlog) / res.window.Seconds()
 	logf("service: %s deliveries/s acknowledged, ack p50 %s p99 %s; %s processed/s in the window; backlog %d at its end",
 		thousands(res.rate()), ms(pct(res.latencies, 50)), ms(pct(res.latencies, 99)), thousands(sr.processedRate), hEnd.Backlog)
+	if res.offered > 0 && len(res.lag) > 0 {
+		logf("service: the sender left p99 %s, at worst %s after schedule; %d requests waited for a slot; %d in flight at most",
+			ms(pct(res.lag, 99)), ms(res.lag[len(res.lag)-1]), res.slotWaits, res.maxInFlight)
+	}
 
-	// Drain: until GET /v1/connectors shows no backlog.
+	// Drain: until GET /v1/connectors shows no backlog. The CPU of this
+	// phase is processing alone (the sending has stopped): with the
+	// deliveries it processed, it gives processing's cost per delivery.
+	sr.drainCPU = cpuSplit{servicePid: res.cpu.servicePid, postmaster: res.cpu.postmaster}
+	sr.drainCPU.start()
+	drainStart := time.Now()
+	var first connectorHealth
+	if h, err := svc.health(ctx); err == nil {
+		first = h
+	}
 	deadline := time.Now().Add(b.opts.drainTimeout)
 	lastLog := time.Now()
 	for {
@@ -57,6 +75,8 @@ func (b *bench) afterLoad(ctx context.Context, svc *service, g *gen, res *loadRe
 		}
 		if h.Backlog == 0 {
 			sr.drain, sr.drained, sr.deadLetters = time.Since(tEnd), true, h.DeadLetters
+			sr.drainCPU.end(time.Since(drainStart))
+			sr.drainPhase, sr.drainProcessed = time.Since(drainStart), first.Backlog
 			break
 		}
 		if time.Now().After(deadline) {
@@ -75,6 +95,7 @@ func (b *bench) afterLoad(ctx context.Context, svc *service, g *gen, res *loadRe
 		}
 	}
 	logf("service: every delivery processed %s after the window ended", secs(sr.drain))
+	res.progress = prog.stop()
 	vis, notVis, polls := samples()
 	slices.Sort(vis)
 	res.visible, res.sampledNotVisible, sr.polls = vis, notVis, polls

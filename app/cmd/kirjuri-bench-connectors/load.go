@@ -144,11 +144,13 @@ func (g *gen) body(n, v int) []byte {
 	return b
 }
 
-// loadResult is one closed-loop load against one endpoint.
+// loadResult is one load (open or closed loop) against one endpoint.
 type loadResult struct {
-	name                     string
-	window                   time.Duration
-	acked                    int64 // 2xx in the window
+	name   string
+	window time.Duration
+	// offered is the open loop's rate (deliveries/s); 0 for a closed loop.
+	offered                  float64
+	acked                    int64 // 2xx of the requests begun (scheduled) in the window
 	sentWarm                 int64 // requests in the warm-up
 	latencies                []time.Duration
 	byKind                   [3]int64 // in the window
@@ -162,150 +164,249 @@ type loadResult struct {
 	backlogStart, backlogEnd int64
 	visible                  []time.Duration // request to visible, sampled
 	sampledNotVisible        int64
+
+	// The open loop's own schedule: how late each request of the window
+	// left against its scheduled time (sorted), how many had to wait for
+	// a free slot (--max-in-flight busy), and the most in flight at once.
+	lag         []time.Duration
+	slotWaits   int64
+	maxInFlight int64
+	// progress is the service's processing, sampled every second from the
+	// window's start until the backlog is empty.
+	progress []progressSample
 }
 
 func (r *loadResult) rate() float64 { return float64(r.acked) / r.window.Seconds() }
+
+// behind tells whether the open loop's sender fell behind its schedule, so
+// that the rate offered was not the rate configured: a request of the window
+// left more than 10 ms late at p99 or 100 ms at worst, or waited for a slot.
+func (r *loadResult) behind() bool {
+	if r.offered == 0 || len(r.lag) == 0 {
+		return false
+	}
+	return pct(r.lag, 99) > 10*time.Millisecond || r.lag[len(r.lag)-1] > 100*time.Millisecond || r.slotWaits > 0
+}
 
 // sampler polls for a new customer until the API shows it (in a
 // goroutine of its own; the call returns at once).
 type sampler func(start time.Time, extID string)
 
-// runLoad sends deliveries to url from --concurrency closed-loop workers
-// for the warm-up, then the window; it measures the window only.
+// recorder collects the outcomes of a load's requests.
+type recorder struct {
+	mu  sync.Mutex
+	res *loadResult
+}
+
+// send makes, signs and sends the next delivery, as if it was meant to leave
+// at start (the open loop's schedule; now for a closed loop), and records
+// it when in (begun within the window). The latency runs from start to the
+// response read, so that a request held back by a slow service counts
+// from when it was due (no coordinated omission).
+func (rc *recorder) send(ctx context.Context, client *http.Client, url string, g *gen, o *options, r *rand.Rand, start time.Time, in bool, sample sampler) {
+	k, n, v, m := g.pick(r)
+	if k != kindReplay {
+		m = message{id: fmt.Sprintf("msg_%s_%d", g.prefix, g.msgSeq.Add(1)), body: g.body(n, v)}
+	}
+	h := delivery.SignStandardWebhook(g.key, m.id, time.Now(), m.body)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(m.body))
+	req.Header = h
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	var code int
+	if err == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		code = resp.StatusCode
+	}
+	took := time.Since(start)
+	if ctx.Err() != nil {
+		return
+	}
+	ok := err == nil && code/100 == 2
+	if ok {
+		g.acked(k, n, v, m)
+		if k == kindNew && n%o.sampleEvery == 0 && sample != nil && in {
+			sample(start, g.extID(n))
+		}
+	}
+	if k == kindReplay {
+		g.replaysSent.Add(1)
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	res := rc.res
+	if k == kindReplay && code != http.StatusOK {
+		res.replayNot200++
+	}
+	if !ok {
+		res.errors++
+	}
+	if !in {
+		res.sentWarm++
+		return
+	}
+	res.status[code]++
+	if !ok {
+		if len(res.firstErrors) < 3 {
+			if err != nil {
+				res.firstErrors = append(res.firstErrors, err.Error())
+			} else {
+				res.firstErrors = append(res.firstErrors, "HTTP "+strconv.Itoa(code))
+			}
+		}
+		return
+	}
+	res.acked++
+	res.byKind[k]++
+	res.latencies = append(res.latencies, took)
+}
+
+// runLoad sends deliveries to url for the warm-up, then the window, and
+// measures the window only: at --rate per second on a fixed schedule (the
+// open loop), or from --concurrency closed-loop workers when --rate is 0.
+// around is called at the window's start (true) and end (false).
 func runLoad(ctx context.Context, name, url string, g *gen, o *options, sample sampler, around func(start bool), servicePid, postmaster int) *loadResult {
-	res := &loadResult{name: name, status: map[int]int64{}}
+	res := &loadResult{name: name, status: map[int]int64{}, offered: o.rate}
 	res.cpu.servicePid, res.cpu.postmaster = servicePid, postmaster
-	tr := &http.Transport{MaxIdleConnsPerHost: o.concurrency, MaxConnsPerHost: o.concurrency, DisableCompression: true}
+	conns := o.concurrency
+	if o.rate > 0 {
+		conns = o.maxInFlight
+	}
+	tr := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	var (
-		measuring atomic.Bool
-		stop      atomic.Bool
-		mu        sync.Mutex
-		wg        sync.WaitGroup
-	)
-	for w := range o.concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := rand.New(rand.NewPCG(uint64(w)+1, uint64(time.Now().UnixNano())))
-			var (
-				lat      = make([]time.Duration, 0, 1<<14)
-				byKind   [3]int64
-				status   = map[int]int64{}
-				errs     int64
-				firstErr []string
-				warm     int64
-				notOK    int64
-				acked    int64
-			)
-			for !stop.Load() && ctx.Err() == nil {
-				k, n, v, m := g.pick(r)
-				if k != kindReplay {
-					m = message{id: fmt.Sprintf("msg_%s_%d", g.prefix, g.msgSeq.Add(1)), body: g.body(n, v)}
-				}
-				in := measuring.Load()
-				start := time.Now()
-				h := delivery.SignStandardWebhook(g.key, m.id, start, m.body)
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(m.body))
-				req.Header = h
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := client.Do(req)
-				var code int
-				if err == nil {
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					code = resp.StatusCode
-				}
-				took := time.Since(start)
-				if ctx.Err() != nil {
-					break
-				}
-				ok := err == nil && code/100 == 2
-				if ok {
-					g.acked(k, n, v, m)
-					if k == kindNew && n%o.sampleEvery == 0 && sample != nil && in {
-						sample(start, g.extID(n))
-					}
-				}
-				if k == kindReplay {
-					g.replaysSent.Add(1)
-					if code != http.StatusOK {
-						notOK++
-					}
-				}
-				if !in {
-					warm++
-					if !ok {
-						errs++
-					}
-					continue
-				}
-				status[code]++
-				if !ok {
-					errs++
-					if len(firstErr) < 3 {
-						if err != nil {
-							firstErr = append(firstErr, err.Error())
-						} else {
-							firstErr = append(firstErr, "HTTP "+strconv.Itoa(code))
-						}
-					}
-					continue
-				}
-				acked++
-				byKind[k]++
-				lat = append(lat, took)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			res.latencies = append(res.latencies, lat...)
-			res.acked += acked
-			res.sentWarm += warm
-			res.errors += errs
-			res.replayNot200 += notOK
-			for i := range byKind {
-				res.byKind[i] += byKind[i]
-			}
-			for c, v := range status {
-				res.status[c] += v
-			}
-			if len(res.firstErrors) < 3 {
-				res.firstErrors = append(res.firstErrors, firstErr...)
-			}
-		}()
-	}
-	select {
-	case <-ctx.Done():
-	case <-time.After(o.warmup):
-	}
-	if around != nil {
-		around(true)
-	}
-	res.cpu.start()
-	t0 := time.Now()
-	measuring.Store(true)
+	rc := &recorder{res: res}
 	window := o.duration
 	if name == "floor" {
 		window = o.floorDuration
 	}
-	select {
-	case <-ctx.Done():
-	case <-time.After(window):
+	// The window's bounds, set by the control below; requests begun (or
+	// scheduled) between them are measured.
+	var (
+		measuring atomic.Bool
+		stop      atomic.Bool
+		wg        sync.WaitGroup
+	)
+	t0 := time.Now()
+	wStart := t0.Add(o.warmup)
+	wEnd := wStart.Add(window)
+	if o.rate > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			openLoop(ctx, rc, client, url, g, o, t0, wStart, wEnd, sample)
+		}()
+	} else {
+		for w := range o.concurrency {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := rand.New(rand.NewPCG(uint64(w)+1, uint64(time.Now().UnixNano())))
+				for !stop.Load() && ctx.Err() == nil {
+					rc.send(ctx, client, url, g, o, r, time.Now(), measuring.Load(), sample)
+				}
+			}()
+		}
 	}
-	// Requests begun in the window and ending after it are still counted
-	// (closed loop: at most one per worker); the window is the time to the
-	// stop signal.
+	sleepUntil(ctx, wStart)
+	if around != nil {
+		around(true)
+	}
+	res.cpu.start()
+	measuring.Store(true)
+	sleepUntil(ctx, wEnd)
+	// Closed loop: requests begun in the window and ending after it are
+	// still counted (at most one per worker). Open loop: every request
+	// scheduled in the window is counted, whenever it ends.
 	stop.Store(true)
-	res.window = time.Since(t0)
-	res.cpu.end(res.window)
+	res.window = window
+	if o.rate == 0 {
+		res.window = time.Since(wStart)
+	}
+	res.cpu.end(time.Since(wStart))
 	if around != nil {
 		around(false)
 	}
 	wg.Wait()
 	slices.Sort(res.latencies)
+	slices.Sort(res.lag)
 	return res
 }
+
+// openLoop sends one delivery every 1/--rate seconds from t0 until wEnd,
+// each in a goroutine of its own, so that a slow answer never delays the
+// next request (at most --max-in-flight at once). It records how late each
+// request of the window left against its schedule, and returns when every
+// request has been answered.
+func openLoop(ctx context.Context, rc *recorder, client *http.Client, url string, g *gen, o *options, t0, wStart, wEnd time.Time, sample sampler) {
+	slots := make(chan struct{}, o.maxInFlight)
+	seed := uint64(time.Now().UnixNano())
+	var (
+		wg       sync.WaitGroup
+		inFlight atomic.Int64
+		lag      = make([]time.Duration, 0, int(o.rate*o.duration.Seconds())+16)
+		waits    int64
+		most     int64
+	)
+	defer func() {
+		wg.Wait()
+		rc.mu.Lock()
+		rc.res.lag, rc.res.slotWaits, rc.res.maxInFlight = lag, waits, most
+		rc.mu.Unlock()
+	}()
+	for i := int64(0); ctx.Err() == nil; i++ {
+		due := t0.Add(time.Duration(float64(i) * float64(time.Second) / o.rate))
+		if !due.Before(wEnd) {
+			return
+		}
+		if d := time.Until(due); d > 0 {
+			time.Sleep(d)
+		}
+		in := !due.Before(wStart)
+		select {
+		case slots <- struct{}{}:
+		default:
+			if in {
+				waits++
+			}
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+		}
+		if in {
+			lag = append(lag, time.Since(due))
+		}
+		if n := inFlight.Add(1); n > most {
+			most = n
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { inFlight.Add(-1); <-slots }()
+			r := rand.New(rand.NewPCG(seed, uint64(i)))
+			rc.send(ctx, client, url, g, o, r, due, in, sample)
+		}()
+	}
+}
+
+func sleepUntil(ctx context.Context, t time.Time) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Until(t)):
+	}
+}
+
+// progressSample is the service's processing at one moment: deliveries
+// stored and not yet processed (received); processed = stored − backlog.
+type progressSample struct {
+	at              time.Time
+	stored, backlog int64
+}
+
+func (p progressSample) processed() int64 { return p.stored - p.backlog }
 
 // pct is the p-th percentile of sorted latencies.
 func pct(sorted []time.Duration, p float64) time.Duration {

@@ -7,22 +7,26 @@
 // It builds `kirjuri serve` from this tree and runs it as a subprocess on
 // a database of its own (kirjuri_bench_connectors, emptied each run) with
 // the webstore connector enabled under a generated signing secret and
-// ClickHouse off (consent events wait in the outbox). N closed-loop
-// workers send customer.upserted deliveries over keep-alive HTTP: new
-// customers, updates of earlier ones (--updates) and replays of
-// webhook-ids already acknowledged (--replays), for --duration after
-// --warmup. Then it waits until the inbox's backlog is empty and counts:
-// every distinct customer stored exactly once with its latest data, no
-// email twice, replays stored nothing, no dead letters, one consent event
-// per customer. Targets: ≥ 1,000 deliveries/s, p99 acknowledgement ≤
-// 50 ms, zero lost or doubled.
+// ClickHouse off (consent events wait in the outbox). It sends
+// customer.upserted deliveries over keep-alive HTTP at --rate per second on
+// a fixed schedule (the open loop; --rate 0: --concurrency closed-loop
+// workers): new customers, updates of earlier ones (--updates) and replays
+// of webhook-ids already acknowledged (--replays), for --duration after
+// --warmup, counting every second how many deliveries are processed. Then
+// it waits until the inbox's backlog is empty and counts: every distinct
+// customer stored exactly once with its latest data, no email twice,
+// replays stored nothing, no dead letters, one consent event per customer.
+// Targets: ≥ 1,000 deliveries/s acknowledged and processed (sustained:
+// the backlog does not grow), p99 acknowledgement ≤ 50 ms, zero lost or
+// doubled.
 //
-// The floor, measured in the same run before the service starts: a bare
-// net/http handler that verifies the same signature and INSERTs the raw
-// body into a table with a unique key on the same PostgreSQL.
+// The floor, measured in the same run before the service starts under the
+// same load: a bare net/http handler that verifies the same signature and
+// INSERTs the raw body into a table with a unique key on the same
+// PostgreSQL.
 //
 //	eval "$(scripts/servers.sh env --profile dev)"
-//	go run ./app/cmd/kirjuri-bench-connectors [--duration 60s] [--concurrency 16]
+//	go run ./app/cmd/kirjuri-bench-connectors [--rate 1000] [--duration 60s]
 //
 // or `go tool task bench:connectors [-- flags]`. See README.md beside this
 // file. Exit status: 0 when every target is met and every check holds, 3
@@ -50,6 +54,9 @@ type options struct {
 	duration, warmup      time.Duration
 	floorDuration         time.Duration
 	concurrency           int
+	rate                  float64 // open loop: deliveries per second; 0: closed loop
+	maxInFlight           int     // open loop: requests at once, at most
+	cpuProfile            bool
 	replays, updates      float64 // shares of the deliveries
 	sampleEvery           int     // 1 in N new customers is polled for until visible
 	drainTimeout          time.Duration
@@ -77,7 +84,10 @@ func run() int {
 	flag.DurationVar(&o.duration, "duration", 60*time.Second, "measured window of the service (after --warmup)")
 	flag.DurationVar(&o.warmup, "warmup", 5*time.Second, "warm-up before each window (sent, not measured)")
 	flag.DurationVar(&o.floorDuration, "floor-duration", 20*time.Second, "measured window of the floor")
-	flag.IntVar(&o.concurrency, "concurrency", 16, "closed-loop workers, each with its own keep-alive connection")
+	flag.Float64Var(&o.rate, "rate", 1000, "open loop: send this many deliveries per second on a fixed schedule, whatever the answers; 0: closed loop (--concurrency)")
+	flag.IntVar(&o.maxInFlight, "max-in-flight", 2000, "open loop: requests in flight at most (a request due when all are busy waits, and the report says the sender fell behind)")
+	flag.IntVar(&o.concurrency, "concurrency", 16, "closed loop (--rate 0): workers, each with its own keep-alive connection, each sending the next delivery when the last is answered")
+	flag.BoolVar(&o.cpuProfile, "cpu-profile", false, "run the service with a CPU profiler (./app/cmd/kirjuri-profiled) and keep its profile as cpu.pprof under --dir")
 	flag.Float64Var(&replayPct, "replays", 2, "percent of deliveries that resend an acknowledged webhook-id (a sender's retry)")
 	flag.Float64Var(&updatePct, "updates", 10, "percent of deliveries that update an earlier customer (new webhook-id, newer updated_at)")
 	flag.IntVar(&o.sampleEvery, "sample", 100, "poll GET /v1/customers/by-external/7/{id} for 1 in N new customers until it is visible")
@@ -135,6 +145,10 @@ func (o *options) check() error {
 		return errors.New("--warmup must not be negative")
 	case o.concurrency < 1 || o.concurrency > 1000:
 		return errors.New("--concurrency must be 1 to 1000")
+	case o.rate < 0 || o.rate > 100_000:
+		return errors.New("--rate must be 0 (closed loop) to 100000 deliveries per second")
+	case o.maxInFlight < 1 || o.maxInFlight > 20_000:
+		return errors.New("--max-in-flight must be 1 to 20000")
 	case o.replays < 0 || o.updates < 0 || o.replays+o.updates >= 1:
 		return errors.New("--replays and --updates are percentages that leave room for new customers")
 	case o.sampleEvery < 1:
@@ -165,6 +179,14 @@ func (o *options) check() error {
 	}
 	o.dir = dir
 	return nil
+}
+
+// loadName says how the load is sent, for logs and the report.
+func (o *options) loadName() string {
+	if o.rate > 0 {
+		return fmt.Sprintf("open loop at %s deliveries/s (at most %d in flight)", thousands(o.rate), o.maxInFlight)
+	}
+	return fmt.Sprintf("closed loop of %d workers", o.concurrency)
 }
 
 type multiFlag []string

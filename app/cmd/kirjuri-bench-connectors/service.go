@@ -92,9 +92,12 @@ func withDatabase(serverURL, db string) (string, error) {
 // buildService builds the service as `go build` does, into the bench
 // folder.
 func (b *bench) buildService(ctx context.Context) (string, error) {
-	bin := filepath.Join(b.opts.dir, "kirjuri")
-	logf("building %s (go build ./app/cmd/kirjuri)", bin)
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./app/cmd/kirjuri")
+	bin, pkg := filepath.Join(b.opts.dir, "kirjuri"), "./app/cmd/kirjuri"
+	if b.opts.cpuProfile {
+		pkg = "./app/cmd/kirjuri-profiled"
+	}
+	logf("building %s (go build %s)", bin, pkg)
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("go build ./app/cmd/kirjuri (run from the module's root): %w", err)
@@ -152,6 +155,9 @@ func (b *bench) startService(ctx context.Context, secret string) (*service, erro
 		"KIRJURI_CONNECTORS_WEBSTORE_ENABLED=true",
 		"KIRJURI_CONNECTORS_WEBSTORE_SIGNING_SECRET="+secret,
 	)
+	if b.opts.cpuProfile {
+		env = append(env, "KIRJURI_BENCH_CPU_PROFILE="+filepath.Join(b.opts.dir, "cpu.pprof"))
+	}
 	if b.opts.jobWorkers > 0 {
 		env = append(env, "KIRJURI_JOBS_WORKERS="+strconv.Itoa(b.opts.jobWorkers))
 	}
