@@ -23,7 +23,9 @@ func importLimits(cfg Config) excel.Limits {
 }
 
 // importOptions wires spreadsheet imports: the HTTP operations (upload,
-// follow, rejected rows, template) and the worker of the queue imports.
+// follow, rejected rows, template), the worker of the queue imports, and
+// the worker that copies the search text of customers written in bulk
+// (search.index, default queue: the bulk path defers it).
 func importOptions(cfg Config) fx.Option {
 	limits := importLimits(cfg)
 	return fx.Module("imports",
@@ -36,6 +38,7 @@ func importOptions(cfg Config) fx.Option {
 					BatchRows: cfg.Imports.BatchRows, Limits: limits, Timeout: cfg.Imports.Timeout,
 				}, log.Named("import"))
 			}),
+			jobs.AsWorker(postgres.NewSearchIndexWorker),
 		),
 	)
 }

@@ -124,11 +124,15 @@ type importRun struct {
 	mapper *Mapper
 	reason int // the position of a reason column, -1 when none
 	p      ports.ImportProgress
+	// last is the result of the batch written last: a batch prepared
+	// while it was written is prepared again when it names a customer
+	// that batch wrote (register.PreparedBatch.Overlaps).
+	last register.BatchResult
 }
 
 func (r *importRun) run(ctx context.Context) error {
 	imp := r.imp
-	total, header, err := r.firstPass()
+	total, header, err := r.firstPass(ctx)
 	if err != nil {
 		return err
 	}
@@ -150,8 +154,14 @@ func (r *importRun) run(ctx context.Context) error {
 	if imp.Options.Atomic && !imp.Options.DryRun {
 		return r.atomic(ctx)
 	}
-	if err := r.rows(ctx, func(ctx context.Context, b *importBatch) error {
-		return r.apply(ctx, b, register.BatchOptions{DryRun: imp.Options.DryRun}, !imp.Options.DryRun)
+	opts := register.BatchOptions{DryRun: imp.Options.DryRun}
+	prepare := func(ctx context.Context, b *importBatch) {
+		if len(b.rows) > 0 {
+			b.prepared, _ = r.w.reg.PrepareBatch(ctx, b.rows, r.batchOptions(opts), r.caller())
+		}
+	}
+	if err := r.rows(ctx, prepare, func(ctx context.Context, b *importBatch) error {
+		return r.apply(ctx, b, opts, !imp.Options.DryRun)
 	}); err != nil {
 		return err
 	}
@@ -166,7 +176,9 @@ func (r *importRun) atomic(ctx context.Context) error {
 	errRejected := errors.New("rows were rejected")
 	outer := ctx
 	err := r.w.bulk.Session(ctx, func(ctx context.Context) error {
-		err := r.rows(ctx, func(ctx context.Context, b *importBatch) error {
+		// No batch is prepared ahead: each must see what the ones before
+		// it wrote in the session.
+		err := r.rows(ctx, nil, func(ctx context.Context, b *importBatch) error {
 			dry := r.p.Rejected > 0
 			if err := r.apply(ctx, b, register.BatchOptions{Atomic: true, DryRun: dry}, false); err != nil {
 				return err
@@ -206,32 +218,55 @@ func (r *importRun) finish(ctx context.Context, status string) error {
 // firstPass reads the whole file: its header (mapped), every row checked
 // for what makes the file wrong (a value under a column without a header;
 // the reader's limits), and the count of rows.
-func (r *importRun) firstPass() (int64, []string, error) {
-	rd, err := Open(r.path, r.w.cfg.Limits)
-	if err != nil {
-		return 0, nil, FileProblem(err)
-	}
-	defer rd.Close()
-	header, err := r.header(rd)
+func (r *importRun) firstPass(ctx context.Context) (int64, []string, error) {
+	rd, header, err := r.openHeader()
 	if err != nil {
 		return 0, nil, err
 	}
+	defer rd.Close()
 	texts := headerTexts(header) // the row's cells are reused by Next
+	n, err := r.checkRows(ctx, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	return n, texts, nil
+}
+
+// openHeader opens the file and reads and maps its header row (setting
+// the mapper both passes use).
+func (r *importRun) openHeader() (*Reader, Row, error) {
+	rd, err := Open(r.path, r.w.cfg.Limits)
+	if err != nil {
+		return nil, Row{}, FileProblem(err)
+	}
+	header, err := r.header(rd)
+	if err != nil {
+		rd.Close()
+		return nil, Row{}, err
+	}
+	return rd, header, nil
+}
+
+// checkRows reads the rows after the header, checks each for what makes
+// the file wrong and counts them.
+func (r *importRun) checkRows(ctx context.Context, rd *Reader) (int64, error) {
 	var n int64
 	for rd.Next() {
 		row := r.strip(rd.Row())
 		if he := r.mapper.CheckRow(row); he != nil {
-			return 0, nil, FileProblem(he)
+			return 0, FileProblem(he)
 		}
-		n++
+		if n++; n%4096 == 0 && ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
 	}
 	if err := rd.Err(); err != nil {
-		return 0, nil, FileProblem(err)
+		return 0, FileProblem(err)
 	}
 	if n == 0 {
-		return 0, nil, &ports.ImportFileError{Problems: []ports.ImportProblem{{Message: "the file has a header row but no customer rows under it"}}}
+		return 0, &ports.ImportFileError{Problems: []ports.ImportProblem{{Message: "the file has a header row but no customer rows under it"}}}
 	}
-	return n, texts, nil
+	return n, nil
 }
 
 // header reads and maps the header row; a column named reason (of a
@@ -264,56 +299,114 @@ type importBatch struct {
 	errs     []*RowError
 	lastRow  int
 	rejected []ports.RejectedRow
+	// prepared is rows run through the core ahead of the write
+	// (register.PrepareBatch); nil when the batch is not prepared ahead or
+	// its preparation failed.
+	prepared *register.PreparedBatch
 }
 
 // rows reads the file again and hands each batch of rows after the last
-// row done to fn, in the file's order.
-//
-// Reading and mapping run on a goroutine of their own, one batch ahead of
-// fn: while fn runs a batch through the register and the store (mostly
-// waiting for PostgreSQL), the next batch is read from the file and mapped,
-// on the other core. The hand-over is unbuffered, so at most two batches
-// are in memory (the one fn has and the next, read and waiting); fn is
-// still called on the caller's goroutine, one batch at
-// a time, so the session's transaction and the checkpoint (the progress
-// saved with each batch) are as without the goroutine.
-func (r *importRun) rows(ctx context.Context, fn func(context.Context, *importBatch) error) error {
-	rd, err := Open(r.path, r.w.cfg.Limits)
+// row done to fn, in the file's order, on the caller's goroutine (see
+// stream).
+func (r *importRun) rows(ctx context.Context, prepare func(context.Context, *importBatch), fn func(context.Context, *importBatch) error) error {
+	st, err := r.stream(ctx, prepare)
 	if err != nil {
-		return FileProblem(err)
-	}
-	if _, err := r.header(rd); err != nil {
-		rd.Close()
 		return err
 	}
-	after := r.p.LastRow // fn changes r.p: read it once, here
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	batches := make(chan *importBatch)
-	var readErr error // set before batches is closed
-	go func() {
-		defer close(batches)
-		defer rd.Close()
-		readErr = r.readBatches(ctx, rd, after, batches)
-	}()
-	var fnErr error
-	for b := range batches {
-		if fnErr != nil {
-			continue // drain: the reader stops at ctx's cancel
-		}
+	for b, ok := st.next(); ok; b, ok = st.next() {
 		if err := ctx.Err(); err != nil {
-			fnErr = err
-		} else {
-			fnErr = fn(ctx, b)
+			st.close()
+			return err
 		}
-		if fnErr != nil {
-			cancel()
+		if err := fn(ctx, b); err != nil {
+			st.close()
+			return err
 		}
 	}
-	if fnErr != nil {
-		return fnErr
+	return st.close()
+}
+
+// batchStream hands out the batches of the second pass (stream).
+type batchStream struct {
+	batches <-chan *importBatch
+	cancel  context.CancelFunc
+	readErr *error // the reader's, set before batches is closed
+}
+
+// stream reads the file again and hands out each batch of rows after the
+// last row done, in the file's order.
+//
+// Reading and mapping run on a goroutine of their own, one batch ahead:
+// while the caller runs a batch through the register and the store
+// (mostly waiting for PostgreSQL), the next batch is read from the file
+// and mapped, on the other core. With prepare (not nil), a second
+// goroutine between them runs it on each batch first
+// (register.PrepareBatch: the lookups and the core's work on every row),
+// so that this too overlaps the write of the batch before. The hand-overs
+// are unbuffered, so at most three batches are in memory (the caller's,
+// the one being prepared, the one being read); the caller takes them one
+// at a time on its own goroutine, so its session's transaction and the
+// checkpoint (the progress saved with each batch) are as without the
+// goroutines.
+func (r *importRun) stream(ctx context.Context, prepare func(context.Context, *importBatch)) (*batchStream, error) {
+	rd, err := Open(r.path, r.w.cfg.Limits)
+	if err != nil {
+		return nil, FileProblem(err)
 	}
-	return readErr
+	// The header was read and mapped by the first pass (openHeader).
+	if !rd.Next() {
+		rd.Close()
+		if err := rd.Err(); err != nil {
+			return nil, FileProblem(err)
+		}
+		return nil, &ports.ImportFileError{Problems: []ports.ImportProblem{{Message: "the first sheet is empty: row 1 must name the columns"}}}
+	}
+	after := r.p.LastRow // the caller changes r.p: read it once, here
+	ctx, cancel := context.WithCancel(ctx)
+	read := make(chan *importBatch)
+	st := &batchStream{batches: read, cancel: cancel, readErr: new(error)}
+	go func() {
+		defer close(read)
+		defer rd.Close()
+		*st.readErr = r.readBatches(ctx, rd, after, read)
+	}()
+	if prepare != nil {
+		prepared := make(chan *importBatch)
+		go func() {
+			defer close(prepared)
+			for b := range read {
+				if ctx.Err() == nil {
+					prepare(ctx, b)
+				}
+				select {
+				case prepared <- b:
+				case <-ctx.Done():
+					// Drain, so that the reader ends and closes read.
+					for range read {
+					}
+					return
+				}
+			}
+		}()
+		st.batches = prepared
+	}
+	return st, nil
+}
+
+// next is the next batch; false at the end.
+func (s *batchStream) next() (*importBatch, bool) {
+	b, ok := <-s.batches
+	return b, ok
+}
+
+// close stops the reading, waits for its goroutines to end and returns
+// the reader's error: nil when every batch was taken and the file read
+// cleanly. It may be called again.
+func (s *batchStream) close() error {
+	s.cancel()
+	for range s.batches {
+	}
+	return *s.readErr
 }
 
 // readBatches reads the rows after the row numbered after from rd, maps
@@ -366,54 +459,8 @@ func (r *importRun) readBatches(ctx context.Context, rd *Reader, after int, out 
 // apply runs a batch through the register and counts its outcomes; with
 // save, in one session with the progress it reaches.
 func (r *importRun) apply(ctx context.Context, b *importBatch, opts register.BatchOptions, save bool) error {
-	opts.ImportID, opts.CreateGroups = r.imp.ID.String(), true
-	c := register.Caller{
-		Origin:        consent.Origin{Actor: r.imp.Actor, Evidence: "spreadsheet import " + r.imp.ID.String()},
-		SeeRestricted: r.imp.SeeRestricted,
-	}
-	step := func(ctx context.Context) (ports.ImportProgress, error) {
-		p := r.p
-		p.Errors = append([]ports.ImportProblem(nil), r.p.Errors...)
-		b.rejected = b.rejected[:0]
-		var res register.BatchResult
-		if len(b.rows) > 0 {
-			var err error
-			res, err = r.w.reg.ImportBatch(ctx, b.rows, opts, c)
-			if err != nil {
-				return p, err
-			}
-		}
-		// Rows in sheet order: the mapper's refusals and the register's
-		// results interleave.
-		i, j := 0, 0
-		for i < len(b.refused) || j < len(res.Rows) {
-			if j >= len(res.Rows) || (i < len(b.refused) && b.refused[i].Number < b.sheet[j].Number) {
-				addRejected(&p, b, b.refused[i], b.errs[i])
-				p.RowsDone++
-				i++
-				continue
-			}
-			switch rr := res.Rows[j]; rr.Outcome {
-			case register.Created:
-				p.Created++
-			case register.Updated:
-				p.Updated++
-			case register.Unchanged:
-				p.Unchanged++
-			default:
-				addRejected(&p, b, b.sheet[j], r.mapper.Explain(r.strip(b.sheet[j]), rr.Err))
-			}
-			p.RowsDone++
-			j++
-		}
-		p.LastRow = b.lastRow
-		if save {
-			if err := r.w.imports.SaveImportProgress(ctx, r.imp.ID, p, b.rejected); err != nil {
-				return p, err
-			}
-		}
-		return p, nil
-	}
+	opts = r.batchOptions(opts)
+	step := func(ctx context.Context) (ports.ImportProgress, error) { return r.step(ctx, b, opts, save) }
 	if !save {
 		p, err := step(ctx)
 		if err != nil {
@@ -436,6 +483,75 @@ func (r *importRun) apply(ctx context.Context, b *importBatch, opts register.Bat
 	}
 	r.p = p
 	return nil
+}
+
+// step runs a batch through the register and counts its outcomes into
+// the progress it returns; with save, it stores that progress (ctx is then
+// a session's).
+func (r *importRun) step(ctx context.Context, b *importBatch, opts register.BatchOptions, save bool) (ports.ImportProgress, error) {
+	var res register.BatchResult
+	var err error
+	switch {
+	case b.prepared != nil && !b.prepared.Overlaps(r.last):
+		res, err = b.prepared.Write(ctx)
+	case len(b.rows) > 0:
+		// Not prepared ahead, or prepared before the batch before it
+		// wrote customers it names, or the preparation failed (it
+		// fails here again if it must): run it now, after that batch.
+		res, err = r.w.reg.ImportBatch(ctx, b.rows, opts, r.caller())
+	}
+	if err != nil {
+		return r.p, err
+	}
+	r.last = res
+	p := r.p
+	p.Errors = append([]ports.ImportProblem(nil), r.p.Errors...)
+	b.rejected = b.rejected[:0]
+	// Rows in sheet order: the mapper's refusals and the register's
+	// results interleave.
+	i, j := 0, 0
+	for i < len(b.refused) || j < len(res.Rows) {
+		if j >= len(res.Rows) || (i < len(b.refused) && b.refused[i].Number < b.sheet[j].Number) {
+			addRejected(&p, b, b.refused[i], b.errs[i])
+			p.RowsDone++
+			i++
+			continue
+		}
+		switch rr := res.Rows[j]; rr.Outcome {
+		case register.Created:
+			p.Created++
+		case register.Updated:
+			p.Updated++
+		case register.Unchanged:
+			p.Unchanged++
+		default:
+			addRejected(&p, b, b.sheet[j], r.mapper.Explain(r.strip(b.sheet[j]), rr.Err))
+		}
+		p.RowsDone++
+		j++
+	}
+	p.LastRow = b.lastRow
+	if save {
+		if err := r.w.imports.SaveImportProgress(ctx, r.imp.ID, p, b.rejected); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+// batchOptions are opts with what every batch of the import has: its id
+// and the creation of missing groups.
+func (r *importRun) batchOptions(opts register.BatchOptions) register.BatchOptions {
+	opts.ImportID, opts.CreateGroups = r.imp.ID.String(), true
+	return opts
+}
+
+// caller is who the import's rows come from.
+func (r *importRun) caller() register.Caller {
+	return register.Caller{
+		Origin:        consent.Origin{Actor: r.imp.Actor, Evidence: "spreadsheet import " + r.imp.ID.String()},
+		SeeRestricted: r.imp.SeeRestricted,
+	}
 }
 
 func addRejected(p *ports.ImportProgress, b *importBatch, row Row, re *RowError) {

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -98,6 +100,9 @@ type batchWrite struct {
 	newLinks, goneLinks []customer.ExternalLink
 	ssnHashes           [][]byte // of a new or changed code, under every key
 	newGroups           []string
+	// newSearch: the search text is new or changed, so its copy must be
+	// made (again) after the batch (queueSearch).
+	newSearch bool
 }
 
 // errRollback ends a transaction that checked and must store nothing.
@@ -115,6 +120,14 @@ var errRollback = errors.New("roll back")
 // between the checks and the write makes the transaction fail; it is then
 // run again (the checks now see that value), at most maxBatchAttempts
 // times, after which the batch fails with the conflict.
+//
+// The first attempt is optimistic: most batches break no rule, and the
+// unique indexes see to every value the checks against the stored
+// customers look for (emails, external and Netvisor ids, cards, links,
+// numbers), so it skips those checks and writes at once; a value another
+// customer holds then fails the write, and the batch runs again with the
+// checks, which name the rows. After such a failure the next batches check
+// first, until one finds nothing to reject (checkFirst).
 func (s *Store) WriteBatch(ctx context.Context, b ports.Batch) ([]ports.BatchRejection, error) {
 	if len(b.Writes) == 0 && (len(b.Groups) == 0 || b.DryRun) {
 		return nil, nil
@@ -123,21 +136,40 @@ func (s *Store) WriteBatch(ctx context.Context, b ports.Batch) ([]ports.BatchRej
 	if err != nil {
 		return nil, err
 	}
+	optimistic := !b.DryRun && !checkFirst.Load()
 	for attempt := 1; ; attempt++ {
 		var out []ports.BatchRejection
 		err := pgx.BeginFunc(ctx, s.beginner(ctx), func(tx pgx.Tx) error {
 			var err error
-			out, err = s.writeBatch(ctx, tx, b, ws)
+			out, err = s.writeBatch(ctx, tx, b, ws, optimistic)
 			return err
 		})
 		switch {
 		case err == nil || errors.Is(err, errRollback):
+			if !optimistic {
+				checkFirst.Store(len(out) > 0)
+			}
 			return out, nil
+		case optimistic && isUniqueViolation(err):
+			optimistic = false
+			checkFirst.Store(true)
+			continue
 		case attempt < maxBatchAttempts && retryable(err):
 			continue
 		}
 		return nil, wrap(fmt.Sprintf("write a batch of %d customers", len(b.Writes)), mapError(err))
 	}
+}
+
+// checkFirst makes WriteBatch check before it writes, after a batch that
+// broke a unique rule: one such batch is likely to be followed by others
+// (a file imported again). It is one for the process: a guess about the
+// work at hand, never a matter of what is stored.
+var checkFirst atomic.Bool
+
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == uniqueViolation
 }
 
 func retryable(err error) bool {
@@ -190,6 +222,9 @@ func (s *Store) encodeWrites(writes []ports.BatchWrite) ([]batchWrite, error) {
 // encodeChunk is the fewest writes worth a goroutine of encodeWrites.
 const encodeChunk = 256
 
+// searchArg is the position of the search text in writeArgs' values.
+var searchArg = slices.Index(writeColumns, "search")
+
 func (s *Store) encodeWrite(w *batchWrite, i int, bw ports.BatchWrite) error {
 	if bw.Customer == nil {
 		return fmt.Errorf("postgres: write batch: write %d has no customer", i)
@@ -211,14 +246,16 @@ func (s *Store) encodeWrite(w *batchWrite, i int, bw ports.BatchWrite) error {
 	w.newCards, w.goneCards = newEntries(w.before.CustomerCards, w.after.CustomerCards), newEntries(w.after.CustomerCards, w.before.CustomerCards)
 	w.newLinks, w.goneLinks = newEntries(w.before.ExternalSystems, w.after.ExternalSystems), newEntries(w.after.ExternalSystems, w.before.ExternalSystems)
 	w.newGroups = newEntries(w.before.Groups, w.after.Groups)
+	w.newSearch = !w.update || args[searchArg].(string) != searchText(w.before)
 	if w.after.SSN != "" && w.after.SSN != w.before.SSN {
 		w.ssnHashes = append([][]byte{s.ssn.Hash(w.after.SSN)}, s.ssn.oldHashes(w.after.SSN)...)
 	}
 	return nil
 }
 
-// writeBatch is one attempt, in tx.
-func (s *Store) writeBatch(ctx context.Context, tx pgx.Tx, b ports.Batch, ws []batchWrite) ([]ports.BatchRejection, error) {
+// writeBatch is one attempt, in tx; optimistic leaves out the checks that
+// the unique indexes make anyway (see WriteBatch).
+func (s *Store) writeBatch(ctx context.Context, tx pgx.Tx, b ports.Batch, ws []batchWrite, optimistic bool) ([]ports.BatchRejection, error) {
 	rejected := map[int]ports.BatchRejection{}
 	reject := func(i int, err error, earlier int) {
 		if _, ok := rejected[i]; !ok {
@@ -295,7 +332,7 @@ func (s *Store) writeBatch(ctx context.Context, tx pgx.Tx, b ports.Batch, ws []b
 	// an update keeps its customer's values as stored, so the check runs
 	// again until no update is newly rejected.
 	for {
-		again, err := s.checkStored(ctx, tx, b, ws, rejected, reject)
+		again, err := s.checkStored(ctx, tx, b, ws, rejected, reject, optimistic)
 		if err != nil {
 			return nil, err
 		}
@@ -321,9 +358,11 @@ func (s *Store) writeBatch(ctx context.Context, tx pgx.Tx, b ports.Batch, ws []b
 
 // checkStored rejects the writes whose new values a stored customer holds,
 // other than the customers the batch writes. It reports whether an update
-// was rejected (so the check must run again).
+// was rejected (so the check must run again). Optimistic, it checks only
+// what no unique index sees: identity codes under earlier keys, and that
+// the groups exist.
 func (s *Store) checkStored(ctx context.Context, tx pgx.Tx, b ports.Batch, ws []batchWrite,
-	rejected map[int]ports.BatchRejection, reject func(int, error, int)) (bool, error) {
+	rejected map[int]ports.BatchRejection, reject func(int, error, int), optimistic bool) (bool, error) {
 	var (
 		written                 []pgtype.UUID
 		emailI, extI, nvI, ssnI []int32
@@ -399,6 +438,9 @@ func (s *Store) checkStored(ctx context.Context, tx pgx.Tx, b ports.Batch, ws []
 	var batch pgx.Batch
 	var sent []check
 	for _, c := range checks {
+		if optimistic && c.field != "ssn" {
+			continue
+		}
 		if n := len(c.args[0].([]int32)); n > 0 {
 			batch.Queue(c.sql, c.args...)
 			sent = append(sent, c)
@@ -475,6 +517,7 @@ var constraintOf = map[string]string{
 // writer committed since the checks fails the COPY, and the transaction
 // runs again. Updates go through a staging table (COPY, then one UPDATE
 // ... FROM) before the new rows, so that values they give up are free.
+// The copies of the search text are deferred (queueSearch).
 func (s *Store) storeBatch(ctx context.Context, tx pgx.Tx, ws []batchWrite, rejected map[int]ports.BatchRejection, b ports.Batch) error {
 	var (
 		creates, updates [][]any
@@ -484,6 +527,8 @@ func (s *Store) storeBatch(ctx context.Context, tx pgx.Tx, ws []batchWrite, reje
 		goneCards        []string
 		goneLinkOwn      []pgtype.UUID
 		goneLinks        []customer.ExternalLink
+		searchNew        []pgtype.UUID
+		searchStale      []pgtype.UUID
 	)
 	for i, w := range ws {
 		if _, ok := rejected[i]; ok {
@@ -493,6 +538,13 @@ func (s *Store) storeBatch(ctx context.Context, tx pgx.Tx, ws []batchWrite, reje
 			updates = append(updates, w.args)
 		} else {
 			creates = append(creates, w.args[:len(w.args)-1])
+		}
+		switch {
+		case !w.newSearch:
+		case w.update:
+			searchStale = append(searchStale, pgUUID(w.after.ID))
+		default:
+			searchNew = append(searchNew, pgUUID(w.after.ID))
 		}
 		for _, c := range w.newCards {
 			cards = append(cards, []any{c, pgUUID(w.after.ID)})
@@ -509,6 +561,9 @@ func (s *Store) storeBatch(ctx context.Context, tx pgx.Tx, ws []batchWrite, reje
 		for _, e := range b.Writes[i].Events {
 			events = append(events, eventRow(e))
 		}
+	}
+	if _, err := tx.Exec(ctx, deferSearchSQL); err != nil {
+		return err
 	}
 	if len(updates) > 0 {
 		if _, err := tx.Exec(ctx, `CREATE TEMPORARY TABLE `+stagingTable+
@@ -572,7 +627,16 @@ func (s *Store) storeBatch(ctx context.Context, tx pgx.Tx, ws []batchWrite, reje
 			return err
 		}
 	}
-	return nil
+	// In id order, as the other identifiers, so that two writers listing
+	// the same customers wait for each other instead of deadlocking.
+	for _, ids := range [][]pgtype.UUID{searchNew, searchStale} {
+		slices.SortFunc(ids, func(a, b pgtype.UUID) int { return bytes.Compare(a.Bytes[:], b.Bytes[:]) })
+	}
+	if err := queueSearch(ctx, tx, searchNew, searchStale); err != nil {
+		return err
+	}
+	// The writes' jobs (the pushes they cause), last: bulk_jobs.go.
+	return insertBatchJobs(ctx, tx, b.Writes, rejected)
 }
 
 // eventColumns are outboxColumns as a list, in eventRow's order.

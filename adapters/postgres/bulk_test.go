@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"kirjuri/adapters/postgres"
 	"kirjuri/core/consent"
 	"kirjuri/core/customer"
 	"kirjuri/core/fault"
@@ -414,5 +415,60 @@ func assertSame(t *testing.T, what string, got, want customer.Data) {
 		if g, w := gv.Field(i).Interface(), wv.Field(i).Interface(); !reflect.DeepEqual(g, w) {
 			t.Errorf("%s: customer %d: %s = %#v, want %#v", what, want.Number, gv.Type().Field(i).Name, g, w)
 		}
+	}
+}
+
+// TestWriteBatchOptimistic: a batch first writes without the checks the
+// unique indexes make anyway; when a value is taken it runs again with
+// them, rejects exactly the rows the checks would, and the next batches
+// check first until one finds nothing.
+func TestWriteBatchOptimistic(t *testing.T) {
+	e := newEnv(t)
+	e.groups("vip", "b2c")
+	held := e.build(bulkPerson(1))
+	if err := e.writeNew([]*customer.Customer{held}); err != nil {
+		t.Fatal(err)
+	}
+	defer postgres.SetCheckFirst(postgres.SetCheckFirst(false))
+
+	tests := []struct {
+		name      string
+		give      customer.Patch
+		wantField string
+	}{
+		{"email, other case", customer.Patch{FirstName: customer.Set("A"), LastName: customer.Set("Kopio"), Email: customer.Set("VAINO.makela.1@example.fi")}, "email"},
+		{"external id", customer.Patch{FirstName: customer.Set("B"), LastName: customer.Set("Kopio"), ExternalID: customer.Set("ext-1")}, "externalId"},
+		{"Netvisor id", customer.Patch{FirstName: customer.Set("C"), LastName: customer.Set("Kopio"), NetvisorID: customer.Set("NV-1")}, "netvisorId"},
+		{"card", customer.Patch{FirstName: customer.Set("D"), LastName: customer.Set("Kopio"), CustomerCards: customer.Set([]string{"CARD-1-A"})}, "customerCards"},
+		{"link", customer.Patch{FirstName: customer.Set("E"), LastName: customer.Set("Kopio"), ExternalSystems: customer.Set([]customer.ExternalLink{{SystemID: customer.WooCommerce, Identifier: "wc-1"}})}, "externalSystems"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			postgres.SetCheckFirst(false)
+			clash, fine := e.build(tt.give), e.build(person("Vapaa", tt.name))
+			rej, err := e.store.WriteBatch(e.ctx, ports.Batch{Writes: []ports.BatchWrite{{Customer: clash}, {Customer: fine}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var c *fault.Conflict
+			if len(rej) != 1 || rej[0].Index != 0 || rej[0].Earlier != -1 || !errors.As(rej[0].Err, &c) || c.Field != tt.wantField {
+				t.Fatalf("rejections %+v, want write 0 as a conflict on %s", rej, tt.wantField)
+			}
+			if _, err := e.store.Get(e.ctx, fine.ID()); err != nil {
+				t.Errorf("the write that broke nothing was not stored: %v", err)
+			}
+			if _, err := e.store.Get(e.ctx, clash.ID()); !fault.IsNotFound(err) {
+				t.Errorf("the conflicting write: %v, want not stored", err)
+			}
+			if !postgres.CheckFirst() {
+				t.Error("after a conflict the next batch does not check first")
+			}
+		})
+	}
+	if err := e.writeNew([]*customer.Customer{e.build(person("Taas", "Hyvä"))}); err != nil {
+		t.Fatal(err)
+	}
+	if postgres.CheckFirst() {
+		t.Error("a checked batch that rejected nothing left the next one checking first")
 	}
 }

@@ -48,6 +48,17 @@ var conflicts = map[string]fault.Conflict{
 	"import_rejected_rows_pkey":    {Field: "row", Message: "this rejected row of the import is already stored"},
 	"connector_inbox_pkey":         {Field: "id", Message: "another delivery already has this id"},
 	"connector_inbox_delivery_key": {Field: "deliveryKey", Message: "this delivery has already been received"},
+	// Connectors' bookkeeping: one row per connector or sync, written by
+	// upserts or under a lock; a conflict here is a bug, not a caller's.
+	"connector_pulls_pkey":   {Field: "connector", Message: "this connector's pull state is already stored"},
+	"connector_pushes_pkey":  {Field: "connector", Message: "this connector's push state is already stored"},
+	"connector_syncs_pkey":   {Field: "id", Message: "another sync already has this id"},
+	"connector_syncs_active": {Field: "connector", Message: "a sync of this connector is already queued or running"},
+	"connector_drains_pkey":  {Field: "connector", Message: "this connector's drain state is already stored"},
+	// The search text's copies are upserted and listed with ON CONFLICT:
+	// these never reach a caller.
+	"customer_search_pkey":         {Field: "id", Message: "this customer's search text is already copied"},
+	"customer_search_pending_pkey": {Field: "id", Message: "this customer's search text is already waiting to be copied"},
 }
 
 // mapError turns a unique violation into a *fault.Conflict naming the field

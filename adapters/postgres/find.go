@@ -32,7 +32,11 @@ func (s *Store) Find(ctx context.Context, q ports.CustomerQuery) (ports.Page, er
 	case limit > MaxPageSize:
 		limit = MaxPageSize
 	}
-	w, err := findWhere(q)
+	// The free text is matched by sql below, branch by branch.
+	text := strings.TrimSpace(q.Q)
+	base := q
+	base.Q = ""
+	w, err := findWhere(base)
 	if err != nil {
 		return ports.Page{}, err
 	}
@@ -59,8 +63,11 @@ func (s *Store) Find(ctx context.Context, q ports.CustomerQuery) (ports.Page, er
 		}
 	}
 
-	sql := "SELECT " + readColumns + " FROM customers WHERE " + w.sql() +
-		" ORDER BY " + orderBy + " LIMIT " + strconv.Itoa(limit+1)
+	after := int64(-1)
+	if q.Cursor != "" {
+		after, _ = decodeCursor(q.Cursor) // findWhere checked it
+	}
+	sql := findSQL(w, text, orderBy, limit+1, after)
 	// Plan every find for its own arguments: a generic plan cannot tell a
 	// rare search term from a common one. CacheDescribe executes through the
 	// unnamed statement, which PostgreSQL plans with the actual values.
@@ -88,6 +95,63 @@ func (s *Store) Find(ctx context.Context, q ports.CustomerQuery) (ports.Page, er
 	page.Items = items
 	return page, nil
 }
+
+// findSQL is the query of a page of a find: w's customers in orderBy's
+// order (number, or number + 0 to keep PostgreSQL from walking the number
+// index), after the number after (-1: from the first), at most limit; and
+// with text (when not "") those whose search text matches it.
+//
+// The search text is matched in two branches, each ordered and limited on
+// its own, then merged:
+//
+//   - the customers whose copy in customer_search matches: PostgreSQL
+//     either starts from the trigram index (few match) or, when many
+//     match, walks the copies in number order, matching each on its own
+//     narrow row, and reads the customer only for those that match (as it
+//     walked the customers themselves when their row had the index);
+//   - the customers the bulk path wrote whose copy is not made yet
+//     (customer_search_pending: few, or none, so the branch starts from
+//     that list whatever the statistics say), matched on their own
+//     search column.
+//
+// A customer in both (its copy was made meanwhile, and holds the same
+// text) is listed once. An all-digit text is also a customer number: a
+// third branch.
+func findSQL(w *where, text, orderBy string, limit int, after int64) string {
+	lim := " LIMIT " + strconv.Itoa(limit)
+	if text == "" {
+		return "SELECT " + readColumns + " FROM customers WHERE " + w.sql() + " ORDER BY " + orderBy + lim
+	}
+	like := searchLike(w, text)
+	_, number := searchTerms(text)
+	branch := func(from, cond, order string) string {
+		return "(SELECT " + qualifiedReadColumns + " FROM " + from + " WHERE " + w.sql() + " AND " + cond + " ORDER BY " + order + lim + ")"
+	}
+	// The copies' walk is on their own number: the cursor bounds it there.
+	copies := like("s.search")
+	if after >= 0 {
+		copies += " AND s.customer_number > " + w.arg(after)
+	}
+	branches := []string{
+		branch("customer_search s JOIN customers ON customers.id = s.customer_id", copies,
+			strings.Replace(orderBy, "number", "s.customer_number", 1)),
+		branch("customers", like("customers.search")+" AND customers.id = ANY(ARRAY(SELECT customer_id FROM customer_search_pending))", orderBy),
+	}
+	if number > 0 {
+		branches = append(branches, branch("customers", "customers.number = "+w.arg(number), orderBy))
+	}
+	return "SELECT DISTINCT ON (number) * FROM (" + strings.Join(branches, " UNION ALL ") + ") f ORDER BY number" + lim
+}
+
+// qualifiedReadColumns are readColumns of the table customers, for a query
+// that joins another table with columns of the same names.
+var qualifiedReadColumns = func() string {
+	cols := strings.Split(readColumns, ",")
+	for i, c := range cols {
+		cols[i] = "customers." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}()
 
 // findWhere is the condition of a find: q's filters, erased customers
 // never, restricted ones only with q.IncludeRestricted, and the numbers
@@ -158,21 +222,63 @@ func (s *Store) fewUpdatedSince(ctx context.Context, since time.Time) (bool, err
 
 // addSearch adds the free-text condition. Text that looks like a phone
 // number is matched as one, with a leading 0 read as Finland's 358; every
-// other word must appear in the search column; an all-digit query also
+// other word must appear in the search text; an all-digit query also
 // matches that customer number exactly.
+//
+// The search text is matched in its copies under the trigram index
+// (customer_search), and, for the customers the bulk path wrote whose copy
+// is not made yet (customer_search_pending, which have no copy or a stale
+// one deleted), in their own search column: the answer is that of the
+// customers' search column as of the query's snapshot either way. The
+// customer's own filters (erased, restricted, …) apply as to any find.
+//
+// This is the condition as one predicate, for a query of every match (the
+// export): the matching customers are collected from both places at once.
+// Find's pages use findSQL, which PostgreSQL can also answer by walking
+// the number index.
 func addSearch(w *where, text string) {
+	like := searchLike(w, text)
+	_, number := searchTerms(text)
+	cond := "id IN (SELECT customer_id FROM customer_search WHERE " + like("search") +
+		" UNION ALL SELECT p.customer_id FROM customer_search_pending p JOIN customers c ON c.id = p.customer_id WHERE " +
+		like("c.search")
+	if number > 0 {
+		cond += " UNION ALL SELECT id FROM customers WHERE number = " + w.arg(number)
+	}
+	w.add(cond + ")")
+}
+
+// searchLike adds text's patterns to w's arguments and returns a function
+// that writes the condition that a column matches every one of them.
+func searchLike(w *where, text string) func(col string) string {
+	patterns, _ := searchTerms(text)
+	ph := make([]string, len(patterns))
+	for i, p := range patterns {
+		ph[i] = w.arg(p)
+	}
+	return func(col string) string {
+		conds := make([]string, len(ph))
+		for i, p := range ph {
+			conds[i] = col + " LIKE " + p
+		}
+		return strings.Join(conds, " AND ")
+	}
+}
+
+// searchTerms are the LIKE patterns free text stands for (all must
+// match), and the customer number it also names (0: none).
+func searchTerms(text string) (patterns []string, number int64) {
 	text = strings.ToLower(text)
 	if digits, ok := phoneDigits(text); ok {
 		if n, err := strconv.ParseInt(text, 10, 64); err == nil && n > 0 && text[0] != '0' {
-			w.add("(search LIKE ? OR number = ?)", likeContains(digits), n)
-			return
+			number = n
 		}
-		w.add("search LIKE ?", likeContains(digits))
-		return
+		return []string{likeContains(digits)}, number
 	}
 	for _, word := range strings.Fields(text) {
-		w.add("search LIKE ?", likeContains(word))
+		patterns = append(patterns, likeContains(word))
 	}
+	return patterns, 0
 }
 
 // phoneDigits reads text made only of digits and phone punctuation
@@ -244,6 +350,14 @@ func (w *where) add(cond string, args ...any) {
 }
 
 func (w *where) sql() string { return strings.Join(w.conds, " AND ") }
+
+// arg adds an argument without a condition and returns its placeholder,
+// for conditions written elsewhere (a placeholder may be used more than
+// once).
+func (w *where) arg(a any) string {
+	w.args = append(w.args, a)
+	return "$" + strconv.Itoa(len(w.args))
+}
 
 const cursorPrefix = "n1:"
 

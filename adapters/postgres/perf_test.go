@@ -137,9 +137,21 @@ func loadCustomers(t testing.TB, e *env, n int) {
 	if _, err := e.pool.Exec(e.ctx, `INSERT INTO customer_groups (external_id, name) VALUES ('vip', 'VIP'), ('b2b', 'B2B')`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.pool.Exec(e.ctx, `DROP INDEX customers_search_idx, customers_phone_numbers_idx, customers_groups_idx`); err != nil {
+	if _, err := e.pool.Exec(e.ctx, `DROP INDEX customer_search_idx, customers_phone_numbers_idx, customers_groups_idx`); err != nil {
 		t.Fatal(err)
 	}
+	// The copies of the search text are made below, in one statement, as
+	// the bulk path leaves them to its job: the copy trigger is off on
+	// this connection.
+	conn, err := e.pool.Acquire(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(e.ctx, `SELECT set_config('kirjuri.search_deferred', 'on', false)`); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = conn.Exec(e.ctx, `SELECT set_config('kirjuri.search_deferred', 'off', false)`) }()
 	const chunk = 100_000
 	for off := 0; off < n; off += chunk {
 		rows := make([][]any, 0, chunk)
@@ -180,13 +192,14 @@ func loadCustomers(t testing.TB, e *env, n int) {
 			rows = append(rows, []any{d.ID, d.Number, string(d.Type), d.FirstName, d.LastName, d.CompanyName, d.BusinessID,
 				email, nonNil(d.PhoneNumbers), nonNil(groups), rng.IntN(100) == 0, int64(1), at, at, postgres.SearchText(d)})
 		}
-		if _, err := e.pool.CopyFrom(e.ctx, pgx.Identifier{"customers"}, cols, pgx.CopyFromRows(rows)); err != nil {
+		if _, err := conn.CopyFrom(e.ctx, pgx.Identifier{"customers"}, cols, pgx.CopyFromRows(rows)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, stmt := range []string{
 		`SET maintenance_work_mem = '512MB'`,
-		`CREATE INDEX customers_search_idx ON customers USING gin (search gin_trgm_ops)`,
+		`INSERT INTO customer_search (customer_id, customer_number, version, search) SELECT id, number, version, search FROM customers`,
+		`CREATE INDEX customer_search_idx ON customer_search USING gin (search gin_trgm_ops)`,
 		`CREATE INDEX customers_phone_numbers_idx ON customers USING gin (phone_numbers)`,
 		`CREATE INDEX customers_groups_idx ON customers USING gin (groups)`,
 		// Links: a third of the customers in WooCommerce, a handful in
@@ -197,9 +210,10 @@ func loadCustomers(t testing.TB, e *env, n int) {
 		`INSERT INTO customer_links (system_id, identifier, customer_id)
 			SELECT 3, 'mh-' || number, id FROM customers WHERE number % 20000 = 7`,
 		`VACUUM ANALYZE customers`,
+		`VACUUM ANALYZE customer_search`,
 		`VACUUM ANALYZE customer_links`,
 	} {
-		if _, err := e.pool.Exec(e.ctx, stmt); err != nil {
+		if _, err := conn.Exec(e.ctx, stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)
 		}
 	}

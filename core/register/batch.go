@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -83,6 +84,9 @@ type BatchResult struct {
 	// Committed tells whether the rows that are not rejected were written:
 	// false for a dry run and for an atomic batch with a rejected row.
 	Committed bool
+	// touched are the keys (see rowKeys) of the customers the batch wrote,
+	// as they were and as they became, when Committed.
+	touched map[string]bool
 }
 
 // maxBatchRounds bounds how often a row whose customer changed during the
@@ -108,52 +112,121 @@ const maxBatchRounds = 3
 //
 // The error is for the batch as a whole (the store failed, the caller is
 // not valid); then nothing is known to be written.
+//
+// ImportBatch is PrepareBatch, then Write.
 func (s *Service) ImportBatch(ctx context.Context, rows []BatchRow, opts BatchOptions, c Caller) (BatchResult, error) {
+	p, err := s.PrepareBatch(ctx, rows, opts, c)
+	if err != nil {
+		return BatchResult{}, err
+	}
+	return p.Write(ctx)
+}
+
+// PreparedBatch is a batch of rows matched to their customers and run
+// through the core, not written yet: PrepareBatch, then Write.
+type PreparedBatch struct {
+	b       *batchRun
+	ch      customer.Change
+	pending []int      // the rows to write
+	first   *batchStep // their first round, planned and numbered
+	written bool
+}
+
+// batchStep is one round of a batch, ready for the store.
+type batchStep struct {
+	w     work
+	batch ports.Batch
+	last  bool // no round after this one
+}
+
+// PrepareBatch does ImportBatch's work up to the write: it checks the rows'
+// keys, matches them to the stored customers, applies them through the
+// core and, unless the batch is a dry run, takes the new customers'
+// numbers (numbers not used are skipped). It writes nothing else, so it
+// may run while an earlier batch is being written (on another goroutine,
+// outside that batch's session): an import prepares a batch while the one
+// before it is written, so that the core's work and the store's overlap.
+// What it matched is as of when it ran; Write treats a customer changed
+// since (by the batch before, or anyone) as ImportBatch treats a
+// concurrent change: its row is matched and applied again.
+func (s *Service) PrepareBatch(ctx context.Context, rows []BatchRow, opts BatchOptions, c Caller) (*PreparedBatch, error) {
 	bulk, ok := s.store.(ports.BulkStore)
 	if !ok {
-		return BatchResult{}, errors.New("register: the customer store has no bulk path (ports.BulkStore)")
+		return nil, errors.New("register: the customer store has no bulk path (ports.BulkStore)")
 	}
 	if _, err := customer.ParseText(opts.ImportID, MaxEvidenceLen); err != nil {
-		return BatchResult{}, fault.Invalid("importId", "%s", err)
+		return nil, fault.Invalid("importId", "%s", err)
 	}
 	c.Origin.Source = consent.SourceImport
 	if opts.ImportID != "" {
 		c.Origin.ImportID, c.Origin.RequestID = opts.ImportID, opts.ImportID
 	}
 	if err := checkOrigin(c.Origin); err != nil {
-		return BatchResult{}, err
+		return nil, err
 	}
 	b := &batchRun{s: s, bulk: bulk, rows: rows, opts: opts, c: c,
-		res: make([]RowResult, len(rows)), keys: make([]string, len(rows)), matched: map[uuid.UUID]int{}}
+		res: make([]RowResult, len(rows)), keys: make([]string, len(rows)), matched: map[uuid.UUID]int{},
+		beforeKeys: make([][2]string, len(rows))}
 	pending := b.checkKeys()
 	groups, err := s.store.ListGroups(ctx)
 	if err != nil {
-		return BatchResult{}, err
+		return nil, err
 	}
 	b.groups = map[string]bool{}
 	for _, g := range groups {
 		b.groups[g.ExternalID] = true
 	}
-	ch := s.change(c)
-	committed := !opts.DryRun
-	for round := 1; len(pending) > 0; round++ {
-		last := round == maxBatchRounds
-		w, err := b.plan(ctx, pending, ch)
+	p := &PreparedBatch{b: b, ch: s.change(c), pending: pending}
+	if len(pending) > 0 {
+		step, err := b.prepare(ctx, pending, p.ch, 1)
 		if err != nil {
-			return BatchResult{}, err
+			return nil, err
 		}
-		batch := ports.Batch{Writes: w.writes, Groups: w.newGroups, AllOrNothing: opts.Atomic, DryRun: opts.DryRun}
-		if opts.Atomic && b.anyRejected() {
-			// Nothing will be written: check the rest against the store
-			// too, so that every row error is reported at once.
-			batch.DryRun, last = true, true
+		p.first = &step
+	}
+	return p, nil
+}
+
+// prepare plans round n of the rows pending and numbers its new customers.
+func (b *batchRun) prepare(ctx context.Context, pending []int, ch customer.Change, n int) (batchStep, error) {
+	w, err := b.plan(ctx, pending, ch)
+	if err != nil {
+		return batchStep{}, err
+	}
+	step := batchStep{w: w, last: n == maxBatchRounds,
+		batch: ports.Batch{Writes: w.writes, Groups: w.newGroups, AllOrNothing: b.opts.Atomic, DryRun: b.opts.DryRun}}
+	if b.opts.Atomic && b.anyRejected() {
+		// Nothing will be written: check the rest against the store
+		// too, so that every row error is reported at once.
+		step.batch.DryRun, step.last = true, true
+	}
+	if !step.batch.DryRun {
+		if err := b.number(ctx, step.w); err != nil {
+			return batchStep{}, err
 		}
-		if !batch.DryRun {
-			if err := b.number(ctx, w); err != nil {
+	}
+	return step, nil
+}
+
+// Write writes the prepared batch (see ImportBatch) and gives each row's
+// result. A prepared batch is written once.
+func (p *PreparedBatch) Write(ctx context.Context) (BatchResult, error) {
+	if p.written {
+		return BatchResult{}, errors.New("register: a prepared batch is written once")
+	}
+	p.written = true
+	b, pending := p.b, p.pending
+	committed := !b.opts.DryRun
+	for round := 1; len(pending) > 0; round++ {
+		step := *p.first
+		if round > 1 {
+			var err error
+			if step, err = b.prepare(ctx, pending, p.ch, round); err != nil {
 				return BatchResult{}, err
 			}
 		}
-		rej, err := bulk.WriteBatch(ctx, batch)
+		w, batch, last := step.w, step.batch, step.last
+		rej, err := b.bulk.WriteBatch(ctx, batch)
 		if err != nil {
 			return BatchResult{}, err
 		}
@@ -178,7 +251,7 @@ func (s *Service) ImportBatch(ctx context.Context, rows []BatchRow, opts BatchOp
 				}
 			}
 		}
-		if opts.Atomic {
+		if b.opts.Atomic {
 			if len(again) > 0 && !b.anyRejected() {
 				pending = slices.Clone(pending) // nothing was written: run the whole batch again
 				b.forget(pending)
@@ -193,7 +266,54 @@ func (s *Service) ImportBatch(ctx context.Context, rows []BatchRow, opts BatchOp
 		b.forget(again)
 		pending = again
 	}
-	return BatchResult{Rows: b.res, Committed: committed}, nil
+	res := BatchResult{Rows: b.res, Committed: committed}
+	if committed {
+		res.touched = map[string]bool{}
+		for i, r := range b.res {
+			if r.Outcome == Created || r.Outcome == Updated {
+				after := customerKeys(r.Customer.Data())
+				for _, k := range [...]string{b.beforeKeys[i][0], b.beforeKeys[i][1], after[0], after[1]} {
+					if k != "" {
+						res.touched[k] = true
+					}
+				}
+			}
+		}
+	}
+	return res, nil
+}
+
+// Overlaps tells whether an earlier batch, written after this one was
+// prepared, wrote a customer that a row of this batch names: its number,
+// or its email as it was or became. Such a row may match another customer
+// now, or apply differently (a row the core refused for a new customer may
+// fit the customer the earlier batch created), so the batch is to be
+// prepared again (ImportBatch) rather than written as prepared. Rows that
+// changed a customer are safe either way (the store sees the change and
+// the row is applied again); this is for the others.
+func (p *PreparedBatch) Overlaps(earlier BatchResult) bool {
+	if len(earlier.touched) == 0 {
+		return false
+	}
+	for i, r := range p.b.rows {
+		if p.b.keys[i] != "" && earlier.touched["email:"+p.b.keys[i]] {
+			return true
+		}
+		if r.Number > 0 && earlier.touched["number:"+strconv.FormatInt(r.Number, 10)] {
+			return true
+		}
+	}
+	return false
+}
+
+// customerKeys are the keys a row can name a customer by: its number and
+// its email, ignoring case.
+func customerKeys(d customer.Data) [2]string {
+	k := [2]string{"number:" + strconv.FormatInt(d.Number, 10)}
+	if d.Email != "" {
+		k[1] = "email:" + strings.ToLower(d.Email)
+	}
+	return k
 }
 
 // batchRun is the state of one ImportBatch.
@@ -209,6 +329,8 @@ type batchRun struct {
 	// matched tells which row took each customer.
 	matched map[uuid.UUID]int
 	groups  map[string]bool
+	// beforeKeys are the keys of the stored customer each row matched.
+	beforeKeys [][2]string
 }
 
 // work is one round's writes.
@@ -342,7 +464,9 @@ func (b *batchRun) plan(ctx context.Context, rows []int, ch customer.Change) (wo
 				continue
 			}
 			b.matched[before.ID()] = i
-			after, err := customer.FromStorage(before.Data())
+			bd := before.Data()
+			b.beforeKeys[i] = customerKeys(bd)
+			after, err := customer.FromStorage(bd)
 			if err != nil {
 				return work{}, err
 			}
@@ -359,7 +483,7 @@ func (b *batchRun) plan(ctx context.Context, rows []int, ch customer.Change) (wo
 				continue
 			}
 			b.res[i] = RowResult{Outcome: Updated, Customer: after, Events: events}
-			w.writes = append(w.writes, ports.BatchWrite{Customer: after, Before: before, Events: events})
+			w.writes = append(w.writes, ports.BatchWrite{Customer: after, Before: before, Events: events, Jobs: b.s.pushJobs(after, b.c.Origin)})
 			w.rowOf = append(w.rowOf, i)
 			continue
 		}
@@ -374,7 +498,7 @@ func (b *batchRun) plan(ctx context.Context, rows []int, ch customer.Change) (wo
 			continue
 		}
 		b.res[i] = RowResult{Outcome: Created, Customer: cu, Events: events}
-		w.writes = append(w.writes, ports.BatchWrite{Customer: cu, Events: events})
+		w.writes = append(w.writes, ports.BatchWrite{Customer: cu, Events: events, Jobs: b.s.pushJobs(cu, b.c.Origin)})
 		w.rowOf = append(w.rowOf, i)
 	}
 	return w, nil

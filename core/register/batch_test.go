@@ -330,3 +330,82 @@ func TestImportBatchReappliesAfterAConcurrentChange(t *testing.T) {
 		t.Errorf("after the import: lastName %q, marketingEmail %v, version %d; want both changes at version 3", d.LastName, d.MarketingEmail, d.Version)
 	}
 }
+
+// TestPrepareBatchAheadOfTheBatchBefore: an import prepares a batch while
+// the batch before it is written. When the earlier batch wrote a customer
+// that a prepared row names (by number, or by email as it was or became),
+// the prepared batch says so (Overlaps) and is run again after it, so the
+// outcome is that of one batch after the other; otherwise it is written as
+// prepared.
+func TestPrepareBatchAheadOfTheBatchBefore(t *testing.T) {
+	ctx := context.Background()
+	store := memstore.New()
+	svc := register.New(store, fixedClock{now}, &idSource{seen: map[uuid.UUID]bool{}})
+	a, err := svc.Create(ctx, withEmail("anna@example.fi"), admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := register.BatchOptions{ImportID: "imp-7"}
+	prepare := func(rows ...register.BatchRow) *register.PreparedBatch {
+		t.Helper()
+		p, err := svc.PrepareBatch(ctx, rows, opts, importer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	first := prepare(
+		register.BatchRow{Row: 2, Number: a.Number(), Patch: customer.Patch{LastName: customer.Set("Ensin")}},
+		register.BatchRow{Row: 3, Email: "uusi@example.fi", Patch: withEmail("uusi@example.fi")})
+	secondRows := []register.BatchRow{
+		{Row: 4, Number: a.Number(), Patch: customer.Patch{MarketingEmail: customer.Set(true)}},
+		// Not a whole new customer: only an update of the one row 3 makes.
+		{Row: 5, Email: "UUSI@example.fi", Patch: customer.Patch{MarketingSMS: customer.Set(true)}},
+	}
+	second := prepare(secondRows...)
+	third := prepare(register.BatchRow{Row: 6, Email: "muu@example.fi", Patch: withEmail("muu@example.fi")})
+
+	res1, err := first.Write(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRow(t, res1, 0, register.Updated, "")
+	wantRow(t, res1, 1, register.Created, "")
+	if !second.Overlaps(res1) {
+		t.Error("a batch naming customers the earlier one wrote does not overlap it")
+	}
+	if third.Overlaps(res1) {
+		t.Error("a batch naming none of them overlaps it")
+	}
+
+	res2, err := svc.ImportBatch(ctx, secondRows, opts, importer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRow(t, res2, 0, register.Updated, "")
+	wantRow(t, res2, 1, register.Updated, "")
+	got, _ := svc.Get(ctx, a.ID(), admin)
+	if d := got.Data(); d.LastName != "Ensin" || !d.MarketingEmail || d.Version != 3 {
+		t.Errorf("customer of both batches: lastName %q, marketingEmail %v, version %d; want both changes at version 3", d.LastName, d.MarketingEmail, d.Version)
+	}
+	if c := res2.Rows[1].Customer; c == nil || c.ID() != res1.Rows[1].Customer.ID() || !c.Data().MarketingSMS {
+		t.Errorf("row 5 changed %v, want the customer row 3 made", c)
+	}
+
+	res3, err := third.Write(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRow(t, res3, 0, register.Created, "")
+	if _, err := third.Write(ctx); err == nil {
+		t.Error("a prepared batch was written twice")
+	}
+	dry, err := svc.ImportBatch(ctx, []register.BatchRow{{Row: 7, Email: "kuiva@example.fi", Patch: withEmail("kuiva@example.fi")}},
+		register.BatchOptions{ImportID: "imp-7", DryRun: true}, importer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prepare(register.BatchRow{Row: 8, Email: "kuiva@example.fi", Patch: withEmail("kuiva@example.fi")}).Overlaps(dry) {
+		t.Error("a dry run, which writes nothing, overlaps a later batch")
+	}
+}

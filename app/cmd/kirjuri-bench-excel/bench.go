@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,6 +29,9 @@ type bench struct {
 	// noImport is set once POST /v1/imports answered 404: the later sizes
 	// do not try again.
 	noImport error
+	// postmaster is the pid of the bench database's PostgreSQL server, once
+	// known (postgresCPU).
+	postmaster int
 }
 
 func (b *bench) run(ctx context.Context) error {
@@ -141,11 +145,11 @@ func (b *bench) run(ctx context.Context) error {
 // import's).
 func (b *bench) importScenario(ctx context.Context, f benchFile) error {
 	n := f.rows
-	took, err := b.measureCopyFloor(ctx, n)
+	floor, err := b.measureCopyFloor(ctx, n)
 	if err != nil {
 		return err
 	}
-	b.rep.copyFloors = append(b.rep.copyFloors, copyFloorResult{rows: n, took: took})
+	b.rep.copyFloors = append(b.rep.copyFloors, floor)
 	if b.noImport != nil {
 		return nil
 	}
@@ -160,7 +164,12 @@ func (b *bench) importScenario(ctx context.Context, f benchFile) error {
 	defer svc.stop()
 	logf("import of %s (%.1f MB) through kirjuri serve (pid %d, %.0f MB resident when idle)",
 		f.label(), float64(f.bytes)/1e6, svc.cmd.Process.Pid, mb(svc.idleRSS))
+	svcCPU, pgCPU := processCPU(svc.cmd.Process.Pid), b.postgresCPU(ctx)
 	res, err := svc.importFile(ctx, f.path, n, b.opts.pollEvery, b.opts.jobTimeout)
+	if res != nil {
+		res.svcCPU = processCPU(svc.cmd.Process.Pid) - svcCPU
+		res.pgCPU = b.postgresCPU(ctx) - pgCPU
+	}
 	var missing errNoEndpoint
 	if errors.As(err, &missing) {
 		b.noImport = err
@@ -175,9 +184,11 @@ func (b *bench) importScenario(ctx context.Context, f benchFile) error {
 	}
 	res.load = load
 	b.rep.imports = append(b.rep.imports, res)
-	logf("import of %s rows: %s (upload %s), %s rows/s, peak RSS %.0f MB (idle %.0f MB, Go heap in use at most %.0f MB); %s: %d created, %d updated, %d unchanged, %d rejected",
+	b.followSearch(ctx, svc, res, n)
+	logf("import of %s rows: %s (upload %s), %s rows/s, peak RSS %.0f MB (idle %.0f MB, Go heap in use at most %.0f MB); CPU: service %s, PostgreSQL %s; %s: %d created, %d updated, %d unchanged, %d rejected",
 		thousands(float64(n)), secs(res.total), secs(res.upload), thousands(float64(n)/res.total.Seconds()),
-		mb(res.peakRSS), mb(res.idleRSS), res.maxHeap/1e6, res.status, res.created, res.updated, res.unchanged, res.rejected)
+		mb(res.peakRSS), mb(res.idleRSS), res.maxHeap/1e6, secs(res.svcCPU), secs(res.pgCPU),
+		res.status, res.created, res.updated, res.unchanged, res.rejected)
 	ok := strings.EqualFold(res.status, "succeeded") && res.created == int64(n) && res.rejected == 0
 	b.rep.check(fmt.Sprintf("the import of %s rows succeeds and creates every customer", thousands(float64(n))), ok,
 		fmt.Sprintf("status %q, %d created, %d updated, %d unchanged, %d rejected; first errors: %s",
@@ -189,6 +200,43 @@ func (b *bench) importScenario(ctx context.Context, f benchFile) error {
 	b.rep.check(fmt.Sprintf("after the import of %s rows the register holds as many customers", thousands(float64(n))),
 		count == int64(n), fmt.Sprintf("%d customers", count))
 	return nil
+}
+
+// followSearch looks at free-text search right after the import: a find
+// with q (the last row's email, whose customer's search text cannot be
+// copied yet) must find that customer at once; then it waits for the
+// service's search.index job to copy every imported customer's search
+// text (the bulk path defers it), and reports how long after the import
+// that took, so that the next figure is not measured beside the copying.
+func (b *bench) followSearch(ctx context.Context, svc *service, res *importResult, n int) {
+	var pending int64
+	_ = b.pool.QueryRow(ctx, `SELECT count(*) FROM customer_search_pending`).Scan(&pending)
+	res.searchPending = pending
+	email := gen(n - 1).email
+	var page struct {
+		Items []struct {
+			Email string `json:"email"`
+		} `json:"items"`
+	}
+	err := svc.getJSON(ctx, "/v1/customers?q="+url.QueryEscape(email), &page)
+	found := err == nil && len(page.Items) == 1 && strings.EqualFold(page.Items[0].Email, email)
+	b.rep.check(fmt.Sprintf("right after the import of %s rows, q finds its last customer (%s customers' search text not copied yet)",
+		thousands(float64(n)), thousands(float64(pending))), found, fmt.Sprintf("error %v, %d found", err, len(page.Items)))
+	start := time.Now()
+	for left := pending > 0; left && time.Since(start) < b.opts.jobTimeout && ctx.Err() == nil; {
+		time.Sleep(250 * time.Millisecond)
+		if err := b.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM customer_search_pending)`).Scan(&left); err != nil {
+			b.rep.errorf("look at the pending search texts: %v", err)
+			return
+		}
+		if !left {
+			pending = 0
+		}
+	}
+	res.searchCopied = time.Since(start)
+	b.rep.check(fmt.Sprintf("the service copies the search text of the %s imported customers", thousands(float64(n))),
+		pending == 0, fmt.Sprintf("%d still pending after %s", pending, secs(res.searchCopied)))
+	logf("search text of %s customers copied %s after the import was done", thousands(float64(res.searchPending)), secs(res.searchCopied))
 }
 
 // exportScenario: the write floor, then the export of the n customers in

@@ -67,6 +67,8 @@ type options struct {
 	serviceEnv   []string
 	databaseURL  string
 	keepExported bool
+	cpuProfile   bool
+	batchRows    int
 }
 
 func main() { os.Exit(run()) }
@@ -95,6 +97,8 @@ func run() int {
 	flag.DurationVar(&o.quietWait, "quiet-wait", 5*time.Minute, "how long in all a run may wait for a quiet machine; then it measures anyway")
 	flag.Var(&serviceEnv, "service-env", "KEY=VALUE for the service's environment, e.g. a larger upload limit (repeatable)")
 	flag.StringVar(&databaseURL, "database-url", "", "PostgreSQL server URL (default $KIRJURI_DATABASE_URL); its database is replaced by "+benchDB)
+	flag.IntVar(&o.batchRows, "batch-rows", 0, "imports.batchRows of the service (rows a batch transaction writes); 0 keeps the service's default")
+	flag.BoolVar(&o.cpuProfile, "cpu-profile", false, "run the service with a CPU profiler and an execution trace (./app/cmd/kirjuri-profiled) and keep each start's under --dir: cpu-import-N.pprof, trace-import-N.out, …")
 	flag.BoolVar(&o.keepExported, "keep-exports", false, "keep the exported workbooks under --dir (by default each is deleted once its rows are counted)")
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -169,6 +173,9 @@ func (o *options) check(rows, scenarios, databaseURL string) error {
 	}
 	if o.phones < 0 {
 		return errors.New("--phones must not be negative")
+	}
+	if o.batchRows < 0 || o.batchRows > 100_000 {
+		return errors.New("--batch-rows must be 0 (the service's default) to 100,000")
 	}
 	if o.pollEvery <= 0 || o.jobTimeout <= 0 {
 		return errors.New("--poll and --job-timeout must be positive")

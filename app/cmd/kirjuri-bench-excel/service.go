@@ -113,7 +113,7 @@ func lockBench(ctx context.Context, pool *pgxpool.Pool) (func(), error) {
 // of the bench database, so that each import starts from the same empty
 // register.
 func (b *bench) emptyRegister(ctx context.Context) error {
-	tables := []string{"customers", "customer_links", "customer_cards", "customer_groups", "consent_outbox"}
+	tables := []string{"customers", "customer_search", "customer_search_pending", "customer_links", "customer_cards", "customer_groups", "consent_outbox"}
 	rows, err := b.pool.Query(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = 'public'
 		AND (tablename LIKE 'import%' OR tablename IN ('river_job'))`)
 	if err != nil {
@@ -135,14 +135,18 @@ func (b *bench) emptyRegister(ctx context.Context) error {
 }
 
 // buildService builds bin/kirjuri as `go build` does for a release, into
-// the bench folder.
+// the bench folder; with --cpu-profile, the same service that also writes
+// a CPU profile.
 func (b *bench) buildService(ctx context.Context) (string, error) {
-	bin := filepath.Join(b.opts.dir, "kirjuri")
-	logf("building %s (go build ./app/cmd/kirjuri)", bin)
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./app/cmd/kirjuri")
+	bin, pkg := filepath.Join(b.opts.dir, "kirjuri"), "./app/cmd/kirjuri"
+	if b.opts.cpuProfile {
+		bin, pkg = filepath.Join(b.opts.dir, "kirjuri-profiled"), "./app/cmd/kirjuri-profiled"
+	}
+	logf("building %s (go build %s)", bin, pkg)
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go build ./app/cmd/kirjuri (run from the module's root): %w", err)
+		return "", fmt.Errorf("go build %s (run from the module's root): %w", pkg, err)
 	}
 	return bin, nil
 }
@@ -195,10 +199,22 @@ func (b *bench) startService(ctx context.Context, name string) (*service, error)
 		"KIRJURI_LOG_LEVEL=info",
 		"KIRJURI_LOG_FORMAT=json",
 	)
+	if b.opts.cpuProfile {
+		env = append(env, "KIRJURI_BENCH_CPU_PROFILE="+filepath.Join(b.opts.dir, "cpu-"+name+".pprof"),
+			"KIRJURI_BENCH_TRACE="+filepath.Join(b.opts.dir, "trace-"+name+".out"))
+	}
 	env = append(env, b.opts.serviceEnv...)
-	s.cmd = exec.Command(b.bin, "serve")
 	// Its own folder, so that a kirjuri.yaml of the working tree does not
-	// apply.
+	// apply; the bench's own, with --batch-rows, does.
+	conf := filepath.Join(b.opts.dir, "kirjuri.yaml")
+	if b.opts.batchRows > 0 {
+		if err := os.WriteFile(conf, fmt.Appendf(nil, "imports:\n  batchRows: %d\n", b.opts.batchRows), 0o644); err != nil {
+			return nil, err
+		}
+	} else if err := os.Remove(conf); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	s.cmd = exec.Command(b.bin, "serve")
 	s.cmd.Dir = b.opts.dir
 	s.cmd.Env = env
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
@@ -354,6 +370,13 @@ type importResult struct {
 	maxHeap, maxSys                       float64
 	polls                                 int
 	load                                  string // load average before
+	// CPU time used during the import (upload to done) by the service and
+	// by the whole PostgreSQL server.
+	svcCPU, pgCPU time.Duration
+	// searchPending customers' search text was still to be copied when the
+	// import was done; the service copied it searchCopied later.
+	searchPending int64
+	searchCopied  time.Duration
 }
 
 // importJob is what GET /v1/imports/{id} answers (and POST, 202).

@@ -1,0 +1,117 @@
+package audit
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"kirjuri/adapters/postgres/pgtest"
+)
+
+// TestImportPreparedAheadAndSearch imports with one row a batch, so that
+// the worker prepares every batch while the one before it is written: a
+// row that names the customer the row before it created (the same email)
+// updates that customer, exactly as when the batches run one after the
+// other. Free-text search finds the imported customers right after the
+// import, while their search text is still waiting for its copy (the bulk
+// path defers it), and the same once the service's search.index job has
+// made the copies.
+func TestImportPreparedAheadAndSearch(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOptions{config: "imports:\n  batchRows: 1\n"})
+	header := []string{"email", "firstName", "lastName", "marketingEmail", "marketingSms"}
+	job := s.startImport(sheet(t, header, [][]string{
+		{"ennakko.a@example.fi", "Aada", "Ennakkovirta", "false", "false"},
+		{"ENNAKKO.a@example.fi", "Aada", "Jälkivirta", "true", "false"},
+		{"ennakko.b@example.fi", "Bertta", "Ennakkovirta", "false", "true"},
+		{"ennakko.c@example.fi", "Cecilia", "Ennakkovirta", "false", "false"},
+		{"ennakko.c@example.fi", "Cecilia", "Ennakkovirta", "false", "false"},
+	}), nil)
+	done := s.waitImport(job.ID, time.Minute)
+	if done.Status != "succeeded" || done.Created != 3 || done.Updated != 1 || done.Unchanged != 1 || done.Rejected != 0 {
+		t.Fatalf("import: %s; want 3 created, 1 updated, 1 unchanged", done)
+	}
+
+	find := func(q string) []string {
+		t.Helper()
+		r, err := s.send(call{method: http.MethodGet, path: "/v1/customers?q=" + url.QueryEscape(q), key: s.clerk})
+		if err != nil || r.Status != http.StatusOK {
+			t.Fatalf("find %q: %v %v", q, r, err)
+		}
+		var p struct {
+			Items []struct {
+				Email     string `json:"email"`
+				LastName  string `json:"lastName"`
+				Marketing bool   `json:"marketingEmail"`
+			} `json:"items"`
+		}
+		if err := json.Unmarshal(r.Body, &p); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, c := range p.Items {
+			out = append(out, fmt.Sprintf("%s %s %v", strings.ToLower(c.Email), c.LastName, c.Marketing))
+		}
+		return out
+	}
+	check := func(when string) {
+		t.Helper()
+		for _, c := range []struct {
+			q    string
+			want []string
+		}{
+			{"ennakkovirta", []string{"ennakko.b@example.fi Ennakkovirta false", "ennakko.c@example.fi Ennakkovirta false"}},
+			{"jälkivirta aada", []string{"ennakko.a@example.fi Jälkivirta true"}},
+			{"ENNAKKO.A@", []string{"ennakko.a@example.fi Jälkivirta true"}},
+		} {
+			if got := find(c.q); !slices.Equal(got, c.want) {
+				t.Errorf("%s: q %q found %v, want %v", when, c.q, got, c.want)
+			}
+		}
+	}
+	pool := pgtest.NewPool(t, s.dbURL)
+	var pending int
+	if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM customer_search_pending`).Scan(&pending); err != nil {
+		t.Fatal(err)
+	}
+	check(fmt.Sprintf("right after the import (%d customers' search text not copied yet)", pending))
+	eventually(t, time.Minute, "the search.index job copies every search text", func() (bool, string) {
+		if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM customer_search_pending`).Scan(&pending); err != nil {
+			return false, err.Error()
+		}
+		return pending == 0, fmt.Sprintf("%d pending", pending)
+	})
+	check("after the copies")
+}
+
+// TestImportFileErrorInALateRow: a file error in a late row (a value under
+// a column without a header), with one row a batch and the batches read
+// and prepared ahead of their writes, fails the import with nothing
+// written.
+func TestImportFileErrorInALateRow(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOptions{config: "imports:\n  batchRows: 1\n"})
+	header := []string{"email", "firstName", "lastName", ""}
+	var rows [][]string
+	for i := range 40 {
+		rows = append(rows, []string{fmt.Sprintf("myohainen%d@example.fi", i), "Ville", "Myöhäinen", ""})
+	}
+	rows = append(rows, []string{"viimeinen@example.fi", "Ville", "Myöhäinen", "arvo ilman otsikkoa"})
+	job := s.waitImport(s.startImport(sheet(t, header, rows), nil).ID, time.Minute)
+	if job.Status != "failed" || len(job.Errors) != 1 || job.Errors[0].Row != 0 || job.Created+job.Updated+job.RowsDone != 0 {
+		t.Fatalf("import: %s; want failed with one file error (row 0), nothing written", job)
+	}
+	pool := pgtest.NewPool(t, s.dbURL)
+	var n int
+	if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM customers WHERE last_name = 'Myöhäinen'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d customers of the failed file were written", n)
+	}
+}
