@@ -12,7 +12,7 @@
 // The contract every connector shares is not here, since connectors may
 // not import one another: ports/inbound holds what a connector is and its
 // optional capabilities (Verifier, Receiver, Handshaker), the set of the
-// enabled ones and the job of a stored delivery; ports/delivery the
+// enabled ones and the jobs that drain the inbox, pull and push; ports/delivery the
 // signature schemes (Standard Webhooks, the carriers' Kirjuri-Signature),
 // JSONError (decoding errors without values) and SplitName. The delivery
 // worker that turns a stored delivery into drafts for the register
