@@ -345,9 +345,4 @@ func (p *DeliveryProcessor) linger() time.Duration {
 	return DefaultDrainLinger
 }
 
-func (p *DeliveryProcessor) now() time.Time {
-	if p.Clock == nil {
-		return time.Now().UTC()
-	}
-	return p.Clock.Now()
-}
+func (p *DeliveryProcessor) now() time.Time { return clockNow(p.Clock) }

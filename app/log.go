@@ -2,6 +2,8 @@ package app
 
 import (
 	"fmt"
+	"kirjuri/ports"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -28,4 +30,22 @@ func NewLogger(c Config) (*zap.Logger, error) {
 	zc.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
 	zc.DisableStacktrace = true
 	return zc.Build()
+}
+
+// clockNow is c's time, or the system's in UTC when a worker was built
+// without a clock (in tests).
+func clockNow(c ports.Clock) time.Time {
+	if c == nil {
+		return time.Now().UTC()
+	}
+	return c.Now()
+}
+
+// orNop is l, or a logger that drops everything when a worker was built
+// without one.
+func orNop(l *zap.Logger) *zap.Logger {
+	if l == nil {
+		return zap.NewNop()
+	}
+	return l
 }

@@ -296,16 +296,6 @@ func (w *PushWorker) failed(log *zap.Logger, err error) error {
 	return err
 }
 
-func (w *PushWorker) now() time.Time {
-	if w.Clock == nil {
-		return time.Now().UTC()
-	}
-	return w.Clock.Now()
-}
+func (w *PushWorker) now() time.Time { return clockNow(w.Clock) }
 
-func (w *PushWorker) log() *zap.Logger {
-	if w.Log == nil {
-		return zap.NewNop()
-	}
-	return w.Log
-}
+func (w *PushWorker) log() *zap.Logger { return orNop(w.Log) }

@@ -309,19 +309,9 @@ func (r *syncRun) interrupted(ctx context.Context) error {
 	return r.attemptFailed(wctx, fmt.Errorf("the run took longer than its timeout (%s)", r.w.Timeout()))
 }
 
-func (w *SyncWorker) now() time.Time {
-	if w.Clock == nil {
-		return time.Now().UTC()
-	}
-	return w.Clock.Now()
-}
+func (w *SyncWorker) now() time.Time { return clockNow(w.Clock) }
 
-func (w *SyncWorker) log() *zap.Logger {
-	if w.Log == nil {
-		return zap.NewNop()
-	}
-	return w.Log
-}
+func (w *SyncWorker) log() *zap.Logger { return orNop(w.Log) }
 
 // syncShared is what pulls need when at least one enabled connector can
 // pull: the sync store, given to the HTTP API too, and the worker.

@@ -76,7 +76,7 @@ func (c *Connector) call(ctx context.Context, method, path string, query url.Val
 		return b, nil
 	case s == http.StatusTooManyRequests:
 		drain(resp.Body)
-		return nil, &inbound.RateLimited{RetryAfter: RetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+		return nil, &inbound.RateLimited{RetryAfter: inbound.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now(), MaxRetryAfter)}
 	case s >= 300 && s <= 399:
 		drain(resp.Body)
 		return nil, &inbound.Permanent{Err: fmt.Errorf("mycashflow: %s: answered %d, a redirect: check store or baseUrl (the API root is https://STORE.mycashflow.fi/api/v1, without a trailing slash)", what, s)}
@@ -192,35 +192,4 @@ func code(raw json.RawMessage) string {
 		return strconv.Quote(s)
 	}
 	return ""
-}
-
-// RetryAfter reads a Retry-After header (RFC 9110 §10.2.3): a number of
-// seconds or an HTTP date, relative to now. Absent, unreadable, or a date
-// already past is 0 (not said); more than MaxRetryAfter is capped.
-func RetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n <= 0 {
-			return 0
-		}
-		if n > int64(MaxRetryAfter/time.Second) {
-			return MaxRetryAfter
-		}
-		d = time.Duration(n) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	} else {
-		return 0
-	}
-	switch {
-	case d <= 0:
-		return 0
-	case d > MaxRetryAfter:
-		return MaxRetryAfter
-	}
-	return d
 }

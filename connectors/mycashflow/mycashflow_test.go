@@ -385,7 +385,7 @@ func TestRetryAfter(t *testing.T) {
 		{"Sat, 02 Mar 2024 10:00:00 GMT", mycashflow.MaxRetryAfter},
 	}
 	for _, tt := range tests {
-		if got := mycashflow.RetryAfter(tt.give, now); got != tt.want {
+		if got := inbound.ParseRetryAfter(tt.give, now, mycashflow.MaxRetryAfter); got != tt.want {
 			t.Errorf("RetryAfter(%q) = %s, want %s", tt.give, got, tt.want)
 		}
 	}

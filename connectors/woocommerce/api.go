@@ -249,7 +249,7 @@ func wooCode(body []byte) string {
 func statusError(op string, resp *http.Response, body []byte, now time.Time) error {
 	status := resp.StatusCode
 	if status == http.StatusTooManyRequests {
-		return &inbound.RateLimited{RetryAfter: retryAfter(resp.Header.Get("Retry-After"), now)}
+		return &inbound.RateLimited{RetryAfter: inbound.ParseRetryAfter(resp.Header.Get("Retry-After"), now, maxRetryAfter)}
 	}
 	code := wooCode(body)
 	said := fmt.Sprintf("the shop answered %d %s", status, http.StatusText(status))
@@ -284,39 +284,6 @@ func hint(status int, code string) string {
 		return ": the shop refuses the request's data"
 	}
 	return ""
-}
-
-// retryAfter reads Retry-After: a number of seconds, or an HTTP date
-// (RFC 9110 §10.2.3). Anything else, or a time already past, is 0 (not
-// said).
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n <= 0 {
-			return 0
-		}
-		if n > int64(maxRetryAfter/time.Second) {
-			return maxRetryAfter
-		}
-		d = time.Duration(n) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		// The date has whole seconds: round the wait up to one.
-		d = t.Sub(now)
-		if r := d % time.Second; r > 0 {
-			d += time.Second - r
-		}
-	}
-	switch {
-	case d <= 0:
-		return 0
-	case d > maxRetryAfter:
-		return maxRetryAfter
-	}
-	return d
 }
 
 // describeType names an answer's media type for an error ("text/html"),

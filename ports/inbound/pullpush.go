@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"kirjuri/core/customer"
@@ -105,3 +108,39 @@ type SyncArgs struct {
 
 // Kind is the job's kind.
 func (SyncArgs) Kind() string { return "connector.sync" }
+
+// ParseRetryAfter reads a Retry-After header (RFC 9110 §10.2.3) for a
+// *RateLimited: a number of seconds, or an HTTP date relative to now
+// (rounded up to a whole second, the date's own resolution). Absent,
+// unreadable, or a date already past is 0 (not said); more than max is
+// max, so that a system's odd answer cannot park a job for a year.
+func ParseRetryAfter(v string, now time.Time, max time.Duration) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		if n > int64(max/time.Second) {
+			return max
+		}
+		d = time.Duration(n) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+		if r := d % time.Second; r > 0 {
+			d += time.Second - r
+		}
+	} else {
+		return 0
+	}
+	switch {
+	case d <= 0:
+		return 0
+	case d > max:
+		return max
+	}
+	return d
+}
