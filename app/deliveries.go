@@ -226,6 +226,12 @@ func (p *DeliveryProcessor) process(ctx context.Context, c inbound.Connector, re
 		RequestID:      d.ID.String(),
 	}
 	outcomes := make([]string, 0, len(drafts))
+	// A draft the register refuses does not stop the others of the
+	// delivery (one bad shipment of a hundred, one bad row of an ERP
+	// export): they are applied, and the delivery is rejected naming
+	// every refused customer, so that a retry after the fix changes only
+	// those.
+	var refused []string
 	for i, dr := range drafts {
 		r, err := p.Ingest.Ingest(ctx, dr, origin)
 		if err != nil {
@@ -239,8 +245,9 @@ func (p *DeliveryProcessor) process(ctx context.Context, c inbound.Connector, re
 				if len(drafts) > 1 {
 					reason = fmt.Sprintf("customer %d (%s): %s", i+1, dr.Link, reason)
 				}
-				log().Info("connector delivery rejected by the register")
-				return p.end(d, ports.DeliveryRejected, strings.Join(outcomes, "; "), reason), true
+				refused = append(refused, reason)
+				outcomes = append(outcomes, "refused")
+				continue
 			case ctx.Err() != nil:
 				// Cut short by a shutdown: not an attempt. The drafts done
 				// are done again next time, which changes nothing.
@@ -254,8 +261,20 @@ func (p *DeliveryProcessor) process(ctx context.Context, c inbound.Connector, re
 		}
 		outcomes = append(outcomes, o)
 	}
+	if len(refused) > 0 {
+		log().Info("connector delivery rejected by the register", zap.Int("refused", len(refused)), zap.Int("drafts", len(drafts)))
+		reason := strings.Join(refused[:min(len(refused), maxRefusalsShown)], "; ")
+		if n := len(refused) - maxRefusalsShown; n > 0 {
+			reason += fmt.Sprintf("; and %d more refused", n)
+		}
+		return p.end(d, ports.DeliveryRejected, strings.Join(outcomes, "; "), reason), true
+	}
 	return p.end(d, ports.DeliveryProcessed, strings.Join(outcomes, "; "), ""), true
 }
+
+// maxRefusalsShown bounds the refused customers a rejected delivery's
+// reason names one by one.
+const maxRefusalsShown = 20
 
 func (p *DeliveryProcessor) end(d ports.Delivery, status ports.DeliveryStatus, outcome, reason string) ports.DeliveryResult {
 	return ports.DeliveryResult{ID: d.ID, Status: status, Outcome: outcome, Reason: reason, At: p.now()}
