@@ -8,6 +8,7 @@ import (
 	"kirjuri/core/customer"
 	"kirjuri/core/fault"
 	"kirjuri/core/intake"
+	"kirjuri/ports/delivery"
 )
 
 // Spec names this contract and its version in every event.
@@ -206,48 +207,11 @@ func (ev *ReservationEvent) Drafts(guests bool) ([]intake.Draft, error) {
 	if len(b.Consents) > maxConsents {
 		v.Add("booker.consents", "must be at most %d", maxConsents)
 	}
-	seen := map[string]bool{}
-	for i, cs := range b.Consents {
-		if i == maxConsents {
-			break
-		}
-		field := fmt.Sprintf("booker.consents[%d]", i)
-		if cs.Purpose != "marketing" {
-			v.Add(field+".purpose", "must be marketing")
-			continue
-		}
-		var target **intake.ConsentClaim
-		switch cs.Channel {
-		case "email":
-			target = &d.MarketingEmail
-		case "sms":
-			target = &d.MarketingSMS
-		default:
-			v.Add(field+".channel", "must be email or sms")
-			continue
-		}
-		if seen[cs.Channel] {
-			v.Add(field+".channel", "%s is given twice", cs.Channel)
-			continue
-		}
-		seen[cs.Channel] = true
-		var value bool
-		switch cs.Status {
-		case "granted":
-			value = true
-		case "denied":
-		case "unknown":
-			continue
-		default:
-			v.Add(field+".status", "must be granted, denied or unknown")
-			continue
-		}
-		claim := &intake.ConsentClaim{Value: value, Evidence: ev.evidence(cs)}
-		if cs.CapturedAt != nil {
-			claim.At = cs.CapturedAt.UTC()
-		}
-		*target = claim
+	consents := make([]delivery.ChannelConsent, min(len(b.Consents), maxConsents))
+	for i, cs := range b.Consents[:len(consents)] {
+		consents[i] = delivery.ChannelConsent(cs)
 	}
+	delivery.ConsentClaims(v, "booker.consents", consents, &d, ev.evidence)
 	out := []intake.Draft{d}
 	if guests {
 		for i, g := range ev.Guests {
@@ -306,7 +270,7 @@ func checkID(v *fault.Validation, field, id string) bool {
 // evidence says how the booking system captured a consent: the system,
 // the method, the version of the text, the reservation and the event,
 // never personal data.
-func (ev *ReservationEvent) evidence(c ReservationConsent) string {
+func (ev *ReservationEvent) evidence(c delivery.ChannelConsent) string {
 	parts := []string{"booking system"}
 	if ev.Source != nil && ev.Source.Instance != "" {
 		parts[0] += " " + ev.Source.Instance

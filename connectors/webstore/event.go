@@ -8,6 +8,7 @@ import (
 	"kirjuri/core/customer"
 	"kirjuri/core/fault"
 	"kirjuri/core/intake"
+	"kirjuri/ports/delivery"
 )
 
 // Spec names this contract and its version in every event.
@@ -155,45 +156,11 @@ func (ev *WebstoreEvent) Drafts() ([]intake.Draft, error) {
 		}
 		d.AddAddresses = append(d.AddAddresses, addr)
 	}
-	seen := map[string]bool{}
+	consents := make([]delivery.ChannelConsent, len(c.Consents))
 	for i, cs := range c.Consents {
-		field := fmt.Sprintf("customer.consents[%d]", i)
-		if cs.Purpose != "marketing" {
-			v.Add(field+".purpose", "must be marketing")
-			continue
-		}
-		var target **intake.ConsentClaim
-		switch cs.Channel {
-		case "email":
-			target = &d.MarketingEmail
-		case "sms":
-			target = &d.MarketingSMS
-		default:
-			v.Add(field+".channel", "must be email or sms")
-			continue
-		}
-		if seen[cs.Channel] {
-			v.Add(field+".channel", "%s is given twice", cs.Channel)
-			continue
-		}
-		seen[cs.Channel] = true
-		var value bool
-		switch cs.Status {
-		case "granted":
-			value = true
-		case "denied":
-		case "unknown":
-			continue
-		default:
-			v.Add(field+".status", "must be granted, denied or unknown")
-			continue
-		}
-		claim := &intake.ConsentClaim{Value: value, Evidence: ev.evidence(cs)}
-		if cs.CapturedAt != nil {
-			claim.At = cs.CapturedAt.UTC()
-		}
-		*target = claim
+		consents[i] = delivery.ChannelConsent(cs)
 	}
+	delivery.ConsentClaims(v, "customer.consents", consents, &d, ev.evidence)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -202,7 +169,7 @@ func (ev *WebstoreEvent) Drafts() ([]intake.Draft, error) {
 
 // evidence says how the store captured a consent: the store, the method
 // and the version of the text, never personal data.
-func (ev *WebstoreEvent) evidence(c WebstoreConsent) string {
+func (ev *WebstoreEvent) evidence(c delivery.ChannelConsent) string {
 	parts := []string{"web store"}
 	if ev.Source != nil && ev.Source.Instance != "" {
 		parts[0] += " " + ev.Source.Instance
