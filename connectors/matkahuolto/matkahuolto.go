@@ -20,8 +20,6 @@
 package matkahuolto
 
 import (
-	"net/http"
-
 	"kirjuri/core/customer"
 	"kirjuri/core/intake"
 	"kirjuri/ports/delivery"
@@ -38,11 +36,9 @@ type Config = delivery.CarrierConfig
 // Defaults fills in the defaults.
 func Defaults(c *Config) { delivery.CarrierDefaults(c) }
 
-// Connector is the Matkahuolto connector.
-type Connector struct {
-	delivery.CarrierSignature
-	splitNames bool
-}
+// Connector is the Matkahuolto connector: the carriers' shared one
+// (delivery.Carrier) with Matkahuolto's request parser.
+type Connector = delivery.Carrier
 
 var (
 	_ inbound.Connector = (*Connector)(nil)
@@ -52,30 +48,14 @@ var (
 
 // New builds the connector from a validated section.
 func New(c Config) (*Connector, error) {
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
-	return &Connector{CarrierSignature: c.Signature(), splitNames: c.SplitNames}, nil
+	return delivery.NewCarrier(Name, customer.Matkahuolto, c, parse)
 }
 
-func (*Connector) Name() string                { return Name }
-func (*Connector) SystemID() customer.SystemID { return customer.Matkahuolto }
-
-// DeliveryKey is "": the inbox keys a delivery by the SHA-256 of its body.
-// The request is Matkahuolto's own document, with no delivery id or event
-// of ours, and its SenderReference can only be read by parsing it. The
-// same request sent again (a retry, with a new t) is a replay; a corrected
-// shipment is a new delivery that reaches the same customer by its link.
-func (*Connector) DeliveryKey(http.Header, []byte) string { return "" }
-
-// KeptHeaders: Parse needs none.
-func (*Connector) KeptHeaders() []string { return nil }
-
-// Parse reads one MHShipmentRequest: a draft per Shipment.
-func (c *Connector) Parse(_ http.Header, body []byte) ([]intake.Draft, error) {
+// parse reads one MHShipmentRequest: a draft per Shipment.
+func parse(body []byte, splitNames bool) ([]intake.Draft, error) {
 	r, err := decodeRequest(body)
 	if err != nil {
 		return nil, err
 	}
-	return r.drafts(c.splitNames)
+	return r.drafts(splitNames)
 }

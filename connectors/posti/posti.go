@@ -17,7 +17,6 @@
 package posti
 
 import (
-	"net/http"
 	"strings"
 
 	"kirjuri/core/customer"
@@ -36,11 +35,9 @@ type Config = delivery.CarrierConfig
 // Defaults fills in the defaults.
 func Defaults(c *Config) { delivery.CarrierDefaults(c) }
 
-// Connector is the Posti connector.
-type Connector struct {
-	delivery.CarrierSignature
-	splitNames bool
-}
+// Connector is the Posti connector: the carriers' shared one
+// (delivery.Carrier) with Posti's order parser.
+type Connector = delivery.Carrier
 
 var (
 	_ inbound.Connector = (*Connector)(nil)
@@ -50,32 +47,16 @@ var (
 
 // New builds the connector from a validated section.
 func New(c Config) (*Connector, error) {
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
-	return &Connector{CarrierSignature: c.Signature(), splitNames: c.SplitNames}, nil
+	return delivery.NewCarrier(Name, customer.Posti, c, parse)
 }
 
-func (*Connector) Name() string                { return Name }
-func (*Connector) SystemID() customer.SystemID { return customer.Posti }
-
-// DeliveryKey is "": the inbox keys a delivery by the SHA-256 of its body.
-// The order is Posti's own document, with no delivery id or event of
-// ours, and its externalId can only be read by parsing it. The same order
-// sent again (a retry, with a new t) is a replay; a corrected order is a
-// new delivery that reaches the same customer by its link.
-func (*Connector) DeliveryKey(http.Header, []byte) string { return "" }
-
-// KeptHeaders: Parse needs none.
-func (*Connector) KeptHeaders() []string { return nil }
-
-// Parse reads one order.
-func (c *Connector) Parse(_ http.Header, body []byte) ([]intake.Draft, error) {
+// parse reads one order.
+func parse(body []byte, splitNames bool) ([]intake.Draft, error) {
 	o, err := decodeOrder(body)
 	if err != nil {
 		return nil, err
 	}
-	d, err := o.draft(c.splitNames)
+	d, err := o.draft(splitNames)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"kirjuri/core/customer"
+	"kirjuri/core/intake"
 	"net/http"
 	"strconv"
 	"strings"
@@ -218,4 +220,46 @@ func (c *CarrierConfig) Signature() CarrierSignature {
 		keys = append(keys, []byte(c.PreviousSecret))
 	}
 	return CarrierSignature{Secrets: keys, Tolerance: c.Tolerance}
+}
+
+// Carrier is a carrier connector (posti 2, matkahuolto 3): the carrier
+// signature and a parser of the carrier's own document, which the
+// merchant's shipping integration posts here. Each carrier package gives
+// its name, system and parser; the rest is the same for both.
+type Carrier struct {
+	CarrierSignature
+	name       string
+	system     customer.SystemID
+	splitNames bool
+	parse      func(body []byte, splitNames bool) ([]intake.Draft, error)
+}
+
+// NewCarrier builds a carrier connector from its validated section.
+func NewCarrier(name string, system customer.SystemID, c CarrierConfig, parse func(body []byte, splitNames bool) ([]intake.Draft, error)) (*Carrier, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &Carrier{CarrierSignature: c.Signature(), name: name, system: system, splitNames: c.SplitNames, parse: parse}, nil
+}
+
+// Name is the connector's name in configuration and paths.
+func (c *Carrier) Name() string { return c.name }
+
+// SystemID is the carrier's external system.
+func (c *Carrier) SystemID() customer.SystemID { return c.system }
+
+// DeliveryKey is "": the inbox keys a delivery by the SHA-256 of its body.
+// The document is the carrier's own, with no delivery id or event of ours,
+// and its reference (Posti's externalId, Matkahuolto's SenderReference) can
+// only be read by parsing it. The same document sent again (a retry, with
+// a new t) is a replay; a corrected one is a new delivery that reaches the
+// same customer by its link.
+func (*Carrier) DeliveryKey(http.Header, []byte) string { return "" }
+
+// KeptHeaders: Parse needs none.
+func (*Carrier) KeptHeaders() []string { return nil }
+
+// Parse reads one document with the carrier's parser.
+func (c *Carrier) Parse(_ http.Header, body []byte) ([]intake.Draft, error) {
+	return c.parse(body, c.splitNames)
 }
