@@ -136,19 +136,7 @@ func (r *ShipmentRequest) drafts(splitNames bool) ([]intake.Draft, error) {
 		if name == "" {
 			name = name1
 		}
-		if splitNames && name != "" {
-			first, last := delivery.SplitName(name)
-			if first != "" {
-				d.Patch.FirstName = customer.Set(first)
-			}
-			d.Patch.LastName = customer.Set(last)
-		}
-		if email != "" {
-			d.Patch.Email = customer.Set(email)
-		}
-		if phone != "" {
-			d.AddPhones = []string{phone}
-		}
+		delivery.ReceiverContact(&d, name, email, phone, splitNames)
 		// The receiver's address, complete or not at all; never the
 		// pickup point.
 		if street != "" && postal != "" && city != "" {

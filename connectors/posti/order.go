@@ -146,19 +146,7 @@ func (o *Order) draft(splitNames bool) (intake.Draft, error) {
 			phone = deliv.Telephone
 		}
 	}
-	if splitNames && name != "" {
-		first, last := delivery.SplitName(name)
-		if first != "" {
-			d.Patch.FirstName = customer.Set(first)
-		}
-		d.Patch.LastName = customer.Set(last)
-	}
-	if email != "" {
-		d.Patch.Email = customer.Set(email)
-	}
-	if phone != "" {
-		d.AddPhones = []string{phone}
-	}
+	delivery.ReceiverContact(&d, name, email, phone, splitNames)
 	// The delivery address, else the recipient's own: a complete street
 	// address only (a pickup-point shipment may carry none). Never the
 	// pickup point.

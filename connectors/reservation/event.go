@@ -271,23 +271,17 @@ func checkID(v *fault.Validation, field, id string) bool {
 // the method, the version of the text, the reservation and the event,
 // never personal data.
 func (ev *ReservationEvent) evidence(c delivery.ChannelConsent) string {
-	parts := []string{"booking system"}
-	if ev.Source != nil && ev.Source.Instance != "" {
-		parts[0] += " " + ev.Source.Instance
-	}
-	if c.Method != "" {
-		parts = append(parts, c.Method)
-	}
-	if c.TextVersion != "" {
-		parts = append(parts, "consent text "+c.TextVersion)
+	instance, reservation, event := "", "", ""
+	if ev.Source != nil {
+		instance = ev.Source.Instance
 	}
 	if ev.Reservation != nil && ev.Reservation.ExternalID != "" {
-		parts = append(parts, "reservation "+ev.Reservation.ExternalID)
+		reservation = "reservation " + ev.Reservation.ExternalID
 	}
 	if ev.EventID != "" {
-		parts = append(parts, "event "+ev.EventID)
+		event = "event " + ev.EventID
 	}
-	return strings.Join(parts, ", ")
+	return delivery.ConsentEvidence("booking system", instance, c, reservation, event)
 }
 
 func present(s *string) bool { return s != nil && strings.TrimSpace(*s) != "" }

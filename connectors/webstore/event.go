@@ -170,20 +170,14 @@ func (ev *WebstoreEvent) Drafts() ([]intake.Draft, error) {
 // evidence says how the store captured a consent: the store, the method
 // and the version of the text, never personal data.
 func (ev *WebstoreEvent) evidence(c delivery.ChannelConsent) string {
-	parts := []string{"web store"}
-	if ev.Source != nil && ev.Source.Instance != "" {
-		parts[0] += " " + ev.Source.Instance
-	}
-	if c.Method != "" {
-		parts = append(parts, c.Method)
-	}
-	if c.TextVersion != "" {
-		parts = append(parts, "consent text "+c.TextVersion)
+	instance, event := "", ""
+	if ev.Source != nil {
+		instance = ev.Source.Instance
 	}
 	if ev.EventID != "" {
-		parts = append(parts, "event "+ev.EventID)
+		event = "event " + ev.EventID
 	}
-	return strings.Join(parts, ", ")
+	return delivery.ConsentEvidence("web store", instance, c, event)
 }
 
 func setString(o *customer.Opt[string], s *string) {

@@ -263,3 +263,22 @@ func (*Carrier) KeptHeaders() []string { return nil }
 func (c *Carrier) Parse(_ http.Header, body []byte) ([]intake.Draft, error) {
 	return c.parse(body, c.splitNames)
 }
+
+// ReceiverContact sets what a carrier's receiver gives of the person: the
+// name split at its last space into first and last name (only with
+// splitNames), the email and the phone. Empty values are left out.
+func ReceiverContact(d *intake.Draft, name, email, phone string, splitNames bool) {
+	if splitNames && name != "" {
+		first, last := SplitName(name)
+		if first != "" {
+			d.Patch.FirstName = customer.Set(first)
+		}
+		d.Patch.LastName = customer.Set(last)
+	}
+	if email != "" {
+		d.Patch.Email = customer.Set(email)
+	}
+	if phone != "" {
+		d.AddPhones = []string{phone}
+	}
+}

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"kirjuri/core/fault"
@@ -67,4 +68,27 @@ func ConsentClaims(v *fault.Validation, prefix string, consents []ChannelConsent
 		}
 		*target = claim
 	}
+}
+
+// ConsentEvidence says how a source of our JSON contracts captured a
+// consent: the source (its instance after it: "web store kauppa-fi"), the
+// method, the version of the consent text, then refs ("event evt_1"),
+// never personal data.
+func ConsentEvidence(source, instance string, c ChannelConsent, refs ...string) string {
+	parts := []string{source}
+	if instance != "" {
+		parts[0] += " " + instance
+	}
+	if c.Method != "" {
+		parts = append(parts, c.Method)
+	}
+	if c.TextVersion != "" {
+		parts = append(parts, "consent text "+c.TextVersion)
+	}
+	for _, r := range refs {
+		if r != "" {
+			parts = append(parts, r)
+		}
+	}
+	return strings.Join(parts, ", ")
 }
