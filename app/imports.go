@@ -197,39 +197,42 @@ func joinColumn(col, msg string) string {
 	return col + ": " + msg
 }
 
-func getJSON(ctx context.Context, c *http.Client, r importRun, path string, v any) error {
+// get asks the service for path with the run's key; a status other than
+// 200 is the problem the service answered, under what.
+func get(ctx context.Context, c *http.Client, r importRun, path, what string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.base.String()+path, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+r.key)
 	resp, err := c.Do(req)
 	if err != nil {
-		return fmt.Errorf("follow the import: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		return nil, problemError(what, resp)
+	}
+	return resp, nil
+}
+
+func getJSON(ctx context.Context, c *http.Client, r importRun, path string, v any) error {
+	resp, err := get(ctx, c, r, path, "follow the import")
+	if err != nil {
+		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return problemError("follow the import", resp)
-	}
 	return json.NewDecoder(resp.Body).Decode(v)
 }
 
 // download writes path's body to out, through a temporary file renamed
 // into place when whole.
 func download(ctx context.Context, c *http.Client, r importRun, path, out string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.base.String()+path, nil)
+	resp, err := get(ctx, c, r, path, "download the rejected rows")
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+r.key)
-	resp, err := c.Do(req)
-	if err != nil {
-		return fmt.Errorf("download the rejected rows: %w", err)
-	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return problemError("download the rejected rows", resp)
-	}
 	tmp, err := os.CreateTemp(filepath.Dir(out), ".kirjuri-rejected-*.xlsx")
 	if err != nil {
 		return err
