@@ -123,7 +123,10 @@ type importRun struct {
 	start  time.Time
 	mapper *Mapper
 	reason int // the position of a reason column, -1 when none
-	p      ports.ImportProgress
+	// keys are the file's row keys, for the register to find the second
+	// of two rows with the same number or email across batches.
+	keys *fileKeys
+	p    ports.ImportProgress
 	// last is the result of the batch written last: a batch prepared
 	// while it was written is prepared again when it names a customer
 	// that batch wrote (register.PreparedBatch.Overlaps).
@@ -251,11 +254,14 @@ func (r *importRun) openHeader() (*Reader, Row, error) {
 // the file wrong and counts them.
 func (r *importRun) checkRows(ctx context.Context, rd *Reader) (int64, error) {
 	var n int64
+	r.keys = newFileKeys()
+	defer r.keys.endFirstPass()
 	for rd.Next() {
 		row := r.strip(rd.Row())
 		if he := r.mapper.CheckRow(row); he != nil {
 			return 0, FileProblem(he)
 		}
+		r.mapper.rowKeys(row, r.keys.note)
 		if n++; n%4096 == 0 && ctx.Err() != nil {
 			return 0, ctx.Err()
 		}
@@ -428,6 +434,7 @@ func (r *importRun) readBatches(ctx context.Context, rd *Reader, after int, out 
 	for rd.Next() {
 		orig := rd.Row()
 		if orig.Number <= after {
+			r.rememberKeys(orig)
 			continue
 		}
 		row := r.strip(orig)
@@ -454,6 +461,29 @@ func (r *importRun) readBatches(ctx context.Context, rd *Reader, after int, out 
 		return FileProblem(err)
 	}
 	return send()
+}
+
+// rememberKeys tells the file's keys about a row done before the import
+// was resumed, so that a later row with its number or email is still the
+// second (for a row the mapper refused, the register never saw it: as
+// without the resume, it has no keys).
+func (r *importRun) rememberKeys(orig Row) {
+	row := r.strip(orig)
+	var keys []string
+	r.mapper.rowKeys(row, func(k string) {
+		if _, ok := r.keys.suspects[r.keys.hash(k)]; ok {
+			keys = append(keys, k)
+		}
+	})
+	if len(keys) == 0 {
+		return
+	}
+	if _, rerr := r.mapper.Row(row); rerr != nil {
+		return
+	}
+	for _, k := range keys {
+		r.keys.Earlier(k, orig.Number)
+	}
 }
 
 // apply runs a batch through the register and counts its outcomes; with
@@ -543,6 +573,9 @@ func (r *importRun) step(ctx context.Context, b *importBatch, opts register.Batc
 // and the creation of missing groups.
 func (r *importRun) batchOptions(opts register.BatchOptions) register.BatchOptions {
 	opts.ImportID, opts.CreateGroups = r.imp.ID.String(), true
+	if r.keys != nil {
+		opts.FileKeys = r.keys
+	}
 	return opts
 }
 

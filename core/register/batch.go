@@ -49,7 +49,40 @@ type BatchOptions struct {
 	// not exist yet, named after their ids (the spreadsheet's rule). Without
 	// it such a row is rejected, as an API change is.
 	CreateGroups bool
+	// FileKeys, when set, holds the keys of the rows of the whole file the
+	// batch is part of, so that the second of two rows with the same
+	// number or email is rejected also when the two are in different
+	// batches (excel.md: the same email or number twice in one file is a
+	// row error on the second row). Within a batch the batch checks it
+	// itself. The rows' Row numbers must be the file's.
+	FileKeys FileKeys
 }
+
+// FileKeys remembers the keys of a file's rows across its batches
+// (NumberKey, EmailKey). It is asked in the file's order, and again for a
+// row whose batch is prepared again; it may be asked from several
+// goroutines.
+type FileKeys interface {
+	// Earlier returns the number of an earlier row of the file that has
+	// key, or 0 when row is the first with it (which it then remembers).
+	// Asked again for the same row, it answers 0.
+	Earlier(key string, row int) int
+}
+
+// NumberKey is the key FileKeys gets for a row's customer number.
+func NumberKey(n int64) string { return "number:" + strconv.FormatInt(n, 10) }
+
+// EmailKey is the key FileKeys gets for a row's email, as ImportBatch
+// compares them (ignoring case); false when email is not one.
+func EmailKey(email string) (string, bool) {
+	e, err := customer.ParseEmail(email)
+	if err != nil || e == "" {
+		return "", false
+	}
+	return emailKey(strings.ToLower(e)), true
+}
+
+func emailKey(lower string) string { return "email:" + lower }
 
 // Outcome is what became of a row.
 type Outcome string
@@ -296,10 +329,10 @@ func (p *PreparedBatch) Overlaps(earlier BatchResult) bool {
 		return false
 	}
 	for i, r := range p.b.rows {
-		if p.b.keys[i] != "" && earlier.touched["email:"+p.b.keys[i]] {
+		if p.b.keys[i] != "" && earlier.touched[emailKey(p.b.keys[i])] {
 			return true
 		}
-		if r.Number > 0 && earlier.touched["number:"+strconv.FormatInt(r.Number, 10)] {
+		if r.Number > 0 && earlier.touched[NumberKey(r.Number)] {
 			return true
 		}
 	}
@@ -309,9 +342,9 @@ func (p *PreparedBatch) Overlaps(earlier BatchResult) bool {
 // customerKeys are the keys a row can name a customer by: its number and
 // its email, ignoring case.
 func customerKeys(d customer.Data) [2]string {
-	k := [2]string{"number:" + strconv.FormatInt(d.Number, 10)}
+	k := [2]string{NumberKey(d.Number)}
 	if d.Email != "" {
-		k[1] = "email:" + strings.ToLower(d.Email)
+		k[1] = emailKey(strings.ToLower(d.Email))
 	}
 	return k
 }
@@ -383,6 +416,9 @@ func (b *batchRun) checkKeys() []int {
 			v.Add("number", "customer number %d is also in row %d", r.Number, b.rowNumber(j))
 		} else if r.Number > 0 {
 			byNumber[r.Number] = i
+			if j := b.earlierInFile(NumberKey(r.Number), i); j > 0 {
+				v.Add("number", "customer number %d is also in row %d", r.Number, j)
+			}
 		}
 		if strings.TrimSpace(r.Email) != "" {
 			e, err := customer.ParseEmail(r.Email)
@@ -393,6 +429,9 @@ func (b *batchRun) checkKeys() []int {
 			} else {
 				byEmail[key] = i + 1
 				b.keys[i] = key
+				if j := b.earlierInFile(emailKey(key), i); j > 0 {
+					v.Add("email", "the same email address is also in row %d", j)
+				}
 			}
 		} else if r.Number == 0 {
 			v.Add("email", "is required to match a row that has no customer number")
@@ -404,6 +443,15 @@ func (b *batchRun) checkKeys() []int {
 		pending = append(pending, i)
 	}
 	return pending
+}
+
+// earlierInFile is the earlier row of the file with row i's key (FileKeys),
+// 0 when there is none or no FileKeys.
+func (b *batchRun) earlierInFile(key string, i int) int {
+	if b.opts.FileKeys == nil {
+		return 0
+	}
+	return b.opts.FileKeys.Earlier(key, b.rowNumber(i))
 }
 
 // plan matches the rows to their customers and runs their patches through

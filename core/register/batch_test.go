@@ -409,3 +409,69 @@ func TestPrepareBatchAheadOfTheBatchBefore(t *testing.T) {
 		t.Error("a dry run, which writes nothing, overlaps a later batch")
 	}
 }
+
+// fileKeys is the simplest register.FileKeys: every key with its first row.
+type fileKeys map[string]int
+
+func (f fileKeys) Earlier(key string, row int) int {
+	if r, ok := f[key]; ok && r < row {
+		return r
+	}
+	f[key] = row
+	return 0
+}
+
+// TestImportBatchFileKeys: the second of two rows of a file with the same
+// email or number is rejected naming the first, also when the two are in
+// different batches; a batch run again (prepared again after the batch
+// before it) does not reject its own rows.
+func TestImportBatchFileKeys(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	a := f.create(t, withEmail("anna@example.fi"))
+	f.drain(t)
+	keys := fileKeys{}
+	opts := register.BatchOptions{FileKeys: keys}
+	first := []register.BatchRow{
+		{Row: 2, Email: "Uusi@Example.fi", Patch: withEmail("Uusi@Example.fi")},
+		{Row: 3, Number: a.Number(), Email: "anna@example.fi", Patch: customer.Patch{LastName: customer.Set("Ensi")}},
+	}
+	res, err := f.svc.ImportBatch(ctx, first, opts, importer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRow(t, res, 0, register.Created, "")
+	wantRow(t, res, 1, register.Updated, "")
+
+	second := []register.BatchRow{
+		{Row: 4, Email: "uusi@EXAMPLE.fi", Patch: customer.Patch{LastName: customer.Set("Toinen")}},
+		{Row: 5, Number: a.Number(), Email: "anna2@example.fi", Patch: customer.Patch{LastName: customer.Set("Toka")}},
+		{Row: 6, Email: "kolmas@example.fi", Patch: withEmail("kolmas@example.fi")},
+	}
+	res, err = f.svc.ImportBatch(ctx, second, opts, importer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRow(t, res, 0, register.Rejected, "email")
+	wantRow(t, res, 1, register.Rejected, "number")
+	wantRow(t, res, 2, register.Created, "")
+	for i, want := range []string{"also in row 2", "also in row 3"} {
+		if err := res.Rows[i].Err; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("row %d: %v, want one saying %q", second[i].Row, err, want)
+		}
+	}
+	// The second batch again (as when it is prepared again): its own rows
+	// are not each other's earlier rows.
+	res, err = f.svc.ImportBatch(ctx, second[2:], register.BatchOptions{FileKeys: keys, DryRun: true}, importer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRow(t, res, 0, register.Unchanged, "")
+	got, err := f.svc.Get(ctx, a.ID(), register.Caller{SeeRestricted: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ln := got.Data().LastName; ln != "Ensi" {
+		t.Errorf("customer %d has last name %q; the rejected later row changed it", a.Number(), ln)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,27 +15,34 @@ import (
 )
 
 // TestImportPreparedAheadAndSearch imports with one row a batch, so that
-// the worker prepares every batch while the one before it is written: a
-// row that names the customer the row before it created (the same email)
-// updates that customer, exactly as when the batches run one after the
-// other. Free-text search finds the imported customers right after the
-// import, while their search text is still waiting for its copy (the bulk
-// path defers it), and the same once the service's search.index job has
-// made the copies.
+// the worker prepares every batch while the one before it is written. Row
+// 2 gives the stored customer (by number) a new email; row 3, prepared
+// before row 2 was written, names the customer's old email, and creates a
+// new customer with it, exactly as when the batches run one after the
+// other. Row 6 repeats row 5's email in another case: the second of the
+// two is rejected naming the first (excel.md), although they are in
+// different batches. Free-text search finds the imported customers right
+// after the import, while their search text is still waiting for its copy
+// (the bulk path defers it), and the same once the service's search.index
+// job has made the copies.
 func TestImportPreparedAheadAndSearch(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, serverOptions{config: "imports:\n  batchRows: 1\n"})
-	header := []string{"email", "firstName", "lastName", "marketingEmail", "marketingSms"}
+	old := s.create(map[string]any{"firstName": "Yrjö", "lastName": "Vanhavirta", "email": "ennakko.y@example.fi"})
+	header := []string{"number", "email", "firstName", "lastName", "marketingEmail", "marketingSms"}
 	job := s.startImport(sheet(t, header, [][]string{
-		{"ennakko.a@example.fi", "Aada", "Ennakkovirta", "false", "false"},
-		{"ENNAKKO.a@example.fi", "Aada", "Jälkivirta", "true", "false"},
-		{"ennakko.b@example.fi", "Bertta", "Ennakkovirta", "false", "true"},
-		{"ennakko.c@example.fi", "Cecilia", "Ennakkovirta", "false", "false"},
-		{"ennakko.c@example.fi", "Cecilia", "Ennakkovirta", "false", "false"},
+		{strconv.FormatInt(old.customer.Number, 10), "ennakko.z@example.fi", "Yrjö", "Ennakkovirta", "false", "false"},
+		{"", "ENNAKKO.y@example.fi", "Aada", "Jälkivirta", "true", "false"},
+		{"", "ennakko.b@example.fi", "Bertta", "Ennakkovirta", "false", "true"},
+		{"", "ennakko.c@example.fi", "Cecilia", "Ennakkovirta", "false", "false"},
+		{"", "Ennakko.C@example.fi", "Cecilia", "Ennakkovirta", "false", "false"},
 	}), nil)
 	done := s.waitImport(job.ID, time.Minute)
-	if done.Status != "succeeded" || done.Created != 3 || done.Updated != 1 || done.Unchanged != 1 || done.Rejected != 0 {
-		t.Fatalf("import: %s; want 3 created, 1 updated, 1 unchanged", done)
+	if done.Status != "succeeded" || done.Created != 3 || done.Updated != 1 || done.Unchanged != 0 || done.Rejected != 1 {
+		t.Fatalf("import: %s; want 3 created, 1 updated, 1 rejected", done)
+	}
+	if e := done.Errors; len(e) != 1 || e[0].Row != 6 || e[0].Column != "email" || !strings.Contains(e[0].Message, "also in row 5") {
+		t.Errorf("errors %+v; want row 6's email, also in row 5", e)
 	}
 
 	find := func(q string) []string {
@@ -65,9 +73,10 @@ func TestImportPreparedAheadAndSearch(t *testing.T) {
 			q    string
 			want []string
 		}{
-			{"ennakkovirta", []string{"ennakko.b@example.fi Ennakkovirta false", "ennakko.c@example.fi Ennakkovirta false"}},
-			{"jälkivirta aada", []string{"ennakko.a@example.fi Jälkivirta true"}},
-			{"ENNAKKO.A@", []string{"ennakko.a@example.fi Jälkivirta true"}},
+			{"ennakkovirta", []string{"ennakko.z@example.fi Ennakkovirta false", "ennakko.b@example.fi Ennakkovirta false", "ennakko.c@example.fi Ennakkovirta false"}},
+			{"jälkivirta aada", []string{"ennakko.y@example.fi Jälkivirta true"}},
+			{"ENNAKKO.Y@", []string{"ennakko.y@example.fi Jälkivirta true"}},
+			{"vanhavirta", nil},
 		} {
 			if got := find(c.q); !slices.Equal(got, c.want) {
 				t.Errorf("%s: q %q found %v, want %v", when, c.q, got, c.want)
