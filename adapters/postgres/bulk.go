@@ -423,9 +423,9 @@ func (s *Store) checkStored(ctx context.Context, tx pgx.Tx, b ports.Batch, ws []
 		{"externalId", `SELECT u.i FROM unnest($1::int[], $2::text[]) AS u(i, v)
 			JOIN customers c ON c.external_id = u.v WHERE c.id <> ALL($3)`, []any{extI, exts, written}},
 		{"netvisorId", `SELECT u.i FROM unnest($1::int[], $2::text[]) AS u(i, v)
-			JOIN customers c ON c.netvisor_id = u.v WHERE c.id <> ALL($3)`, []any{nvI, nvs, written}},
+			JOIN customers c ON c.netvisor_id = u.v WHERE c.netvisor_id IS NOT NULL AND c.id <> ALL($3)`, []any{nvI, nvs, written}},
 		{"ssn", `SELECT u.i FROM unnest($1::int[], $2::bytea[]) AS u(i, h)
-			JOIN customers c ON c.ssn_hash = u.h WHERE c.id <> ALL($3)`, []any{ssnI, ssns, written}},
+			JOIN customers c ON c.ssn_hash = u.h WHERE c.ssn_hash IS NOT NULL AND c.id <> ALL($3)`, []any{ssnI, ssns, written}},
 		{"customerCards", `SELECT u.i FROM unnest($1::int[], $2::text[]) AS u(i, v)
 			JOIN customer_cards k ON k.card = u.v WHERE k.customer_id <> ALL($3)`, []any{cardI, cards, written}},
 		{"externalSystems", `SELECT u.i FROM unnest($1::int[], $2::int[], $3::text[]) AS u(i, sys, v)

@@ -182,12 +182,19 @@ func findWhere(q ports.CustomerQuery) (*where, error) {
 		if canon, err := finnish.ParseBusinessID(b); err == nil {
 			b = canon
 		}
-		w.add("business_id = ?", b)
+		// business_id <> '' names the partial index (migration 00013).
+		w.add("business_id <> '' AND business_id = ?", b)
 	}
 	if g := strings.TrimSpace(q.Group); g != "" {
 		w.add("groups @> ?::text[]", []string{g})
 	}
-	if q.Type != "" {
+	switch q.Type {
+	case "":
+	case customer.Company:
+		// Literally, so that the partial index of the companies' numbers
+		// is used with a generic plan too (migration 00013).
+		w.add("type = 'company'")
+	default:
 		w.add("type = ?", string(q.Type))
 	}
 	switch {

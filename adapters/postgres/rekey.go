@@ -22,7 +22,7 @@ func (s *Store) checkSSNUnderOldKeys(ctx context.Context, q querier, id uuid.UUI
 		return nil
 	}
 	var taken bool
-	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM customers WHERE ssn_hash = ANY($1) AND id <> $2)`,
+	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM customers WHERE ssn_hash IS NOT NULL AND ssn_hash = ANY($1) AND id <> $2)`,
 		s.ssn.oldHashes(after), id).Scan(&taken); err != nil {
 		return err
 	}
