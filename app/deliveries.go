@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.uber.org/fx"
@@ -23,13 +22,17 @@ import (
 // How a drain works, unless the processor says otherwise.
 const (
 	// DefaultDrainBatch is how many deliveries a drain claims at once:
-	// claiming and recording cost two statements a batch, and a batch is
-	// held (by one connection) while it is processed.
+	// a batch is one transaction (one commit) with the register's writes
+	// for its deliveries and their results, held (by one connection) while
+	// it is processed.
 	DefaultDrainBatch = 100
-	// DefaultDrainParallel is how many deliveries go through the register
-	// at once in this instance, shared by the drains of every connector,
-	// each on a connection of its own: the register waits on PostgreSQL
-	// (reads, a commit) more than it computes.
+	// DefaultDrainParallel is how many batches are processed at once in
+	// this instance, shared by the drains of every connector (at most
+	// maxHeldBatches): a drain job runs as many drain loops, each claiming
+	// batches of its own. The deliveries of a batch go through the
+	// register one after the other (its transaction serves one call at a
+	// time), and the register waits on PostgreSQL as much as it computes,
+	// so several batches keep the cores busy.
 	DefaultDrainParallel = 4
 	// maxHeldBatches bounds the batches held at once in this instance
 	// (each holds a connection while it is processed), so that drains of
@@ -57,13 +60,20 @@ const (
 // drain's request (ports.Inbox.EndDrain), or goes on when deliveries came
 // meanwhile.
 //
-// A delivery that does not parse, or that the register refuses (invalid
-// data, a value another customer holds), is rejected with the reason: the
-// inbox keeps dead letters, and retrying cannot help. Any other error (the
-// register or the store down) fails the attempt: the delivery is tried
-// again after attempt⁴ seconds (±10 %), and after inbound.DeliveryAttempts
-// attempts since it arrived or an admin retried it, it is failed. A
-// failing delivery never holds up the others of its batch.
+// A batch is processed in the drain's transaction (ports.Inbox.Drain), and
+// each delivery of it in a part of that transaction of its own
+// (ports.Inbox.Session): what the register writes for a delivery commits
+// together with the delivery's result, exactly once, in one commit per
+// batch. A delivery that does not parse, or that the register refuses
+// (invalid data, a value another customer holds), is rejected with the
+// reason (the drafts of it the register took are kept): the inbox keeps
+// dead letters, and retrying cannot help. Any other error (the register
+// or the store down, a deadlock, a statement PostgreSQL refuses) fails the
+// attempt, and what the delivery's processing wrote is rolled back: it is
+// tried again after attempt⁴ seconds (±10 %), and after
+// inbound.DeliveryAttempts attempts since it arrived or an admin retried
+// it, it is failed. A failing delivery never holds up the others of its
+// batch.
 type DeliveryProcessor struct {
 	Inbox      ports.Inbox
 	Ingest     ports.Ingest
@@ -77,9 +87,9 @@ type DeliveryProcessor struct {
 	Budget, Linger      time.Duration
 
 	once sync.Once
-	// batches and ingests are the slots of held batches and of register
-	// calls, shared by every drain of this instance.
-	batches, ingests chan struct{}
+	// batches are the slots of the batches held in this instance, shared
+	// by every drain: min(Parallel, maxHeldBatches).
+	batches chan struct{}
 }
 
 var _ ports.JobWorker = (*DeliveryProcessor)(nil)
@@ -87,11 +97,17 @@ var _ ports.JobWorker = (*DeliveryProcessor)(nil)
 // Kind is the kind of DrainArgs.
 func (*DeliveryProcessor) Kind() string { return inbound.DrainArgs{}.Kind() }
 
-// Timeout bounds one drain job: its budget, the batch it is in when the
+// Timeout bounds one drain job: its budget, the batches it is in when the
 // budget runs out, and its end.
 func (p *DeliveryProcessor) Timeout() time.Duration { return p.budget() + 5*time.Minute }
 
-// Work runs one drain of a connector.
+// Work runs one drain of a connector: Parallel drain loops at once, each
+// claiming and processing batches of its own, until the drain has caught
+// up (every loop found nothing due for the linger, none holding a batch)
+// or its budget is spent. Then, with no batch of the job held, it makes
+// the job's one decision: it ends the drain's request (EndDrain), hands
+// over to the next drain job (RequestDrain), or, when EndDrain finds
+// deliveries came meanwhile, runs the loops again.
 func (p *DeliveryProcessor) Work(ctx context.Context, job ports.RunningJob) error {
 	var args inbound.DrainArgs
 	if err := job.Decode(&args); err != nil {
@@ -106,91 +122,178 @@ func (p *DeliveryProcessor) Work(ctx context.Context, job ports.RunningJob) erro
 		// that enables it drains them (Kick).
 		return ports.CancelJob(fmt.Errorf("connector %q is not enabled here, or receives no webhooks: its deliveries wait in the inbox until it is", name))
 	}
-	deadline := time.Now().Add(p.budget())
-	var idleSince time.Time // when the drain caught up; zero: it has not
-	process := func(ctx context.Context, ds []ports.Delivery) []ports.DeliveryResult {
-		return p.processBatch(ctx, c, recv, ds)
-	}
 	p.once.Do(func() {
-		p.batches, p.ingests = make(chan struct{}, maxHeldBatches), make(chan struct{}, p.parallel())
+		p.batches = make(chan struct{}, min(p.parallel(), maxHeldBatches))
 	})
+	d := &drainRun{p: p, name: name, deadline: time.Now().Add(p.budget()),
+		process: func(ctx context.Context, ds []ports.Delivery) []ports.DeliveryResult {
+			return p.processBatch(ctx, c, recv, ds)
+		}}
 	for {
-		select {
-		case p.batches <- struct{}{}:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		n, err := p.Inbox.Drain(ctx, name, p.batchSize(), p.now(), process)
-		<-p.batches
-		if err != nil {
+		handOver, err := d.run(ctx)
+		switch {
+		case err != nil:
 			return err
+		case ctx.Err() != nil:
+			return ctx.Err() // stopping: the job runs again at the next start
+		case handOver:
+			// The next drain job goes on from here.
+			return p.Inbox.RequestDrain(ctx, name, inbound.DrainJob(name))
 		}
-		if err := ctx.Err(); err != nil {
-			return err // stopping: the job runs again at the next start
-		}
-		if n > 0 {
-			idleSince = time.Time{}
-			if time.Now().After(deadline) {
-				// The next drain job goes on from here.
-				return p.Inbox.RequestDrain(ctx, name, inbound.DrainJob(name))
-			}
-			continue
-		}
-		if idleSince.IsZero() {
-			idleSince = time.Now()
-		}
-		if time.Since(idleSince) < p.linger() && time.Now().Before(deadline) {
-			select {
-			case <-time.After(drainPoll):
-				continue
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-		idleSince = time.Time{}
 		ended, err := p.Inbox.EndDrain(ctx, name, p.now(), func(at time.Time) ports.Job { return inbound.DrainRetryJob(name, at) })
 		if err != nil || ended {
 			return err
 		}
-		// Deliveries came while the batch before was processed: go on.
+		// Deliveries came while the batches before were processed: go on.
 	}
 }
 
-// processBatch processes the deliveries of a batch, as many at once as
-// there are free register slots (p.Parallel in all), and returns a result
-// for each it attempted: when ctx ends (a shutdown) the ones not begun, and
-// the ones whose register call was cut short, get none and stay as they
-// were.
-func (p *DeliveryProcessor) processBatch(ctx context.Context, c inbound.Connector, recv inbound.Receiver, ds []ports.Delivery) []ports.DeliveryResult {
-	results := make([]ports.DeliveryResult, len(ds))
-	attempted := make([]bool, len(ds))
-	var (
-		next atomic.Int64
-		wg   sync.WaitGroup
-	)
-	for range min(p.parallel(), len(ds)) {
+// drainRun is the state the drain loops of one drain job share.
+type drainRun struct {
+	p        *DeliveryProcessor
+	name     string
+	deadline time.Time
+	process  func(ctx context.Context, ds []ports.Delivery) []ports.DeliveryResult
+
+	mu sync.Mutex
+	// held counts the loops holding a batch; idleSince is when a loop
+	// last found nothing due since a batch was claimed (zero: none did).
+	held      int
+	idleSince time.Time
+	// stop ends the loops (after the batch each holds); handOver is set
+	// when the budget ran out with deliveries still coming, err by the
+	// first drain that failed.
+	stop, handOver bool
+	err            error
+}
+
+// run runs the drain loops until they stop, and says why: handOver, an
+// error, or (neither, ctx alive) the drain has caught up.
+func (d *drainRun) run(ctx context.Context) (handOver bool, err error) {
+	d.idleSince, d.stop, d.handOver, d.err = time.Time{}, false, false, nil
+	var wg sync.WaitGroup
+	for range d.p.parallel() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < len(ds); i = int(next.Add(1) - 1) {
-				select {
-				case p.ingests <- struct{}{}:
-				case <-ctx.Done():
-					return
-				}
-				results[i], attempted[i] = p.process(ctx, c, recv, ds[i])
-				<-p.ingests
-			}
+			d.loop(ctx)
 		}()
 	}
 	wg.Wait()
-	out := results[:0]
-	for i, r := range results {
-		if attempted[i] {
+	return d.handOver, d.err
+}
+
+// loop claims and processes batches until the run stops.
+func (d *drainRun) loop(ctx context.Context) {
+	p := d.p
+	for {
+		select {
+		case p.batches <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		d.mu.Lock()
+		if d.stop {
+			d.mu.Unlock()
+			<-p.batches
+			return
+		}
+		d.held++
+		d.mu.Unlock()
+		n, err := p.Inbox.Drain(ctx, d.name, p.batchSize(), p.now(), d.process)
+		<-p.batches
+		d.mu.Lock()
+		d.held--
+		switch {
+		case err != nil:
+			if d.err == nil {
+				d.err = err
+			}
+			d.stop = true
+		case ctx.Err() != nil:
+			d.stop = true
+		case n > 0:
+			d.idleSince = time.Time{}
+			if time.Now().After(d.deadline) {
+				d.handOver, d.stop = true, true
+			}
+		default:
+			// Nothing due for this loop. The drain has caught up when no
+			// loop holds a batch (one that does may find more after it)
+			// and nothing came for the linger, or the budget is spent.
+			if d.idleSince.IsZero() {
+				d.idleSince = time.Now()
+			}
+			if d.held == 0 && (time.Since(d.idleSince) >= p.linger() || !time.Now().Before(d.deadline)) {
+				d.stop = true
+			}
+		}
+		stop := d.stop
+		d.mu.Unlock()
+		if stop {
+			return
+		}
+		if n == 0 {
+			select {
+			case <-time.After(drainPoll):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+// processBatch processes the deliveries of a batch one after the other,
+// each in a session of its own within the drain's transaction, and
+// returns a result for each it attempted: when ctx ends (a shutdown) the
+// ones not begun, and the one cut short, get none and stay as they were.
+func (p *DeliveryProcessor) processBatch(ctx context.Context, c inbound.Connector, recv inbound.Receiver, ds []ports.Delivery) []ports.DeliveryResult {
+	out := make([]ports.DeliveryResult, 0, len(ds))
+	for _, d := range ds {
+		if ctx.Err() != nil {
+			break
+		}
+		if r, ok := p.processAlone(ctx, c, recv, d); ok {
 			out = append(out, r)
 		}
 	}
 	return out
+}
+
+// errUndo rolls back the session of a delivery whose attempt failed or
+// was cut short.
+var errUndo = errors.New("app: the delivery's attempt is undone")
+
+// processAlone processes one delivery in a session of its own (a part of
+// the drain's transaction): what its processing wrote is kept when it is
+// processed or rejected, and rolled back when the attempt failed or was
+// cut short, so that the attempt made again starts afresh and the batch's
+// transaction goes on for the others whatever failed in this one.
+func (p *DeliveryProcessor) processAlone(ctx context.Context, c inbound.Connector, recv inbound.Receiver, d ports.Delivery) (ports.DeliveryResult, bool) {
+	var (
+		res       ports.DeliveryResult
+		attempted bool
+	)
+	err := p.Inbox.Session(ctx, func(ctx context.Context) error {
+		res, attempted = p.process(ctx, c, recv, d)
+		if attempted && (res.Status == ports.DeliveryProcessed || res.Status == ports.DeliveryRejected) {
+			return nil
+		}
+		return errUndo
+	})
+	switch {
+	case err == nil || errors.Is(err, errUndo):
+		return res, attempted
+	case ctx.Err() != nil:
+		return ports.DeliveryResult{}, false
+	}
+	// The session itself failed (its savepoint could not be made or
+	// released): what the delivery wrote is not kept, so the attempt
+	// failed.
+	log := func() *zap.Logger {
+		return p.Log.With(zap.String("connector", d.Connector), zap.Stringer("delivery", d.ID))
+	}
+	return p.failed(d, err, log), true
 }
 
 // process processes one delivery; false when it was not attempted (ctx
@@ -249,8 +352,9 @@ func (p *DeliveryProcessor) process(ctx context.Context, c inbound.Connector, re
 				outcomes = append(outcomes, "refused")
 				continue
 			case ctx.Err() != nil:
-				// Cut short by a shutdown: not an attempt. The drafts done
-				// are done again next time, which changes nothing.
+				// Cut short by a shutdown: not an attempt. What the drafts
+				// done wrote is rolled back with the delivery's session
+				// (processAlone), and done again next time.
 				return ports.DeliveryResult{}, false
 			}
 			return p.failed(d, err, log), true

@@ -17,11 +17,13 @@ import (
 
 	"kirjuri/adapters/postgres"
 	"kirjuri/adapters/postgres/pgtest"
+	"kirjuri/adapters/system"
 	"kirjuri/app"
 	"kirjuri/core/consent"
 	"kirjuri/core/customer"
 	"kirjuri/core/fault"
 	"kirjuri/core/intake"
+	"kirjuri/core/register"
 	"kirjuri/ports"
 	"kirjuri/ports/inbound"
 )
@@ -442,10 +444,11 @@ func TestDrainStops(t *testing.T) {
 }
 
 // TestDrainHandsOver: a drain whose time is up stops after its batch and
-// leaves the rest to the next drain job.
+// leaves the rest to the next drain job. One loop, so that one batch is
+// taken (each of Parallel loops stops after the batch it holds).
 func TestDrainHandsOver(t *testing.T) {
 	e := newDrainEnv(t)
-	e.p.BatchSize, e.p.Budget = 5, time.Nanosecond
+	e.p.BatchSize, e.p.Budget, e.p.Parallel = 5, time.Nanosecond, 1
 	for i := range 12 {
 		e.receive(fmt.Sprintf("C-%d", i))
 	}
@@ -529,3 +532,73 @@ func (unverified) SystemID() customer.SystemID                       { return cu
 func (unverified) DeliveryKey(http.Header, []byte) string            { return "" }
 func (unverified) KeptHeaders() []string                             { return nil }
 func (unverified) Parse(http.Header, []byte) ([]intake.Draft, error) { return nil, nil }
+
+// registerStub is stubConnector whose drafts the register takes: an
+// Authoritative person per id, named by it; an id starting with "ancient"
+// carries an update time PostgreSQL cannot store (before 4713 BC), which
+// the register does not refuse, so that the store fails its write.
+type registerStub struct{ stubConnector }
+
+func (registerStub) Parse(_ http.Header, body []byte) ([]intake.Draft, error) {
+	var out []intake.Draft
+	for _, id := range strings.Split(string(body), ",") {
+		d := intake.Draft{Link: customer.ExternalLink{SystemID: customer.Webstore, Identifier: id}, Trust: intake.Authoritative,
+			Patch: customer.Patch{FirstName: customer.Set("Toimitus"), LastName: customer.Set(id)}}
+		if strings.HasPrefix(id, "ancient") {
+			d.SourceUpdatedAt = time.Date(-10000, 1, 1, 0, 0, 0, 0, time.UTC)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// TestDrainRollsBackAFailedDelivery: with the real register, a delivery
+// whose processing the store fails (a value PostgreSQL refuses, after a
+// draft of it was stored) is rolled back alone: what it wrote is gone and
+// it waits for its next attempt, while the others of its batch are
+// processed and their customers committed with their results.
+func TestDrainRollsBackAFailedDelivery(t *testing.T) {
+	e := newDrainEnv(t)
+	set, err := inbound.NewSet([]inbound.Connector{registerStub{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.p.Connectors, e.p.Ingest = set, register.New(e.store, system.Clock{}, system.IDs{})
+	before := e.receive("R-1")
+	failing := e.receive("R-2,ancient-3")
+	after := e.receive("R-4")
+	if err := e.work(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	link := func(id string) customer.ExternalLink {
+		return customer.ExternalLink{SystemID: customer.Webstore, Identifier: id}
+	}
+	for _, x := range []struct {
+		d  ports.Delivery
+		id string
+	}{{before, "R-1"}, {after, "R-4"}} {
+		d := e.delivery(x.d.ID)
+		c, err := e.store.GetByExternal(t.Context(), link(x.id))
+		if d.Status != ports.DeliveryProcessed || err != nil || d.Outcome != "created "+c.ID().String() {
+			t.Errorf("a delivery beside a failing one: %+v; its customer %v", d, err)
+		}
+	}
+	d := e.delivery(failing.ID)
+	if d.Status != ports.DeliveryReceived || d.Attempts != 1 || !strings.Contains(d.LastError, "out of range") || !d.NextAttempt.After(e.now) {
+		t.Errorf("the failing delivery: %+v", d)
+	}
+	// Its first draft was stored before the second failed: rolled back
+	// with it, so that the next attempt starts afresh.
+	for _, id := range []string{"R-2", "ancient-3"} {
+		if _, err := e.store.GetByExternal(t.Context(), link(id)); !fault.IsNotFound(err) {
+			t.Errorf("customer %s of the failed delivery: %v, want none", id, err)
+		}
+	}
+	var customers int
+	if err := e.pool.QueryRow(t.Context(), `SELECT count(*) FROM customers`).Scan(&customers); err != nil {
+		t.Fatal(err)
+	}
+	if customers != 2 {
+		t.Errorf("%d customers stored, want the two of the processed deliveries", customers)
+	}
+}

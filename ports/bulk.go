@@ -39,9 +39,11 @@ type BulkStore interface {
 	// becomes a part of the session's that rolls back alone, and nothing
 	// fn writes is visible to anyone else until fn returns nil and the
 	// session commits. An error of fn, or of the commit, rolls everything
-	// back and is returned. Sessions do not nest: a Session within one
-	// joins it. Customer numbers taken meanwhile (NextNumbers) are not
-	// given back.
+	// back and is returned. A Session within one is a part of it that
+	// rolls back alone: when its fn fails, what that fn wrote is undone
+	// and the outer session goes on; otherwise it commits with the outer
+	// one. Customer numbers taken meanwhile (NextNumbers) are not given
+	// back.
 	//
 	// An import uses it to commit a batch together with its progress (so
 	// a resumed import applies no row twice), and an atomic import to

@@ -119,7 +119,21 @@ type Inbox interface {
 	// it was, not attempted. It returns how many it claimed (0: none was
 	// due, or every due one is held by another drain). fn must not
 	// use the inbox.
+	//
+	// It is one transaction, and fn runs in it: the context fn gets
+	// carries it as a Session's fn's does, so every call of the same store
+	// made with that context (the customer store's, its bulk and ingest
+	// paths) takes part. What fn so writes commits together with the
+	// results, and is rolled back when they cannot be recorded (Drain then
+	// returns the error). fn calls the store from one goroutine at a time;
+	// a Session within fn is a part of the transaction that rolls back
+	// alone, which lets one delivery's failed processing leave the others'.
 	Drain(ctx context.Context, connector string, limit int, now time.Time, fn func(ctx context.Context, ds []Delivery) []DeliveryResult) (int, error)
+	// Session runs fn in a transaction of the inbox's store, as
+	// BulkStore.Session does; within Drain's fn it is a part of the
+	// drain's transaction (a savepoint) that rolls back alone when fn
+	// fails, also when ctx has ended.
+	Session(ctx context.Context, fn func(ctx context.Context) error) error
 	// EndDrain ends the connector's drain request when no delivery is due
 	// at now: it waits for deliveries being stored, and when one of them
 	// or any other is due (and not held by a drain), it returns false and

@@ -71,7 +71,7 @@ func (s *Store) Find(ctx context.Context, q ports.CustomerQuery) (ports.Page, er
 	// Plan every find for its own arguments: a generic plan cannot tell a
 	// rare search term from a common one. CacheDescribe executes through the
 	// unnamed statement, which PostgreSQL plans with the actual values.
-	rows, err := s.pool.Query(ctx, sql, append([]any{pgx.QueryExecModeCacheDescribe}, w.args...)...)
+	rows, err := s.db(ctx).Query(ctx, sql, append([]any{pgx.QueryExecModeCacheDescribe}, w.args...)...)
 	if err != nil {
 		return ports.Page{}, wrap("find customers", err)
 	}
@@ -222,7 +222,7 @@ const sortableUpdates = 20000
 // changed since a moment. It reads only the updated_at index.
 func (s *Store) fewUpdatedSince(ctx context.Context, since time.Time) (bool, error) {
 	var n int
-	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM (
+	err := s.db(ctx).QueryRow(ctx, `SELECT count(*) FROM (
 		SELECT 1 FROM customers WHERE updated_at >= $1 LIMIT $2) s`, since, sortableUpdates).Scan(&n)
 	return n < sortableUpdates, err
 }

@@ -20,10 +20,13 @@ const inboxColumns = `id, connector, delivery_key, received_at, headers, body, s
 
 // The inbox is the queue of its deliveries. A drain of a connector claims
 // received deliveries with FOR UPDATE SKIP LOCKED in a transaction that
-// holds them while they are processed (the register writes in transactions
-// of its own), then records their results in one UPDATE: no write per
-// delivery to claim it, and a drain whose instance dies lets its
-// deliveries go with its connection.
+// holds them while they are processed, then records their results in one
+// UPDATE and commits: no write per delivery to claim it, and a drain whose
+// instance dies lets its deliveries go with its connection. The processing
+// runs in the same transaction (the context fn gets carries it, as a
+// Session's fn's does): what the register writes for a delivery commits
+// together with the delivery's status, in one commit per batch, or not at
+// all.
 //
 // Whether a drain is requested is kept in connector_drains. Receive reads
 // it under a shared advisory lock of the connector, held to its commit,
@@ -164,7 +167,9 @@ func (s *Store) Delivery(ctx context.Context, id uuid.UUID) (ports.Delivery, err
 }
 
 // Drain claims due deliveries, hands them to fn while holding them, and
-// records fn's results.
+// records fn's results, in one transaction that fn's context carries
+// (ports.Inbox.Drain): the store's calls made with it take part, and a
+// Session within fn is a savepoint of it.
 func (s *Store) Drain(ctx context.Context, connector string, limit int, now time.Time, fn func(context.Context, []ports.Delivery) []ports.DeliveryResult) (int, error) {
 	if limit <= 0 {
 		return 0, errors.New("postgres: inbox: drain: limit must be positive")
@@ -181,9 +186,13 @@ func (s *Store) Drain(ctx context.Context, connector string, limit int, now time
 	// attempt failed waits for its next attempt. The drain's request is
 	// renewed on the way, now and then (it is read without a lock, so the
 	// renewal holds up nobody).
+	// The renewal skips a request another drain is renewing: that drain
+	// holds its row to the end of its batch.
 	rows, err := tx.Query(ctx, `WITH renew AS (
 			UPDATE connector_drains SET requested_at = now()
-			WHERE connector = $1 AND requested_at IS NOT NULL AND requested_at < now() - $4::interval)
+			WHERE connector = (SELECT connector FROM connector_drains
+				WHERE connector = $1 AND requested_at IS NOT NULL AND requested_at < now() - $4::interval
+				FOR UPDATE SKIP LOCKED))
 		SELECT `+inboxColumns+` FROM connector_inbox
 		WHERE connector = $1 AND status = 'received' AND `+dueAt2+`
 		ORDER BY received_at, id LIMIT $3 FOR UPDATE SKIP LOCKED`, connector, now.UTC(), limit, renewDrainRequest)
@@ -197,9 +206,12 @@ func (s *Store) Drain(ctx context.Context, connector string, limit int, now time
 	if len(ds) == 0 {
 		return 0, tx.Commit(ctx)
 	}
-	results := fn(ctx, ds)
+	// fn runs in the drain's transaction: what it writes through the
+	// store with this context commits with the results below, or is
+	// rolled back with them.
+	results := fn(context.WithValue(ctx, sessionKey{}, tx), ds)
 	// What was done is recorded even when ctx ended meanwhile (a
-	// shutdown): the register has stored it.
+	// shutdown): the register's writes for it are in this transaction.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainWriteTimeout)
 	defer cancel()
 	if err := recordResults(wctx, tx, ds, results); err != nil {

@@ -17,7 +17,9 @@ import (
 
 	"kirjuri/adapters/postgres"
 	"kirjuri/adapters/postgres/pgtest"
+	"kirjuri/core/customer"
 	"kirjuri/core/fault"
+	"kirjuri/core/register"
 	"kirjuri/ports"
 )
 
@@ -604,5 +606,194 @@ func TestInboxReceiveAfterEndDrain(t *testing.T) {
 	}
 	if n := jobsOfKind(t, pool, "test.drain"); n != 2 || !drainRequested(t, pool, "webstore") {
 		t.Errorf("%d drain jobs after a delivery stored while the drain ended, want 2 and a drain requested", n)
+	}
+}
+
+// TestInboxDrainProcessesInItsTransaction: fn runs in the drain's
+// transaction. What the register writes with fn's context commits with
+// the results, unseen by others until then, and is rolled back when the
+// results cannot be recorded; a Session within fn rolls back alone, also
+// when the drain's context ends in it (a shutdown).
+func TestInboxDrainProcessesInItsTransaction(t *testing.T) {
+	s, _ := pgtest.NewStoreAndPool(t)
+	reg := register.New(s, wallClock{}, v7{})
+	ctx := t.Context()
+	at := time.Now().UTC().Truncate(time.Microsecond)
+	seq := 0
+	receive := func() ports.Delivery {
+		t.Helper()
+		seq++
+		d := newDelivery("webstore", fmt.Sprintf("msg_%d", seq), at.Add(time.Duration(seq)*time.Microsecond))
+		if _, _, err := s.Receive(ctx, d, drainJob("webstore")); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	create := func(ctx context.Context, last string) *customer.Customer {
+		t.Helper()
+		c, err := reg.Create(ctx, person("Toimitus", last), caller)
+		if err != nil {
+			t.Fatalf("Create within the drain: %v", err)
+		}
+		return c
+	}
+	stored := func(c *customer.Customer) bool {
+		t.Helper()
+		_, err := s.Get(ctx, c.ID())
+		if err != nil && !fault.IsNotFound(err) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+	processed := func(d ports.Delivery) ports.DeliveryResult {
+		return ports.DeliveryResult{ID: d.ID, Status: ports.DeliveryProcessed, Outcome: "created", At: at}
+	}
+
+	// Committed with the results, and seen by nobody before.
+	first := receive()
+	var made *customer.Customer
+	n, err := s.Drain(ctx, "webstore", 10, at, func(ctx context.Context, ds []ports.Delivery) []ports.DeliveryResult {
+		made = create(ctx, "Yhdessä")
+		if stored(made) {
+			t.Error("another connection sees what the drain wrote before it committed")
+		}
+		if _, err := s.Get(ctx, made.ID()); err != nil {
+			t.Errorf("the drain's context does not see what it wrote: %v", err)
+		}
+		return []ports.DeliveryResult{processed(ds[0])}
+	})
+	if err != nil || n != 1 {
+		t.Fatalf("drain: %d, %v", n, err)
+	}
+	if !stored(made) {
+		t.Error("what fn wrote was not committed with the results")
+	}
+	if d, _ := s.Delivery(ctx, first.ID); d.Status != ports.DeliveryProcessed {
+		t.Errorf("the delivery: %+v", d)
+	}
+
+	// Results the drain refuses: nothing fn wrote is kept.
+	second := receive()
+	backlog, _, err := s.Backlog(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lost *customer.Customer
+	if _, err := s.Drain(ctx, "webstore", 10, at, func(ctx context.Context, ds []ports.Delivery) []ports.DeliveryResult {
+		lost = create(ctx, "Hukassa")
+		return []ports.DeliveryResult{{ID: uuid.Must(uuid.NewV7()), Status: ports.DeliveryProcessed, At: at}}
+	}); err == nil {
+		t.Fatal("a result for a delivery the drain does not hold was recorded")
+	}
+	if stored(lost) {
+		t.Error("what fn wrote was kept although the results were not recorded")
+	}
+	if b, _, _ := s.Backlog(ctx); b != backlog {
+		t.Errorf("the outbox holds %d events after a drain that recorded nothing, want %d", b, backlog)
+	}
+	if d, _ := s.Delivery(ctx, second.ID); d.Status != ports.DeliveryReceived || d.Attempts != 0 {
+		t.Errorf("the delivery of a refused drain: %+v", d)
+	}
+
+	// Sessions within fn: a failing one and one cut short by the end of
+	// the drain's context roll back alone; the results of the others and
+	// what they wrote are recorded all the same.
+	third := receive()
+	dctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	boom := errors.New("boom")
+	var undone, kept, cut *customer.Customer
+	n, err = s.Drain(dctx, "webstore", 10, at, func(ctx context.Context, ds []ports.Delivery) []ports.DeliveryResult {
+		if len(ds) != 2 || ds[0].ID != second.ID || ds[1].ID != third.ID {
+			t.Fatalf("claimed %+v", ds)
+		}
+		if err := s.Session(ctx, func(ctx context.Context) error {
+			undone = create(ctx, "Peruttu")
+			return boom
+		}); !errors.Is(err, boom) {
+			t.Errorf("a failing Session within fn = %v, want its fn's error", err)
+		}
+		if err := s.Session(ctx, func(ctx context.Context) error {
+			kept = create(ctx, "Pysyvä")
+			return nil
+		}); err != nil {
+			t.Errorf("Session within fn: %v", err)
+		}
+		if err := s.Session(ctx, func(ctx context.Context) error {
+			cut = create(ctx, "Kesken")
+			cancel()
+			return ctx.Err()
+		}); !errors.Is(err, context.Canceled) {
+			t.Errorf("a Session cut short = %v, want context.Canceled", err)
+		}
+		return []ports.DeliveryResult{
+			{ID: second.ID, Status: ports.DeliveryReceived, Reason: "boom", NextAttempt: at.Add(time.Minute)},
+			processed(third),
+		}
+	})
+	if err != nil || n != 2 {
+		t.Fatalf("drain with sessions: %d, %v", n, err)
+	}
+	if !stored(kept) {
+		t.Error("what a Session within fn wrote was not committed")
+	}
+	if stored(undone) || stored(cut) {
+		t.Errorf("a Session within fn that failed (stored %v) or was cut short (stored %v) kept what it wrote", stored(undone), stored(cut))
+	}
+	if d, _ := s.Delivery(ctx, second.ID); d.Status != ports.DeliveryReceived || d.Attempts != 1 || d.LastError != "boom" {
+		t.Errorf("the failed delivery: %+v", d)
+	}
+	if d, _ := s.Delivery(ctx, third.ID); d.Status != ports.DeliveryProcessed {
+		t.Errorf("the processed delivery: %+v", d)
+	}
+}
+
+// TestInboxDrainRenewsItsRequest: a drain at work renews its connector's
+// request now and then, so that it is not taken for lost; a drain that
+// finds the request being renewed by another (which holds its row to the
+// end of its batch) neither waits for it nor renews it again.
+func TestInboxDrainRenewsItsRequest(t *testing.T) {
+	s, pool := pgtest.NewStoreAndPool(t)
+	ctx := t.Context()
+	at := time.Now().UTC().Truncate(time.Microsecond)
+	for i := range 2 {
+		if _, _, err := s.Receive(ctx, newDelivery("webstore", fmt.Sprintf("msg_%d", i), at), drainJob("webstore")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	age := func() time.Duration {
+		t.Helper()
+		var secs float64
+		if err := pool.QueryRow(ctx, `SELECT extract(epoch FROM now() - requested_at) FROM connector_drains WHERE connector = 'webstore'`).Scan(&secs); err != nil {
+			t.Fatal(err)
+		}
+		return time.Duration(secs * float64(time.Second))
+	}
+	if _, err := pool.Exec(ctx, `UPDATE connector_drains SET requested_at = now() - interval '2 minutes'`); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Drain(ctx, "webstore", 1, at, func(_ context.Context, ds []ports.Delivery) []ports.DeliveryResult {
+		// Another drain meanwhile claims the other delivery at once,
+		// without waiting for this one's renewal.
+		done := make(chan error, 1)
+		go func() {
+			_, err := s.Drain(ctx, "webstore", 1, at, func(context.Context, []ports.Delivery) []ports.DeliveryResult { return nil })
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("the other drain: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Error("a drain waited for another's renewal of the request")
+		}
+		return []ports.DeliveryResult{{ID: ds[0].ID, Status: ports.DeliveryProcessed, At: at}}
+	})
+	if err != nil || n != 1 {
+		t.Fatalf("drain: %d %v", n, err)
+	}
+	if a := age(); a > time.Minute {
+		t.Errorf("the request is %s old after a drain, want renewed", a)
 	}
 }

@@ -37,9 +37,10 @@ func (s *Store) UpdateFromSource(ctx context.Context, id uuid.UUID, st ports.Sou
 
 // RecordEcho keeps echo with st's link on customer id
 // (customer_links.echo_fingerprint) and records st, under the customer's
-// row lock, so that it waits for a change of the customer under way.
+// row lock, so that it waits for a change of the customer under way; in
+// a transaction of its own, a savepoint within a session.
 func (s *Store) RecordEcho(ctx context.Context, id uuid.UUID, st ports.SourceTime, echo []byte) error {
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.beginner(ctx), func(tx pgx.Tx) error {
 		var one int
 		if err := tx.QueryRow(ctx, `SELECT 1 FROM customers WHERE id = $1 FOR UPDATE`, id).Scan(&one); err != nil {
 			return notFound(err, id.String())

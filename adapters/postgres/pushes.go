@@ -125,7 +125,17 @@ const linkLockSQL = `(27500, hashtext($1::int::text || '/' || $2::text))`
 // transaction, even when the connection or the process dies. An
 // UpdateFromSource of the link that awaits pushes takes the same lock,
 // shared, before it reads anything (awaitPush), so it waits for fn.
+//
+// Within a session the lock is taken in the session's transaction and
+// held to its end: a savepoint of its own would be rolled back after fn,
+// and take with it what fn wrote with ctx (the same connection).
 func (s *Store) HoldLink(ctx context.Context, link customer.ExternalLink, fn func(ctx context.Context) error) error {
+	if tx := sessionTx(ctx); tx != nil {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock`+linkLockSQL, int32(link.SystemID), link.Identifier); err != nil {
+			return fmt.Errorf("postgres: pushes: hold a link: %w", err)
+		}
+		return fn(ctx)
+	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("postgres: pushes: hold a link: %w", err)

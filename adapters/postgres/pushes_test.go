@@ -344,3 +344,61 @@ func TestHoldLinkMakesDraftsOfTheLinkWait(t *testing.T) {
 		t.Error("the link stayed held after HoldLink returned")
 	}
 }
+
+// TestHoldLinkWithinASession: within a session, HoldLink takes the link's
+// lock in the session's transaction and holds it to the session's end,
+// and what fn writes with its context commits with the session.
+func TestHoldLinkWithinASession(t *testing.T) {
+	s, _ := pgtest.NewStoreAndPool(t)
+	ctx := t.Context()
+	link := customer.ExternalLink{SystemID: customer.WooCommerce, Identifier: "57"}
+	n, err := s.NextNumber(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, events, err := customer.New(uuid.Must(uuid.NewV7()), n, customer.Patch{FirstName: customer.Set("Pito"), LastName: customer.Set("Istunto"),
+		ExternalSystems: customer.Set([]customer.ExternalLink{link})}, testChange())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create(ctx, c, events); err != nil {
+		t.Fatal(err)
+	}
+	echo := []byte("the echo of a push within a session")
+	waiting := make(chan []byte, 1)
+	err = s.Session(ctx, func(sctx context.Context) error {
+		if err := s.HoldLink(sctx, link, func(ctx context.Context) error {
+			return s.RecordEcho(ctx, c.ID(), ports.SourceTime{Link: link}, echo)
+		}); err != nil {
+			return err
+		}
+		go func() {
+			var kept []byte
+			_, err := s.UpdateFromSource(ctx, c.ID(), ports.SourceTime{Link: link, AwaitPush: true}, func(_ *customer.Customer, k ports.LinkSource) ([]consent.Event, []ports.Job, error) {
+				kept = k.Echo
+				return nil, nil, nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+			waiting <- kept
+		}()
+		select {
+		case e := <-waiting:
+			t.Errorf("a draft that awaits pushes read %q while the session held the link", e)
+		case <-time.After(300 * time.Millisecond):
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Session: %v", err)
+	}
+	select {
+	case e := <-waiting:
+		if string(e) != string(echo) {
+			t.Errorf("the waiting draft read echo %q, want the one recorded in the session", e)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiting draft never went on after the session")
+	}
+}

@@ -45,17 +45,19 @@ func (s *Store) Name() string { return "postgres" }
 // Ready reports whether PostgreSQL answers.
 func (s *Store) Ready(ctx context.Context) error { return s.pool.Ping(ctx) }
 
-// NextNumber takes the next customer number from customer_number_seq.
+// NextNumber takes the next customer number from customer_number_seq (on
+// the session's connection within a session: a sequence is not rolled
+// back, but the session holds no second connection for it).
 func (s *Store) NextNumber(ctx context.Context) (int64, error) {
 	var n int64
-	if err := s.pool.QueryRow(ctx, `SELECT nextval('customer_number_seq')`).Scan(&n); err != nil {
+	if err := s.db(ctx).QueryRow(ctx, `SELECT nextval('customer_number_seq')`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("postgres: next customer number: %w", err)
 	}
 	return n, nil
 }
 
 // Create stores a new customer, its identifiers and its events in one
-// transaction.
+// transaction (a savepoint within a session).
 func (s *Store) Create(ctx context.Context, c *customer.Customer, events []consent.Event) error {
 	return s.create(ctx, c, events, nil, nil)
 }
@@ -69,7 +71,7 @@ func (s *Store) create(ctx context.Context, c *customer.Customer, events []conse
 	if err != nil {
 		return err
 	}
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.beginner(ctx), func(tx pgx.Tx) error {
 		if err := checkGroups(ctx, tx, d.Groups); err != nil {
 			return err
 		}
@@ -95,7 +97,7 @@ func (s *Store) create(ctx context.Context, c *customer.Customer, events []conse
 
 // Update loads the customer under a row lock, runs fn and, when the version
 // grew, saves the customer, its identifiers and fn's events, all in one
-// transaction.
+// transaction (a savepoint within a session).
 func (s *Store) Update(ctx context.Context, id uuid.UUID, fn func(c *customer.Customer) ([]consent.Event, error)) (*customer.Customer, error) {
 	return s.update(ctx, id, func(c *customer.Customer) ([]consent.Event, []ports.Job, error) {
 		events, err := fn(c)
@@ -114,7 +116,7 @@ func (s *Store) update(ctx context.Context, id uuid.UUID, fn func(c *customer.Cu
 // (UpdateFromSource); st nil: none.
 func (s *Store) updateFrom(ctx context.Context, id uuid.UUID, st *ports.SourceTime, fn func(c *customer.Customer, kept ports.LinkSource) ([]consent.Event, []ports.Job, error)) (*customer.Customer, error) {
 	var out *customer.Customer
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.beginner(ctx), func(tx pgx.Tx) error {
 		if err := awaitPush(ctx, tx, st); err != nil {
 			return err
 		}
@@ -184,19 +186,19 @@ func (s *Store) updateFrom(ctx context.Context, id uuid.UUID, st *ports.SourceTi
 
 // Get reads a customer by id.
 func (s *Store) Get(ctx context.Context, id uuid.UUID) (*customer.Customer, error) {
-	c, err := s.getCustomer(ctx, s.pool, "id = $1", id)
+	c, err := s.getCustomer(ctx, s.db(ctx), "id = $1", id)
 	return c, wrap("get customer", notFound(err, id.String()))
 }
 
 // GetByNumber reads a customer by customer number.
 func (s *Store) GetByNumber(ctx context.Context, number int64) (*customer.Customer, error) {
-	c, err := s.getCustomer(ctx, s.pool, "number = $1", number)
+	c, err := s.getCustomer(ctx, s.db(ctx), "number = $1", number)
 	return c, wrap("get customer by number", notFound(err, "number "+strconv.FormatInt(number, 10)))
 }
 
 // GetByExternal reads the customer that holds an external-system link.
 func (s *Store) GetByExternal(ctx context.Context, link customer.ExternalLink) (*customer.Customer, error) {
-	c, err := s.getCustomer(ctx, s.pool,
+	c, err := s.getCustomer(ctx, s.db(ctx),
 		"id = (SELECT customer_id FROM customer_links WHERE system_id = $1 AND identifier = $2)",
 		int(link.SystemID), link.Identifier)
 	return c, wrap("get customer by link", notFound(err, "link "+link.String()))

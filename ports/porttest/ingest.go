@@ -1,6 +1,7 @@
 package porttest
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"kirjuri/core/consent"
 	"kirjuri/core/customer"
+	"kirjuri/core/intake"
 	"kirjuri/core/register"
 	"kirjuri/ports"
 )
@@ -26,13 +28,17 @@ type IngestStores struct {
 // also when the customer did not change), never moves back, belongs to the
 // customer that holds the link and goes with the link; the lookup by phone
 // finds every customer with the number, restricted ones too, in number
-// order. open must hand back stores over an empty database.
+// order; what the register's Ingest and RecordEcho write with a session's
+// context (ports.BulkStore.Session, as a connector's drain does) commits
+// or rolls back with the session. open must hand back stores over an
+// empty database.
 func RunIngest(t *testing.T, open func(t *testing.T) IngestStores) {
 	t.Helper()
 	t.Run("SourceTimeRoundTrip", testSourceTimeRoundTrip(open))
 	t.Run("SourceTimeBelongsToTheLink", testSourceTimeBelongsToTheLink(open))
 	t.Run("CustomersByPhone", testCustomersByPhone(open))
 	t.Run("EchoKeptWithTheLink", testEchoKeptWithTheLink(open))
+	t.Run("WithinASession", testIngestWithinASession(open))
 }
 
 func ingestSetup(t *testing.T, open func(t *testing.T) IngestStores) (*fixture, ports.IngestStore) {
@@ -320,6 +326,82 @@ func testEchoKeptWithTheLink(open func(t *testing.T) IngestStores) func(*testing
 		f.apply(c.ID(), customer.Patch{ExternalSystems: customer.Set([]customer.ExternalLink{link})}, apiOrigin)
 		if k := kept(f, is, c.ID(), link); k.Echo != nil || !k.At.IsZero() {
 			t.Errorf("a link removed and added again: %+v, want nothing", k)
+		}
+	}
+}
+
+// testIngestWithinASession: the ingest path takes part in a session: what
+// Ingest (its lookups, CreateFromSource, UpdateFromSource) and RecordEcho
+// write with the session's context is seen within it, and is kept or
+// undone with it, source times and echoes included.
+func testIngestWithinASession(open func(t *testing.T) IngestStores) func(*testing.T) {
+	return func(t *testing.T) {
+		f, is := ingestSetup(t, open)
+		bulk, ok := f.Customers.(ports.BulkStore)
+		if !ok {
+			t.Fatal("porttest: the customer store has no bulk path (ports.BulkStore), which Ingest needs")
+		}
+		link := customer.ExternalLink{SystemID: customer.Webstore, Identifier: "w-s1"}
+		fresh := customer.ExternalLink{SystemID: customer.Webstore, Identifier: "w-s2"}
+		t1 := time.Date(2026, 11, 2, 8, 30, 15, 123_456_000, time.UTC)
+		t2, t3 := t1.Add(time.Minute), t1.Add(2*time.Minute)
+		draft := func(l customer.ExternalLink, first string, at time.Time) intake.Draft {
+			return intake.Draft{Link: l, Trust: intake.Authoritative, SourceUpdatedAt: at, Patch: person(first, "Istunto")}
+		}
+		res, err := f.reg.Ingest(f.ctx, draft(link, "Aino", t1), connectorOrigin)
+		if err != nil || res.Outcome != intake.Created {
+			t.Fatalf("Ingest outside a session: %+v, %v", res, err)
+		}
+		c := res.Customer
+		echo := []byte("fingerprint-of-the-session-push.")
+		boom := errors.New("boom")
+		session := func(fail bool) error {
+			return bulk.Session(f.ctx, func(ctx context.Context) error {
+				if r, err := f.reg.Ingest(ctx, draft(fresh, "Eero", t1), connectorOrigin); err != nil || r.Outcome != intake.Created {
+					t.Fatalf("Ingest of a new customer in a session: %+v, %v", r, err)
+				}
+				if r, err := f.reg.Ingest(ctx, draft(link, "Aili", t2), connectorOrigin); err != nil || r.Outcome != intake.Updated {
+					t.Fatalf("Ingest of a change in a session: %+v, %v", r, err)
+				}
+				if err := is.RecordEcho(ctx, c.ID(), ports.SourceTime{Link: link, At: t3}, echo); err != nil {
+					t.Fatalf("RecordEcho in a session: %v", err)
+				}
+				// The session sees its own writes: the draft matches the
+				// customer made in it.
+				if r, err := f.reg.Ingest(ctx, draft(fresh, "Eero", t1), connectorOrigin); err != nil || r.Outcome != intake.Unchanged {
+					t.Errorf("Ingest of the same draft again in the session: %+v, %v; want unchanged", r, err)
+				}
+				if fail {
+					return boom
+				}
+				return nil
+			})
+		}
+		if err := session(true); !errors.Is(err, boom) {
+			t.Fatalf("Session = %v, want fn's error", err)
+		}
+		wantNotFound(t, "the customer a rolled back session's draft made", func() error {
+			_, err := f.Customers.GetByExternal(f.ctx, fresh)
+			return err
+		}())
+		if got := f.get(c.ID()); got.FirstName != "Aino" || got.Version != 1 {
+			t.Errorf("a customer changed in a rolled back session: first name %q, version %d", got.FirstName, got.Version)
+		}
+		if k := kept(f, is, c.ID(), link); k.Echo != nil || !k.At.Equal(t1) {
+			t.Errorf("after a rolled back session: %+v, want the time before it (%v) and no echo", k, t1)
+		}
+
+		if err := session(false); err != nil {
+			t.Fatalf("Session: %v", err)
+		}
+		if _, err := f.Customers.GetByExternal(f.ctx, fresh); err != nil {
+			t.Errorf("the customer a committed session's draft made: %v", err)
+		}
+		if got := f.get(c.ID()); got.FirstName != "Aili" || got.Version != 2 {
+			t.Errorf("a customer changed in a committed session: first name %q, version %d", got.FirstName, got.Version)
+		}
+		if k := kept(f, is, c.ID(), link); string(k.Echo) != string(echo) || !k.At.Equal(t3) {
+			t.Errorf("after a committed session: %+v, want the echo at %v", k, t3)
 		}
 	}
 }
