@@ -82,6 +82,10 @@ type Config struct {
 		MaxUploadBytes int64 `koanf:"maxUploadBytes"`
 		// BatchRows is how many rows are written in one transaction.
 		BatchRows int `koanf:"batchRows"`
+		// BatchWriters is how many batches of an import are written at
+		// once, each in its own transaction (committed in the file's
+		// order); 1 writes one after the other.
+		BatchWriters int `koanf:"batchWriters"`
 		// Workers is how many imports run at once on this instance (the
 		// queue imports); 0 runs none here.
 		Workers int `koanf:"workers"`
@@ -137,6 +141,7 @@ func defaults() map[string]any {
 		"jobs.rescueAfter":              "0s",
 		"imports.maxUploadBytes":        int64(512 << 20),
 		"imports.batchRows":             2000,
+		"imports.batchWriters":          2,
 		"imports.workers":               1,
 		"imports.timeout":               "30m",
 		"imports.maxRows":               1 << 20,
@@ -358,6 +363,9 @@ func (c Config) validateImports() []error {
 	}
 	if i.BatchRows < 1 || i.BatchRows > 100000 {
 		errs = append(errs, fmt.Errorf("imports.batchRows: must be 1 to 100000, not %d", i.BatchRows))
+	}
+	if i.BatchWriters < 1 || i.BatchWriters > 8 {
+		errs = append(errs, fmt.Errorf("imports.batchWriters: must be 1 to 8, not %d", i.BatchWriters))
 	}
 	if i.Workers < 0 || i.Workers > 100 {
 		errs = append(errs, fmt.Errorf("imports.workers: must be 0 to 100, not %d", i.Workers))

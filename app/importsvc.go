@@ -35,7 +35,7 @@ func importOptions(cfg Config) fx.Option {
 			},
 			jobs.AsWorker(func(reg *register.Service, s *postgres.Store, log *zap.Logger) *excel.ImportWorker {
 				return excel.NewImportWorker(reg, s, s, excel.ImportConfig{
-					BatchRows: cfg.Imports.BatchRows, Limits: limits, Timeout: cfg.Imports.Timeout,
+					BatchRows: cfg.Imports.BatchRows, BatchWriters: cfg.Imports.BatchWriters, Limits: limits, Timeout: cfg.Imports.Timeout,
 				}, log.Named("import"))
 			}),
 			jobs.AsWorker(postgres.NewSearchIndexWorker),

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -20,6 +21,11 @@ type ImportConfig struct {
 	// BatchRows is how many rows go through register.ImportBatch and into
 	// one transaction at a time.
 	BatchRows int
+	// BatchWriters is how many batches are written at once, each in its
+	// own transaction, committed in the file's order (writeParallel); 1
+	// writes one after the other. Atomic imports and dry runs write one at
+	// a time.
+	BatchWriters int
 	// Limits bound what a file may make the reader do.
 	Limits Limits
 	// Timeout bounds one attempt of an import job.
@@ -57,6 +63,9 @@ var _ ports.JobWorker = (*ImportWorker)(nil)
 func NewImportWorker(reg *register.Service, imports ports.ImportStore, bulk ports.BulkStore, cfg ImportConfig, log *zap.Logger) *ImportWorker {
 	if cfg.BatchRows <= 0 {
 		cfg.BatchRows = DefaultBatchRows
+	}
+	if cfg.BatchWriters <= 0 {
+		cfg.BatchWriters = DefaultBatchWriters
 	}
 	if log == nil {
 		log = zap.NewNop()
@@ -123,6 +132,11 @@ type importRun struct {
 	start  time.Time
 	mapper *Mapper
 	reason int // the position of a reason column, -1 when none
+	// beside, after and again count the batches writeParallel wrote
+	// beside others, after the ones in flight (a shared footprint, or not
+	// prepared), and again after the one before (Overlaps, or the wait
+	// ran out).
+	beside, after, again atomic.Int64
 	// keys are the file's row keys, for the register to find the second
 	// of two rows with the same number or email across batches.
 	keys *fileKeys
@@ -158,6 +172,12 @@ func (r *importRun) run(ctx context.Context) error {
 		return r.atomic(ctx)
 	}
 	opts := register.BatchOptions{DryRun: imp.Options.DryRun}
+	if n := r.w.cfg.BatchWriters; n > 1 && !imp.Options.DryRun {
+		if err := r.writeParallel(ctx, opts, n); err != nil {
+			return err
+		}
+		return r.finish(ctx, ports.ImportSucceeded)
+	}
 	prepare := func(ctx context.Context, b *importBatch) {
 		if len(b.rows) > 0 {
 			b.prepared, _ = r.w.reg.PrepareBatch(ctx, b.rows, r.batchOptions(opts), r.caller())
@@ -214,7 +234,8 @@ func (r *importRun) finish(ctx context.Context, status string) error {
 	}
 	r.w.log.Info("import finished", zap.String("import", r.imp.ID.String()), zap.String("status", status),
 		zap.Int64("rows", r.p.RowsDone), zap.Int64("created", r.p.Created), zap.Int64("updated", r.p.Updated),
-		zap.Int64("unchanged", r.p.Unchanged), zap.Int64("rejected", r.p.Rejected), zap.Duration("took", time.Since(r.start)))
+		zap.Int64("unchanged", r.p.Unchanged), zap.Int64("rejected", r.p.Rejected), zap.Duration("took", time.Since(r.start)),
+		zap.Int64("batches_beside", r.beside.Load()), zap.Int64("batches_after", r.after.Load()), zap.Int64("batches_again", r.again.Load()))
 	return nil
 }
 
@@ -309,6 +330,10 @@ type importBatch struct {
 	// (register.PrepareBatch); nil when the batch is not prepared ahead or
 	// its preparation failed.
 	prepared *register.PreparedBatch
+	// seen is how many batches were committed when its preparation began,
+	// and foot its footprint (writeParallel).
+	seen int
+	foot map[string]bool
 }
 
 // rows reads the file again and hands each batch of rows after the last
@@ -534,8 +559,20 @@ func (r *importRun) step(ctx context.Context, b *importBatch, opts register.Batc
 		return r.p, err
 	}
 	r.last = res
-	p := r.p
-	p.Errors = append([]ports.ImportProblem(nil), r.p.Errors...)
+	p := r.tally(r.p, b, res)
+	if save {
+		if err := r.w.imports.SaveImportProgress(ctx, r.imp.ID, p, b.rejected); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+// tally is the progress base with batch b's results counted in (and its
+// rejected rows in b.rejected).
+func (r *importRun) tally(base ports.ImportProgress, b *importBatch, res register.BatchResult) ports.ImportProgress {
+	p := base
+	p.Errors = append([]ports.ImportProblem(nil), base.Errors...)
 	b.rejected = b.rejected[:0]
 	// Rows in sheet order: the mapper's refusals and the register's
 	// results interleave.
@@ -561,12 +598,7 @@ func (r *importRun) step(ctx context.Context, b *importBatch, opts register.Batc
 		j++
 	}
 	p.LastRow = b.lastRow
-	if save {
-		if err := r.w.imports.SaveImportProgress(ctx, r.imp.ID, p, b.rejected); err != nil {
-			return p, err
-		}
-	}
-	return p, nil
+	return p
 }
 
 // batchOptions are opts with what every batch of the import has: its id

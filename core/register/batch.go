@@ -316,6 +316,12 @@ func (p *PreparedBatch) Write(ctx context.Context) (BatchResult, error) {
 	return res, nil
 }
 
+// Trimmed is the result without its rows' customers: what Overlaps needs
+// of it, to keep for a while without keeping the batch.
+func (r BatchResult) Trimmed() BatchResult {
+	return BatchResult{Committed: r.Committed, touched: r.touched}
+}
+
 // Overlaps tells whether an earlier batch, written after this one was
 // prepared, wrote a customer that a row of this batch names: its number,
 // or its email as it was or became. Such a row may match another customer
@@ -337,6 +343,63 @@ func (p *PreparedBatch) Overlaps(earlier BatchResult) bool {
 		}
 	}
 	return false
+}
+
+// Footprint is what the batch, written as prepared, names and writes: the
+// keys its rows name customers by (their numbers and emails), and for each
+// customer it is to write, its id, its keys as it was and is to become, and
+// every unique value it is to hold (external id, Netvisor id, identity
+// code, cards, links), with the groups it is to create. Two prepared
+// batches whose footprints share nothing touch no row, key or value of
+// each other's, so they may be written at once, each in its own
+// transaction, and end as if written one after the other; otherwise the
+// later one waits and is prepared again (ImportBatch) once the earlier is
+// committed. The strings are for comparing footprints only.
+func (p *PreparedBatch) Footprint() map[string]bool {
+	b := p.b
+	fp := make(map[string]bool, 4*len(b.rows))
+	for i, r := range b.rows {
+		if r.Number > 0 {
+			fp[NumberKey(r.Number)] = true
+		}
+		if b.keys[i] != "" {
+			fp[emailKey(b.keys[i])] = true
+		}
+		for _, k := range b.beforeKeys[i] {
+			if k != "" {
+				fp[k] = true
+			}
+		}
+	}
+	if p.first == nil {
+		return fp
+	}
+	for _, w := range p.first.w.writes {
+		if w.Before != nil {
+			fp["id:"+w.Before.ID().String()] = true
+		}
+		d := w.Customer.Data()
+		for _, k := range customerKeys(d) {
+			if k != "" {
+				fp[k] = true
+			}
+		}
+		for _, v := range [...]string{"externalId:" + d.ExternalID, "netvisorId:" + d.NetvisorID, "ssn:" + d.SSN} {
+			if !strings.HasSuffix(v, ":") {
+				fp[v] = true
+			}
+		}
+		for _, c := range d.CustomerCards {
+			fp["card:"+c] = true
+		}
+		for _, l := range d.ExternalSystems {
+			fp["link:"+l.String()] = true
+		}
+	}
+	for _, g := range p.first.w.newGroups {
+		fp["group:"+g.ExternalID] = true
+	}
+	return fp
 }
 
 // customerKeys are the keys a row can name a customer by: its number and

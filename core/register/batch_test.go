@@ -475,3 +475,52 @@ func TestImportBatchFileKeys(t *testing.T) {
 		t.Errorf("customer %d has last name %q; the rejected later row changed it", a.Number(), ln)
 	}
 }
+
+// TestPreparedBatchFootprint: footprints share a key exactly when the
+// batches name or write something of each other's.
+func TestPreparedBatchFootprint(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	a := f.create(t, withEmail("anna@example.fi"))
+	f.drain(t)
+	card := func(c string) func(*customer.Patch) {
+		return func(p *customer.Patch) { p.CustomerCards = customer.Set([]string{c}) }
+	}
+	prep := func(rows ...register.BatchRow) map[string]bool {
+		t.Helper()
+		p, err := f.svc.PrepareBatch(ctx, rows, register.BatchOptions{}, importer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Footprint()
+	}
+	shares := func(x, y map[string]bool) bool {
+		for k := range x {
+			if y[k] {
+				return true
+			}
+		}
+		return false
+	}
+	base := prep(register.BatchRow{Row: 2, Email: "uusi@example.fi", Patch: withEmail("uusi@example.fi", card("K-1"))})
+	for _, c := range []struct {
+		name  string
+		row   register.BatchRow
+		share bool
+	}{
+		{"another new customer", register.BatchRow{Row: 3, Email: "toinen@example.fi", Patch: withEmail("toinen@example.fi", card("K-2"))}, false},
+		{"the same card", register.BatchRow{Row: 3, Email: "toinen@example.fi", Patch: withEmail("toinen@example.fi", card("K-1"))}, true},
+		{"the same email", register.BatchRow{Row: 3, Email: "UUSI@example.fi", Patch: withEmail("UUSI@example.fi")}, true},
+	} {
+		if got := shares(base, prep(c.row)); got != c.share {
+			t.Errorf("%s: shares %v, want %v", c.name, got, c.share)
+		}
+	}
+	// A stored customer given a new email by number, and a row that names
+	// its old email.
+	moved := prep(register.BatchRow{Row: 4, Number: a.Number(), Email: "siirto@example.fi", Patch: customer.Patch{Email: customer.Set("siirto@example.fi")}})
+	old := prep(register.BatchRow{Row: 5, Email: "anna@example.fi", Patch: customer.Patch{}})
+	if !shares(moved, old) {
+		t.Errorf("a row naming a customer's old email does not share the footprint of the row that changes it")
+	}
+}

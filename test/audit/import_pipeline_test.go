@@ -3,6 +3,7 @@ package audit
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
@@ -123,4 +124,125 @@ func TestImportFileErrorInALateRow(t *testing.T) {
 	if n != 0 {
 		t.Errorf("%d customers of the failed file were written", n)
 	}
+}
+
+// TestImportParallelWritersMatchOneWriter imports the same file, whose
+// rows meet each other across batches in every way the register knows
+// (the same email twice, a card or an external id another row takes, a
+// stored customer reached by number in one batch and by its old email in
+// a later one, groups created by several batches), with batches of 3 rows
+// written one at a time and written two and four at once. The outcomes
+// must be the same: counts, every row's error, and every customer as
+// stored with its cards and groups.
+func TestImportParallelWritersMatchOneWriter(t *testing.T) {
+	t.Parallel()
+	rnd := rand.New(rand.NewPCG(7, 11))
+	header := []string{"number", "email", "firstName", "lastName", "externalId", "customerCard:1", "group:vip", "group:g2"}
+	const stored = 6
+	// First, batch after batch: three rows give stored customers new
+	// emails, then three rows name them by their old emails with nothing
+	// else to change. Prepared while the first three are written, these
+	// match the stored customers and change nothing; one after the other,
+	// they are new customers whose external id a stored customer holds.
+	var rows [][]string
+	for _, half := range [][]int{{0, 1, 2}, {3, 4, 5}} {
+		for _, i := range half {
+			rows = append(rows, []string{"<" + strconv.Itoa(i) + ">", fmt.Sprintf("uusi%d@example.fi", i), "Vanha", fmt.Sprintf("Asiakas%d", i), fmt.Sprintf("EXT-%d", 20+i), "", "", ""})
+		}
+		for _, i := range half {
+			rows = append(rows, []string{"", fmt.Sprintf("vanha%d@example.fi", i), "Vanha", fmt.Sprintf("Asiakas%d", i), fmt.Sprintf("EXT-%d", 20+i), "", "", ""})
+		}
+	}
+	pick := func(prefix string, n int) string {
+		if rnd.IntN(3) == 0 {
+			return ""
+		}
+		return fmt.Sprintf("%s%d", prefix, rnd.IntN(n))
+	}
+	for i := range 90 {
+		number := ""
+		email := fmt.Sprintf("rinn%d@example.fi", rnd.IntN(200))
+		if rnd.IntN(12) == 0 {
+			// A stored customer by number, given a new email (freeing
+			// its old one for a later row) or keeping it.
+			number = "<" + strconv.Itoa(rnd.IntN(stored)) + ">"
+			if rnd.IntN(2) == 0 {
+				email = fmt.Sprintf("siirretty%d@example.fi", i)
+			} else {
+				email = ""
+			}
+		} else if rnd.IntN(20) == 0 {
+			email = fmt.Sprintf("vanha%d@example.fi", rnd.IntN(stored))
+		}
+		rows = append(rows, []string{number, email, "Rinnakkais", fmt.Sprintf("Kirjoittaja%d", i),
+			pick("EXT-", 90), pick("KORTTI-", 90), []string{"true", "false", ""}[rnd.IntN(3)], []string{"true", ""}[rnd.IntN(2)]})
+	}
+
+	type outcome struct {
+		counts    string
+		errors    []string
+		customers []string
+	}
+	run := func(writers int) outcome {
+		s := startServer(t, serverOptions{config: fmt.Sprintf("imports:\n  batchRows: 3\n  batchWriters: %d\n", writers)})
+		numbers := make([]string, stored)
+		for i := range stored {
+			c := s.create(map[string]any{"firstName": "Vanha", "lastName": fmt.Sprintf("Asiakas%d", i),
+				"email": fmt.Sprintf("vanha%d@example.fi", i), "externalId": fmt.Sprintf("EXT-%d", 20+i)})
+			numbers[i] = strconv.FormatInt(c.customer.Number, 10)
+		}
+		file := make([][]string, len(rows))
+		for i, r := range rows {
+			file[i] = slices.Clone(r)
+			if n := r[0]; n != "" {
+				k, _ := strconv.Atoi(strings.Trim(n, "<>"))
+				file[i][0] = numbers[k]
+			}
+		}
+		job := s.waitImport(s.startImport(sheet(t, header, file), nil).ID, 2*time.Minute)
+		if job.Status != "succeeded" {
+			t.Fatalf("%d writers: import %s", writers, job)
+		}
+		var o outcome
+		o.counts = fmt.Sprintf("created %d, updated %d, unchanged %d, rejected %d", job.Created, job.Updated, job.Unchanged, job.Rejected)
+		for _, e := range job.Errors {
+			o.errors = append(o.errors, fmt.Sprintf("row %d %s: %s", e.Row, e.Column, e.Message))
+		}
+		pool := pgtest.NewPool(t, s.dbURL)
+		rs, err := pool.Query(t.Context(), `SELECT coalesce(lower(c.email), '-'), c.last_name, coalesce(c.external_id, '-'),
+				coalesce((SELECT string_agg(card, ',' ORDER BY card) FROM customer_cards k WHERE k.customer_id = c.id), '-'),
+				array_to_string(ARRAY(SELECT unnest(c.groups) ORDER BY 1), ',')
+			FROM customers c ORDER BY 1, 2`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rs.Next() {
+			var email, last, ext, cards, groups string
+			if err := rs.Scan(&email, &last, &ext, &cards, &groups); err != nil {
+				t.Fatal(err)
+			}
+			o.customers = append(o.customers, strings.Join([]string{email, last, ext, cards, groups}, " "))
+		}
+		if err := rs.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	one := run(1)
+	if one.counts == "" || len(one.errors) < 10 || len(one.errors) > 50 || len(one.customers) < 40 {
+		t.Fatalf("the file meant to make rows meet made %s, %d errors, %d customers:\n%s", one.counts, len(one.errors), len(one.customers), strings.Join(one.errors, "\n"))
+	}
+	for _, writers := range []int{2, 4} {
+		got := run(writers)
+		if got.counts != one.counts {
+			t.Errorf("%d writers: %s; one writer: %s", writers, got.counts, one.counts)
+		}
+		if !slices.Equal(got.errors, one.errors) {
+			t.Errorf("%d writers: errors differ from one writer's:\n%s\nwant\n%s", writers, strings.Join(got.errors, "\n"), strings.Join(one.errors, "\n"))
+		}
+		if !slices.Equal(got.customers, one.customers) {
+			t.Errorf("%d writers: customers differ from one writer's:\n%s\nwant\n%s", writers, strings.Join(got.customers, "\n"), strings.Join(one.customers, "\n"))
+		}
+	}
+	t.Logf("one writer: %s, %d errors, %d customers", one.counts, len(one.errors), len(one.customers))
 }

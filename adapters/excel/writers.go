@@ -1,0 +1,319 @@
+package excel
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"kirjuri/core/register"
+	"kirjuri/ports"
+)
+
+// DefaultBatchWriters is ImportConfig.BatchWriters when 0.
+const DefaultBatchWriters = 2
+
+// predecessorWait bounds how long a written batch waits, its transaction
+// open, for the batch before it to end. The wait is in this process, out
+// of PostgreSQL's sight: should the batch before it wait for a lock this
+// one holds (footprints are meant to rule that out; a concurrent writer
+// outside the import could still make it so), neither would ever end, and
+// no deadlock detector would see it. After the wait this one lets go of
+// its locks and runs again once the batch before it has ended.
+const predecessorWait = 30 * time.Second
+
+var (
+	// errRedo makes a batch written as prepared roll back and run again
+	// (ImportBatch) once the batch before it has ended.
+	errRedo = errors.New("excel: the batch is run again after the one before it")
+	// errAbandoned is the error of a batch whose predecessor failed: it
+	// rolls back, and the import stops at the last batch committed.
+	errAbandoned = errors.New("excel: a batch before this one failed")
+)
+
+// flight is a batch on its way to the store when batches are written by
+// several writers at once (writeParallel).
+type flight struct {
+	seq  int // its place in the file, from 0
+	b    *importBatch
+	foot map[string]bool // b's footprint (b goes when the batch ends)
+	prev *flight         // nil once read: flights do not keep each other
+	// fresh: run through register.ImportBatch once prev has ended, rather
+	// than written as prepared.
+	fresh bool
+	done  chan struct{} // closed when the batch has ended: committed or failed
+	// Set before done is closed.
+	p   ports.ImportProgress // the import's progress after the batch
+	res register.BatchResult
+	err error
+}
+
+// commitLog keeps what the recent committed batches wrote, in commit order,
+// so that a batch prepared before they committed can tell whether they
+// wrote customers it names (register.PreparedBatch.Overlaps).
+type commitLog struct {
+	mu     sync.Mutex
+	n      int                    // batches committed in all
+	recent []register.BatchResult // the last ones, trimmed
+}
+
+// keptCommits bounds commitLog.recent; a batch prepared more commits ago
+// than that (which the pipeline's depth rules out) runs again.
+const keptCommits = 32
+
+func (c *commitLog) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+func (c *commitLog) add(res register.BatchResult) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n++
+	c.recent = append(c.recent, res.Trimmed())
+	if len(c.recent) > keptCommits {
+		c.recent = append(c.recent[:0:0], c.recent[len(c.recent)-keptCommits:]...)
+	}
+}
+
+// overlaps tells whether a batch committed since seen batches were
+// committed wrote a customer that p names; true when that is no longer
+// known.
+func (c *commitLog) overlaps(seen int, p *register.PreparedBatch) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n-seen > len(c.recent) {
+		return true
+	}
+	for _, res := range c.recent[len(c.recent)-(c.n-seen):] {
+		if p.Overlaps(res) {
+			return true
+		}
+	}
+	return false
+}
+
+// writeParallel runs the import's batches (not atomic, not dry) through
+// the register with up to writers batches in the store at once, each in
+// its own session (transaction) with the progress it reaches, committed
+// in the file's order: a batch written while the one before it is still
+// being written waits for it before it commits, so the checkpoint (the
+// last row done) stays exact for a resume. PostgreSQL does a batch's work
+// on one core; two batches at once put the writes on both.
+//
+// A batch is written beside those in flight only when its footprint
+// (register.PreparedBatch.Footprint: the customers, keys and unique values
+// it names and writes) shares nothing with theirs; otherwise it waits for
+// them to end and runs then, as it would one after the other. A batch
+// whose customers an earlier batch wrote after it was prepared (Overlaps)
+// runs again after that batch, as in the sequential path.
+func (r *importRun) writeParallel(ctx context.Context, opts register.BatchOptions, writers int) error {
+	log := &commitLog{}
+	prepare := func(ctx context.Context, b *importBatch) {
+		b.seen = log.count()
+		if len(b.rows) > 0 {
+			b.prepared, _ = r.w.reg.PrepareBatch(ctx, b.rows, r.batchOptions(opts), r.caller())
+			if b.prepared != nil {
+				b.foot = b.prepared.Footprint()
+			}
+		}
+	}
+	st, err := r.stream(ctx, prepare)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	slots := make(chan struct{}, writers)
+	var (
+		prev   *flight
+		flying []*flight // dispatched, in order; ended ones are dropped
+		wg     sync.WaitGroup
+		seq    int
+		// The first real failure in the file's order (the batches after
+		// it are abandoned because of it).
+		errMu    sync.Mutex
+		firstErr error
+		errSeq   = -1
+	)
+	failed := func() bool {
+		errMu.Lock()
+		defer errMu.Unlock()
+		return errSeq >= 0
+	}
+dispatch:
+	for b, ok := st.next(); ok; b, ok = st.next() {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			break dispatch
+		}
+		if failed() {
+			<-slots
+			break
+		}
+		alive := flying[:0]
+		for _, f := range flying {
+			select {
+			case <-f.done:
+			default:
+				alive = append(alive, f)
+			}
+		}
+		flying = alive
+		f := &flight{seq: seq, b: b, foot: b.foot, prev: prev, done: make(chan struct{}), fresh: b.prepared == nil}
+		seq++
+		if !f.fresh && sharesFootprint(b.foot, flying) {
+			for _, g := range flying {
+				<-g.done
+			}
+			f.fresh = true
+		}
+		prev, flying = f, append(flying, f)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			r.fly(ctx, f, opts, log)
+			if f.err != nil && !errors.Is(f.err, errAbandoned) {
+				errMu.Lock()
+				if errSeq < 0 || f.seq < errSeq {
+					firstErr, errSeq = f.err, f.seq
+				}
+				errMu.Unlock()
+			}
+			// What the batch held goes now; its successor needs only
+			// its progress and error.
+			f.b, f.res, f.prev = nil, register.BatchResult{}, nil
+			close(f.done)
+		}()
+	}
+	wg.Wait()
+	readErr := st.close()
+	if firstErr != nil {
+		return firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if prev != nil {
+		r.p = prev.p
+	}
+	return readErr
+}
+
+// sharesFootprint tells whether foot shares a key with a batch in flight.
+func sharesFootprint(foot map[string]bool, flying []*flight) bool {
+	for _, g := range flying {
+		select {
+		case <-g.done:
+			continue // ended meanwhile
+		default:
+		}
+		// A batch run again after the ones before it (fresh) is judged
+		// by its footprint as prepared: what it does differently comes of
+		// what they committed, and the batches after it check Overlaps
+		// against what it really wrote before they commit.
+		other := g.foot
+		if other == nil {
+			return true // not prepared: it may touch anything
+		}
+		small, large := foot, other
+		if len(small) > len(large) {
+			small, large = large, small
+		}
+		for k := range small {
+			if large[k] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fly writes one batch of writeParallel and sets its outcome.
+func (r *importRun) fly(ctx context.Context, f *flight, opts register.BatchOptions, log *commitLog) {
+	if !f.fresh {
+		err := r.w.bulk.Session(ctx, func(ctx context.Context) error {
+			res, err := f.b.prepared.Write(ctx)
+			if err != nil {
+				return err
+			}
+			base := r.p
+			if f.prev != nil {
+				t := time.NewTimer(predecessorWait)
+				defer t.Stop()
+				select {
+				case <-f.prev.done:
+				case <-t.C:
+					return errRedo
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				if f.prev.err != nil {
+					return errAbandoned
+				}
+				base = f.prev.p
+			}
+			if log.overlaps(f.b.seen, f.b.prepared) {
+				return errRedo
+			}
+			return r.save(ctx, f, base, res)
+		})
+		if err == nil {
+			log.add(f.res)
+		}
+		if !errors.Is(err, errRedo) {
+			if err == nil {
+				r.beside.Add(1)
+			}
+			f.err = err
+			return
+		}
+		r.again.Add(1)
+	} else {
+		r.after.Add(1)
+	}
+	// After the batch before it, as if one after the other.
+	base := r.p
+	if f.prev != nil {
+		select {
+		case <-f.prev.done:
+		case <-ctx.Done():
+			f.err = ctx.Err()
+			return
+		}
+		if f.prev.err != nil {
+			f.err = errAbandoned
+			return
+		}
+		base = f.prev.p
+	}
+	f.err = r.w.bulk.Session(ctx, func(ctx context.Context) error {
+		var res register.BatchResult
+		if len(f.b.rows) > 0 {
+			var err error
+			if res, err = r.w.reg.ImportBatch(ctx, f.b.rows, r.batchOptions(opts), r.caller()); err != nil {
+				return err
+			}
+		}
+		return r.save(ctx, f, base, res)
+	})
+	if f.err == nil {
+		log.add(f.res)
+	}
+}
+
+// save stores the progress after f's batch in its session (ctx) and keeps
+// it, with the batch's result, in f; fly records the batch in the commit
+// log once the session has committed, before f ends.
+func (r *importRun) save(ctx context.Context, f *flight, base ports.ImportProgress, res register.BatchResult) error {
+	p := r.tally(base, f.b, res)
+	if err := r.w.imports.SaveImportProgress(ctx, r.imp.ID, p, f.b.rejected); err != nil {
+		return err
+	}
+	f.p = p
+	f.res = res
+	return nil
+}
