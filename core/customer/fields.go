@@ -76,7 +76,7 @@ type Field struct {
 	// empty records an empty cell of an EmptyKeeps field whose emptiness
 	// still matters to the rules (the e-invoice fields); nil for most.
 	empty func(p *Patch)
-	show   func(d Data) string
+	show  func(d Data) string
 }
 
 // ParseText sets the field in p from a cell's text. Call it only for a

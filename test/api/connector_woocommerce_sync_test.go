@@ -129,11 +129,11 @@ func TestWooCommerceSyncPushAndEcho(t *testing.T) {
 	// The backfill.
 	r := e.want(e.do(req{method: http.MethodPost, path: "/v1/connectors/woocommerce/sync", key: bootstrapSecret, body: obj{"mode": "full"}}), http.StatusAccepted)
 	var sync struct {
-		ID       string         `json:"id"`
-		Status   string         `json:"status"`
-		Pages    int            `json:"pagesDone"`
-		Created  int            `json:"created"`
-		Rejected int            `json:"rejected"`
+		ID       string `json:"id"`
+		Status   string `json:"status"`
+		Pages    int    `json:"pagesDone"`
+		Created  int    `json:"created"`
+		Rejected int    `json:"rejected"`
 	}
 	if err := json.Unmarshal(r.Body, &sync); err != nil || sync.ID == "" {
 		t.Fatalf("sync answer %s", r.Body)
