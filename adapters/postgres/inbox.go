@@ -188,6 +188,16 @@ func (s *Store) Drain(ctx context.Context, connector string, limit int, now time
 	// renewal holds up nobody).
 	// The renewal skips a request another drain is renewing: that drain
 	// holds its row to the end of its batch.
+	// The claim is planned to read connector_inbox_due in order and stop:
+	// with statistics that lag behind a queue's churn PostgreSQL chose a
+	// bitmap scan of every received delivery and a sort (22-32 ms a claim
+	// under the connector benchmark, against 1-4 ms in order), so the
+	// other plans are off for this statement alone.
+	var bitmap, seq string
+	if err := tx.QueryRow(ctx, `SELECT current_setting('enable_bitmapscan'), current_setting('enable_seqscan'),
+		set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true)`).Scan(&bitmap, &seq, nil, nil); err != nil {
+		return 0, fmt.Errorf("postgres: inbox: claim deliveries: %w", err)
+	}
 	rows, err := tx.Query(ctx, `WITH renew AS (
 			UPDATE connector_drains SET requested_at = now()
 			WHERE connector = (SELECT connector FROM connector_drains
@@ -201,6 +211,9 @@ func (s *Store) Drain(ctx context.Context, connector string, limit int, now time
 	}
 	ds, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ports.Delivery, error) { return scanDelivery(r) })
 	if err != nil {
+		return 0, fmt.Errorf("postgres: inbox: claim deliveries: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT set_config('enable_bitmapscan', $1, true), set_config('enable_seqscan', $2, true)`, bitmap, seq); err != nil {
 		return 0, fmt.Errorf("postgres: inbox: claim deliveries: %w", err)
 	}
 	if len(ds) == 0 {
@@ -381,8 +394,14 @@ func (s *Store) InboxHealth(ctx context.Context, connector string) (ports.Connec
 		h    ports.ConnectorHealth
 		last *time.Time
 	)
-	err := s.pool.QueryRow(ctx, `SELECT
-			(SELECT max(received_at) FROM connector_inbox WHERE connector = $1),
+	// The last delivery is the latest of each status's last (the statuses
+	// of connector_inbox_status_check; one probe of
+	// the status index each): max(received_at) of the connector alone
+	// read every entry of its deliveries (16 ms at 64,000).
+	err := s.db(ctx).QueryRow(ctx, `SELECT
+			(SELECT max(last) FROM unnest(ARRAY['received', 'processed', 'rejected', 'failed']) AS st(status),
+				LATERAL (SELECT max(received_at) AS last FROM connector_inbox i
+					WHERE i.connector = $1 AND i.status = st.status) l),
 			(SELECT count(*) FROM connector_inbox WHERE connector = $1 AND status = 'received'),
 			(SELECT count(*) FROM connector_inbox WHERE connector = $1 AND status IN ('rejected', 'failed'))`,
 		connector).Scan(&last, &h.Backlog, &h.DeadLetters)
