@@ -267,19 +267,41 @@ func describeValue(v any) string {
 // settingKeys lists the top-level keys of a settings struct, and enabled.
 func settingKeys(settings any) []string {
 	keys := []string{"enabled"}
-	t := reflect.TypeOf(settings)
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t.Kind() == reflect.Struct {
-		for i := range t.NumField() {
-			if name, _, _ := strings.Cut(t.Field(i).Tag.Get("koanf"), ","); name != "" && name != "-" {
-				keys = append(keys, name)
-			}
-		}
+	for _, f := range settingFields(reflect.TypeOf(settings)) {
+		keys = append(keys, f.key)
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// settingField is a setting of a connector's section: its key and type.
+type settingField struct {
+	key  string
+	kind reflect.Kind
+}
+
+// settingFields are the settings of a connector's settings struct, with
+// the settings of a struct it embeds with ",squash" in its place, as
+// mapstructure decodes them.
+func settingFields(t reflect.Type) []settingField {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	var out []settingField
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("koanf"), ",")
+		switch {
+		case name == "" && opts == "squash":
+			out = append(out, settingFields(f.Type)...)
+		case name != "" && name != "-":
+			out = append(out, settingField{key: name, kind: f.Type.Kind()})
+		}
+	}
+	return out
 }
 
 func knownConnectors() string {
@@ -306,15 +328,12 @@ func connectorEnv(lookup func(string) (string, bool)) map[string]any {
 			}
 			out["connectors."+name+".enabled"] = val
 		}
-		t := reflect.TypeOf(connectorRegistry[name].newConfig()).Elem()
-		for i := range t.NumField() {
-			f := t.Field(i)
-			key, _, _ := strings.Cut(f.Tag.Get("koanf"), ",")
-			if key == "" || key == "-" || f.Type.Kind() != reflect.String {
+		for _, f := range settingFields(reflect.TypeOf(connectorRegistry[name].newConfig())) {
+			if f.kind != reflect.String {
 				continue
 			}
-			if v, ok := lookup(prefix + upperSnake(key)); ok {
-				out["connectors."+name+"."+key] = v
+			if v, ok := lookup(prefix + upperSnake(f.key)); ok {
+				out["connectors."+name+"."+f.key] = v
 			}
 		}
 	}

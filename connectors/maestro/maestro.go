@@ -122,15 +122,8 @@ func Defaults(c *Config) {
 // String never shows the secrets.
 func (c Config) String() string {
 	return fmt.Sprintf("maestro{signingSecret: %s, previousSigningSecret: %s, tolerance: %s, idColumn: %q, updatedAtColumn: %q, columns: %d, addressTypes: %q, trust: %q, maxRows: %d, strictColumns: %t}",
-		redacted(c.SigningSecret), redacted(c.PreviousSigningSecret), c.Tolerance, c.IDColumn, c.UpdatedAtColumn,
+		delivery.Redacted(c.SigningSecret), delivery.Redacted(c.PreviousSigningSecret), c.Tolerance, c.IDColumn, c.UpdatedAtColumn,
 		len(c.Columns), c.AddressTypes, c.Trust, c.MaxRows, c.StrictColumns)
-}
-
-func redacted(s string) string {
-	if s == "" {
-		return "unset"
-	}
-	return "set"
 }
 
 // Validate checks an enabled section, every mistake at once.

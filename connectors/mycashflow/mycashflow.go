@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"kirjuri/core/customer"
+	"kirjuri/ports/delivery"
 	"kirjuri/ports/inbound"
 )
 
@@ -90,18 +91,11 @@ func Defaults(c *Config) {
 // String never shows the key, nor the API user (an email address).
 func (c Config) String() string {
 	return fmt.Sprintf("mycashflow{store: %q, baseUrl: %q, apiUser: %s, apiKey: %s, pageSize: %d, timeout: %s, push: %t}",
-		c.Store, c.BaseURL, redacted(c.APIUser), redacted(c.APIKey), c.PageSize, c.Timeout, c.Push)
+		c.Store, c.BaseURL, delivery.Redacted(c.APIUser), delivery.Redacted(c.APIKey), c.PageSize, c.Timeout, c.Push)
 }
 
 // GoString is String, so that %#v does not show the key either.
 func (c Config) GoString() string { return c.String() }
-
-func redacted(s string) string {
-	if s == "" {
-		return "unset"
-	}
-	return "set"
-}
 
 // storeName is a DNS label: the store's part of STORE.mycashflow.fi.
 var storeName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)

@@ -99,14 +99,7 @@ func Defaults(c *Config) { c.Tolerance = delivery.DefaultTolerance }
 // String never shows the secrets.
 func (c Config) String() string {
 	return fmt.Sprintf("paytrail{merchantId: %s, secretKey: %s, previousSecretKey: %s, tolerance: %s}",
-		c.MerchantID, redacted(c.SecretKey), redacted(c.PreviousSecretKey), c.Tolerance)
-}
-
-func redacted(s string) string {
-	if s == "" {
-		return "unset"
-	}
-	return "set"
+		c.MerchantID, delivery.Redacted(c.SecretKey), delivery.Redacted(c.PreviousSecretKey), c.Tolerance)
 }
 
 // Validate checks an enabled section.

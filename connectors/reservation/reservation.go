@@ -27,7 +27,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"kirjuri/core/customer"
 	"kirjuri/core/intake"
@@ -40,14 +39,9 @@ const Name = "reservation"
 
 // Config is the connectors.reservation section.
 type Config struct {
-	// SigningSecret is the Standard Webhooks secret, "whsec_<base64>";
-	// required when enabled. Also from KIRJURI_CONNECTORS_RESERVATION_SIGNING_SECRET.
-	SigningSecret string `koanf:"signingSecret"`
-	// PreviousSigningSecret is accepted too while the secret is rotated.
-	PreviousSigningSecret string `koanf:"previousSigningSecret"`
-	// Tolerance bounds how far webhook-timestamp may be from the server's
-	// time (five minutes by default).
-	Tolerance time.Duration `koanf:"tolerance"`
+	// SigningConfig holds signingSecret (required when enabled),
+	// previousSigningSecret and tolerance.
+	delivery.SigningConfig `koanf:",squash"`
 	// IngestGuests makes each guest with an id and an email or a phone an
 	// observation on the register (false by default: only the booker).
 	IngestGuests bool `koanf:"ingestGuests"`
@@ -58,23 +52,12 @@ func Defaults(c *Config) { c.Tolerance = delivery.DefaultTolerance }
 
 // String never shows the secrets.
 func (c Config) String() string {
-	return fmt.Sprintf("reservation{signingSecret: %s, previousSigningSecret: %s, tolerance: %s, ingestGuests: %t}",
-		redacted(c.SigningSecret), redacted(c.PreviousSigningSecret), c.Tolerance, c.IngestGuests)
-}
-
-func redacted(s string) string {
-	if s == "" {
-		return "unset"
-	}
-	return "set"
+	return fmt.Sprintf("reservation{%s, ingestGuests: %t}", c.SigningConfig, c.IngestGuests)
 }
 
 // Validate checks an enabled section.
 func (c *Config) Validate() error {
-	if c.SigningSecret == "" {
-		return errors.New("signingSecret is required when the connector is enabled (or KIRJURI_CONNECTORS_RESERVATION_SIGNING_SECRET)")
-	}
-	_, err := delivery.NewStandardWebhooks(c.SigningSecret, c.PreviousSigningSecret, c.Tolerance)
+	_, err := c.Verifier(Name)
 	return err
 }
 
@@ -92,10 +75,7 @@ var (
 
 // New builds the connector from a validated section.
 func New(c Config) (*Connector, error) {
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
-	sw, err := delivery.NewStandardWebhooks(c.SigningSecret, c.PreviousSigningSecret, c.Tolerance)
+	sw, err := c.Verifier(Name)
 	if err != nil {
 		return nil, err
 	}
@@ -104,16 +84,6 @@ func New(c Config) (*Connector, error) {
 
 func (*Connector) Name() string                { return Name }
 func (*Connector) SystemID() customer.SystemID { return customer.Reservation }
-
-// DeliveryKey is the webhook-id: a sender's retry of a message keeps it.
-func (*Connector) DeliveryKey(h http.Header, _ []byte) string {
-	return h.Get(delivery.HeaderWebhookID)
-}
-
-// KeptHeaders are the Standard Webhooks id and timestamp.
-func (*Connector) KeptHeaders() []string {
-	return []string{delivery.HeaderWebhookID, delivery.HeaderWebhookTimestamp}
-}
 
 // Parse reads one event.
 func (c *Connector) Parse(_ http.Header, body []byte) ([]intake.Draft, error) {

@@ -131,7 +131,7 @@ func TestVerifyRefuses(t *testing.T) {
 
 // A tolerance of its own is honoured.
 func TestVerifyOwnTolerance(t *testing.T) {
-	c := newConnector(t, reservation.Config{Tolerance: 30 * time.Second})
+	c := newConnector(t, reservation.Config{SigningConfig: delivery.SigningConfig{Tolerance: 30 * time.Second}})
 	now := time.Now()
 	h := delivery.SignStandardWebhook(key(t, secret), "m", now, []byte(`{}`))
 	if err := c.Verify(h, []byte(`{}`), now.Add(31*time.Second)); err == nil || !strings.Contains(err.Error(), "tolerance of 30s") {
@@ -142,7 +142,7 @@ func TestVerifyOwnTolerance(t *testing.T) {
 // While a secret is rotated, signatures of either secret verify.
 func TestVerifyDuringRotation(t *testing.T) {
 	const previous = "whsec_" + "cHJldmlvdXMtc2VjcmV0LTEyMzQ1Ng=="
-	c := newConnector(t, reservation.Config{PreviousSigningSecret: previous})
+	c := newConnector(t, reservation.Config{SigningConfig: delivery.SigningConfig{PreviousSigningSecret: previous}})
 	now := time.Now()
 	body := []byte(`{}`)
 	for _, s := range []string{secret, previous} {
@@ -158,10 +158,10 @@ func TestConfig(t *testing.T) {
 		want string
 	}{
 		{reservation.Config{}, "signingSecret is required"},
-		{reservation.Config{SigningSecret: "whsec_not base64!"}, "standard base64"},
-		{reservation.Config{SigningSecret: "whsec_c2hvcnQ="}, "at least 16 bytes"},
-		{reservation.Config{SigningSecret: secret, PreviousSigningSecret: "nope!"}, "previousSigningSecret"},
-		{reservation.Config{SigningSecret: secret, Tolerance: 2 * time.Hour}, "tolerance"},
+		{reservation.Config{SigningConfig: delivery.SigningConfig{SigningSecret: "whsec_not base64!"}}, "standard base64"},
+		{reservation.Config{SigningConfig: delivery.SigningConfig{SigningSecret: "whsec_c2hvcnQ="}}, "at least 16 bytes"},
+		{reservation.Config{SigningConfig: delivery.SigningConfig{SigningSecret: secret, PreviousSigningSecret: "nope!"}}, "previousSigningSecret"},
+		{reservation.Config{SigningConfig: delivery.SigningConfig{SigningSecret: secret, Tolerance: 2 * time.Hour}}, "tolerance"},
 	} {
 		if tc.cfg.Tolerance == 0 {
 			reservation.Defaults(&tc.cfg)
@@ -174,7 +174,7 @@ func TestConfig(t *testing.T) {
 			t.Errorf("the error shows the secret: %v", err)
 		}
 	}
-	s := reservation.Config{SigningSecret: secret, PreviousSigningSecret: secret}.String()
+	s := reservation.Config{SigningConfig: delivery.SigningConfig{SigningSecret: secret, PreviousSigningSecret: secret}}.String()
 	if strings.Contains(s, "MfKQ") {
 		t.Errorf("String shows the secret: %s", s)
 	}

@@ -20,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"kirjuri/core/customer"
 	"kirjuri/core/intake"
@@ -33,37 +32,20 @@ const Name = "webstore"
 
 // Config is the connectors.webstore section.
 type Config struct {
-	// SigningSecret is the Standard Webhooks secret, "whsec_<base64>";
-	// required when enabled. Also from KIRJURI_CONNECTORS_WEBSTORE_SIGNING_SECRET.
-	SigningSecret string `koanf:"signingSecret"`
-	// PreviousSigningSecret is accepted too while the secret is rotated.
-	PreviousSigningSecret string `koanf:"previousSigningSecret"`
-	// Tolerance bounds how far webhook-timestamp may be from the server's
-	// time (five minutes by default).
-	Tolerance time.Duration `koanf:"tolerance"`
+	// SigningConfig holds signingSecret (required when enabled),
+	// previousSigningSecret and tolerance.
+	delivery.SigningConfig `koanf:",squash"`
 }
 
 // Defaults fills in the defaults.
 func Defaults(c *Config) { c.Tolerance = delivery.DefaultTolerance }
 
 // String never shows the secrets.
-func (c Config) String() string {
-	return fmt.Sprintf("webstore{signingSecret: %s, tolerance: %s}", redacted(c.SigningSecret), c.Tolerance)
-}
-
-func redacted(s string) string {
-	if s == "" {
-		return "unset"
-	}
-	return "set"
-}
+func (c Config) String() string { return "webstore{" + c.SigningConfig.String() + "}" }
 
 // Validate checks an enabled section.
 func (c *Config) Validate() error {
-	if c.SigningSecret == "" {
-		return errors.New("signingSecret is required when the connector is enabled (or KIRJURI_CONNECTORS_WEBSTORE_SIGNING_SECRET)")
-	}
-	_, err := delivery.NewStandardWebhooks(c.SigningSecret, c.PreviousSigningSecret, c.Tolerance)
+	_, err := c.Verifier(Name)
 	return err
 }
 
@@ -80,10 +62,7 @@ var (
 
 // New builds the connector from a validated section.
 func New(c Config) (*Connector, error) {
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
-	sw, err := delivery.NewStandardWebhooks(c.SigningSecret, c.PreviousSigningSecret, c.Tolerance)
+	sw, err := c.Verifier(Name)
 	if err != nil {
 		return nil, err
 	}
@@ -92,16 +71,6 @@ func New(c Config) (*Connector, error) {
 
 func (*Connector) Name() string                { return Name }
 func (*Connector) SystemID() customer.SystemID { return customer.Webstore }
-
-// DeliveryKey is the webhook-id: a sender's retry of a message keeps it.
-func (*Connector) DeliveryKey(h http.Header, _ []byte) string {
-	return h.Get(delivery.HeaderWebhookID)
-}
-
-// KeptHeaders are the Standard Webhooks id and timestamp.
-func (*Connector) KeptHeaders() []string {
-	return []string{delivery.HeaderWebhookID, delivery.HeaderWebhookTimestamp}
-}
 
 // Parse reads one event.
 func (c *Connector) Parse(_ http.Header, body []byte) ([]intake.Draft, error) {

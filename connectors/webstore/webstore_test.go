@@ -19,7 +19,7 @@ const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 func newConnector(t *testing.T, previous string) *webstore.Connector {
 	t.Helper()
-	cfg := webstore.Config{SigningSecret: secret, PreviousSigningSecret: previous}
+	cfg := webstore.Config{SigningConfig: delivery.SigningConfig{SigningSecret: secret, PreviousSigningSecret: previous}}
 	webstore.Defaults(&cfg)
 	c, err := webstore.New(cfg)
 	if err != nil {
@@ -134,9 +134,9 @@ func TestConfig(t *testing.T) {
 		want string
 	}{
 		{webstore.Config{}, "signingSecret is required"},
-		{webstore.Config{SigningSecret: "whsec_not base64!"}, "standard base64"},
-		{webstore.Config{SigningSecret: "whsec_c2hvcnQ="}, "at least 16 bytes"},
-		{webstore.Config{SigningSecret: secret, PreviousSigningSecret: "nope!"}, "previousSigningSecret"},
+		{webstore.Config{SigningConfig: delivery.SigningConfig{SigningSecret: "whsec_not base64!"}}, "standard base64"},
+		{webstore.Config{SigningConfig: delivery.SigningConfig{SigningSecret: "whsec_c2hvcnQ="}}, "at least 16 bytes"},
+		{webstore.Config{SigningConfig: delivery.SigningConfig{SigningSecret: secret, PreviousSigningSecret: "nope!"}}, "previousSigningSecret"},
 	} {
 		webstore.Defaults(&tc.cfg)
 		err := tc.cfg.Validate()
@@ -147,7 +147,7 @@ func TestConfig(t *testing.T) {
 			t.Errorf("the error shows the secret: %v", err)
 		}
 	}
-	s := webstore.Config{SigningSecret: secret}.String()
+	s := webstore.Config{SigningConfig: delivery.SigningConfig{SigningSecret: secret}}.String()
 	if strings.Contains(s, "MfKQ") {
 		t.Errorf("String shows the secret: %s", s)
 	}

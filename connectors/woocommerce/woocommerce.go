@@ -128,19 +128,12 @@ func Defaults(c *Config) {
 // baseUrl).
 func (c Config) String() string {
 	return fmt.Sprintf("woocommerce{webhookSecret: %s, previousWebhookSecret: %s, baseUrl: %s, consumerKey: %s, consumerSecret: %s, pageSize: %d, timeout: %s, push: %t}",
-		redacted(c.WebhookSecret), redacted(c.PreviousWebhookSecret), showURL(c.BaseURL),
-		redacted(c.ConsumerKey), redacted(c.ConsumerSecret), c.PageSize, c.Timeout, c.Push)
+		delivery.Redacted(c.WebhookSecret), delivery.Redacted(c.PreviousWebhookSecret), showURL(c.BaseURL),
+		delivery.Redacted(c.ConsumerKey), delivery.Redacted(c.ConsumerSecret), c.PageSize, c.Timeout, c.Push)
 }
 
 // GoString is String: %#v must not show the secrets either.
 func (c Config) GoString() string { return c.String() }
-
-func redacted(s string) string {
-	if s == "" {
-		return "unset"
-	}
-	return "set"
-}
 
 // showURL is baseUrl without what may be a credential: its user and
 // password, its query and fragment.

@@ -183,10 +183,12 @@ func CarrierDefaults(c *CarrierConfig) { c.Tolerance, c.SplitNames = DefaultTole
 // String never shows the secrets.
 func (c CarrierConfig) String() string {
 	return fmt.Sprintf("carrier{secret: %s, previousSecret: %s, tolerance: %s, splitNames: %t}",
-		redacted(c.Secret), redacted(c.PreviousSecret), c.Tolerance, c.SplitNames)
+		Redacted(c.Secret), Redacted(c.PreviousSecret), c.Tolerance, c.SplitNames)
 }
 
-func redacted(s string) string {
+// Redacted is how a secret shows in a String: whether it is set, never
+// what it is.
+func Redacted(s string) string {
 	if s == "" {
 		return "unset"
 	}

@@ -161,3 +161,44 @@ func NewStandardWebhooks(secret, previous string, tolerance time.Duration) (Stan
 	}
 	return StandardWebhooks{Secrets: keys, Tolerance: tolerance}, nil
 }
+
+// SigningConfig is the signing part of the section of a connector that
+// receives Standard Webhooks (webstore, reservation), embedded in its
+// Config with `koanf:",squash"` so that its keys stand beside the
+// connector's own.
+type SigningConfig struct {
+	// SigningSecret is the Standard Webhooks secret, "whsec_<base64>";
+	// required when enabled. Also from KIRJURI_CONNECTORS_<NAME>_SIGNING_SECRET.
+	SigningSecret string `koanf:"signingSecret"`
+	// PreviousSigningSecret is accepted too while the secret is rotated.
+	PreviousSigningSecret string `koanf:"previousSigningSecret"`
+	// Tolerance bounds how far webhook-timestamp may be from the server's
+	// time (DefaultTolerance by default).
+	Tolerance time.Duration `koanf:"tolerance"`
+}
+
+// String never shows the secrets.
+func (c SigningConfig) String() string {
+	return fmt.Sprintf("signingSecret: %s, previousSigningSecret: %s, tolerance: %s",
+		Redacted(c.SigningSecret), Redacted(c.PreviousSigningSecret), c.Tolerance)
+}
+
+// Verifier checks the settings of the connector named name (the
+// environment variable of the secret is named after it) and builds its
+// verifier.
+func (c SigningConfig) Verifier(name string) (StandardWebhooks, error) {
+	if c.SigningSecret == "" {
+		return StandardWebhooks{}, fmt.Errorf("signingSecret is required when the connector is enabled (or KIRJURI_CONNECTORS_%s_SIGNING_SECRET)", strings.ToUpper(name))
+	}
+	return NewStandardWebhooks(c.SigningSecret, c.PreviousSigningSecret, c.Tolerance)
+}
+
+// DeliveryKey is the webhook-id: a sender's retry of a message keeps it.
+func (StandardWebhooks) DeliveryKey(h http.Header, _ []byte) string {
+	return h.Get(HeaderWebhookID)
+}
+
+// KeptHeaders are the Standard Webhooks id and timestamp.
+func (StandardWebhooks) KeptHeaders() []string {
+	return []string{HeaderWebhookID, HeaderWebhookTimestamp}
+}
