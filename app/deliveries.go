@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"kirjuri/core/consent"
 	"kirjuri/core/fault"
+	"kirjuri/core/intake"
 	"kirjuri/ports"
 	"kirjuri/ports/inbound"
 )
@@ -55,16 +57,20 @@ const (
 // DeliveryProcessor is the job worker of connector drains
 // (inbound.DrainArgs). A drain claims the connector's due deliveries from
 // the inbox in batches and processes each: parses it into drafts and hands
-// each to the register (ports.Ingest), the one path every door takes, then
-// records the batch's results at once. When nothing is due it ends the
+// them to the register (ports.Ingest), the one path every door takes, all
+// the batch's drafts in one call (IngestMany), then records the batch's
+// results at once. When nothing is due it ends the
 // drain's request (ports.Inbox.EndDrain), or goes on when deliveries came
 // meanwhile.
 //
-// A batch is processed in the drain's transaction (ports.Inbox.Drain), and
-// each delivery of it in a part of that transaction of its own
-// (ports.Inbox.Session): what the register writes for a delivery commits
-// together with the delivery's result, exactly once, in one commit per
-// batch. A delivery that does not parse, or that the register refuses
+// A batch is processed in the drain's transaction (ports.Inbox.Drain):
+// what the register writes for a delivery commits together with the
+// delivery's result, exactly once, in one commit per batch. The batch's
+// drafts go to the register in one call, in a part of that transaction
+// (ports.Inbox.Session); when a delivery's attempt fails after another of
+// its drafts was taken, that part is rolled back and the batch processed
+// again one delivery after the other, each in a part of its own, so that
+// what the failing delivery wrote is undone alone. A delivery that does not parse, or that the register refuses
 // (invalid data, a value another customer holds), is rejected with the
 // reason (the drafts of it the register took are kept): the inbox keeps
 // dead letters, and retrying cannot help. Any other error (the register
@@ -243,11 +249,21 @@ func (d *drainRun) loop(ctx context.Context) {
 	}
 }
 
-// processBatch processes the deliveries of a batch one after the other,
-// each in a session of its own within the drain's transaction, and
-// returns a result for each it attempted: when ctx ends (a shutdown) the
+// processBatch processes the deliveries of a batch: together when it
+// can (processTogether), else one after the other, each in a session of
+// its own within the drain's transaction (processOneByOne). It returns a
+// result for each delivery it attempted: when ctx ends (a shutdown) the
 // ones not begun, and the one cut short, get none and stay as they were.
 func (p *DeliveryProcessor) processBatch(ctx context.Context, c inbound.Connector, recv inbound.Receiver, ds []ports.Delivery) []ports.DeliveryResult {
+	if out, ok := p.processTogether(ctx, c, recv, ds); ok {
+		return out
+	}
+	return p.processOneByOne(ctx, c, recv, ds)
+}
+
+// processOneByOne processes the deliveries of a batch one after the other,
+// each in a session of its own (processAlone).
+func (p *DeliveryProcessor) processOneByOne(ctx context.Context, c inbound.Connector, recv inbound.Receiver, ds []ports.Delivery) []ports.DeliveryResult {
 	out := make([]ports.DeliveryResult, 0, len(ds))
 	for _, d := range ds {
 		if ctx.Err() != nil {
@@ -258,6 +274,165 @@ func (p *DeliveryProcessor) processBatch(ctx context.Context, c inbound.Connecto
 		}
 	}
 	return out
+}
+
+// batched is a delivery of processTogether: its drafts and where they
+// start among the batch's items, or its result when it does not parse.
+type batched struct {
+	d      ports.Delivery
+	drafts []intake.Draft
+	first  int
+	res    *ports.DeliveryResult
+}
+
+// processTogether processes the deliveries of a batch together: it parses
+// them all and hands all their drafts to the register in one call
+// (ports.Ingest.IngestMany, which writes the independent ones in a few
+// statements), in a session of its own within the drain's transaction,
+// and gives each delivery the result process would give it. It declines
+// (false, having kept nothing) when that cannot be told apart from
+// processing the deliveries one by one: a delivery whose attempt fails
+// (a store error) although another of its drafts was taken, whose
+// writes only its own session could undo; a panic; the session failing.
+// When ctx ends it keeps nothing and returns no result (true).
+func (p *DeliveryProcessor) processTogether(ctx context.Context, c inbound.Connector, recv inbound.Receiver, ds []ports.Delivery) ([]ports.DeliveryResult, bool) {
+	bs := make([]batched, len(ds))
+	var items []ports.IngestItem
+	for i, d := range ds {
+		drafts, err, ok := parseSafely(recv, d)
+		if !ok {
+			return nil, false // processAlone tells the panic of its delivery
+		}
+		bs[i] = batched{d: d, drafts: drafts, first: len(items)}
+		if err != nil {
+			p.logger(d)().Info("connector delivery rejected: it does not parse")
+			r := p.end(d, ports.DeliveryRejected, "", err.Error())
+			bs[i].res = &r
+			continue
+		}
+		o := deliveryOrigin(c, d)
+		for _, dr := range drafts {
+			items = append(items, ports.IngestItem{Draft: dr, Origin: o})
+		}
+	}
+	var (
+		outs []ports.IngestOutcome
+		cut  bool
+	)
+	// The session is kept when ctx ends (a shutdown) after IngestMany:
+	// the deliveries whose drafts were all done get their results, as
+	// one by one, so its release must not fail for the end of ctx; the
+	// register's calls still end with ctx.
+	err := p.Inbox.Session(context.WithoutCancel(ctx), func(sctx context.Context) error {
+		var ok bool
+		outs, ok = ingestManySafely(valuesOf{Context: ctx, values: sctx}, p.Ingest, items)
+		if !ok || len(outs) != len(items) {
+			return errUndo
+		}
+		cut = ctx.Err() != nil
+		for _, b := range bs {
+			if b.res == nil && mixedFailure(outs[b.first:b.first+len(b.drafts)]) {
+				return errUndo
+			}
+		}
+		return nil
+	})
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return nil, true // nothing kept: each is done again next time
+	case err != nil:
+		return nil, false
+	}
+	res := make([]ports.DeliveryResult, 0, len(bs))
+	for _, b := range bs {
+		if b.res != nil {
+			res = append(res, *b.res)
+			continue
+		}
+		mine := outs[b.first : b.first+len(b.drafts)]
+		if k := slices.IndexFunc(mine, func(o ports.IngestOutcome) bool { return o.Err != nil && !refusal(o.Err) }); k >= 0 {
+			// None of its drafts was taken (mixedFailure): it wrote
+			// nothing. Cut short by a shutdown, it was not attempted;
+			// otherwise its attempt failed.
+			if !cut {
+				res = append(res, p.failed(b.d, mine[k].Err, p.logger(b.d)))
+			}
+			continue
+		}
+		res = append(res, p.result(b.d, b.drafts, mine, p.logger(b.d)))
+	}
+	return res, true
+}
+
+// valuesOf is a context that ends with Context and holds the values of
+// values (a session's, made from a context that does not end).
+type valuesOf struct {
+	context.Context
+	values context.Context
+}
+
+func (c valuesOf) Value(key any) any { return c.values.Value(key) }
+
+// mixedFailure tells whether a delivery's drafts include a store error
+// (its attempt fails) besides a draft the register took.
+func mixedFailure(outs []ports.IngestOutcome) bool {
+	return slices.ContainsFunc(outs, func(o ports.IngestOutcome) bool { return o.Err != nil && !refusal(o.Err) }) &&
+		slices.ContainsFunc(outs, func(o ports.IngestOutcome) bool { return o.Err == nil })
+}
+
+// refusal tells the register's refusal of a draft (its data), which
+// rejects the delivery, from a failure, which fails its attempt.
+func refusal(err error) bool {
+	var (
+		v  *fault.Validation
+		cf *fault.Conflict
+	)
+	return errors.As(err, &v) || errors.As(err, &cf)
+}
+
+// parseSafely parses a delivery; false when the parser panicked.
+func parseSafely(recv inbound.Receiver, d ports.Delivery) (drafts []intake.Draft, err error, ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			drafts, err, ok = nil, nil, false
+		}
+	}()
+	drafts, err = recv.Parse(deliveryHeader(d), d.Body)
+	return drafts, err, true
+}
+
+// ingestManySafely is ing.IngestMany; false when it panicked.
+func ingestManySafely(ctx context.Context, ing ports.Ingest, items []ports.IngestItem) (outs []ports.IngestOutcome, ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			outs, ok = nil, false
+		}
+	}()
+	return ing.IngestMany(ctx, items), true
+}
+
+func deliveryHeader(d ports.Delivery) http.Header {
+	header := http.Header{}
+	for k, v := range d.Headers {
+		header.Set(k, v)
+	}
+	return header
+}
+
+func deliveryOrigin(c inbound.Connector, d ports.Delivery) consent.Origin {
+	return consent.Origin{
+		Source:         consent.SourceConnector,
+		SourceSystemID: int(c.SystemID()),
+		Actor:          inbound.Actor(c),
+		RequestID:      d.ID.String(),
+	}
+}
+
+// logger makes the logger of a delivery, only for those that log.
+func (p *DeliveryProcessor) logger(d ports.Delivery) func() *zap.Logger {
+	return func() *zap.Logger {
+		return p.Log.With(zap.String("connector", d.Connector), zap.Stringer("delivery", d.ID))
+	}
 }
 
 // errUndo rolls back the session of a delivery whose attempt failed or
@@ -301,9 +476,7 @@ func (p *DeliveryProcessor) processAlone(ctx context.Context, c inbound.Connecto
 func (p *DeliveryProcessor) process(ctx context.Context, c inbound.Connector, recv inbound.Receiver, d ports.Delivery) (res ports.DeliveryResult, attempted bool) {
 	// Most deliveries log nothing: the logger with their fields is made
 	// only for those that do.
-	log := func() *zap.Logger {
-		return p.Log.With(zap.String("connector", d.Connector), zap.Stringer("delivery", d.ID))
-	}
+	log := p.logger(d)
 	defer func() {
 		if r := recover(); r != nil {
 			// A bug, not the delivery's fault: the attempt fails and is
@@ -313,45 +486,17 @@ func (p *DeliveryProcessor) process(ctx context.Context, c inbound.Connector, re
 			res, attempted = p.failed(d, errors.New("the processing panicked (a bug; the service's log has where)"), log), true
 		}
 	}()
-	header := http.Header{}
-	for k, v := range d.Headers {
-		header.Set(k, v)
-	}
-	drafts, err := recv.Parse(header, d.Body)
+	drafts, err := recv.Parse(deliveryHeader(d), d.Body)
 	if err != nil {
 		log().Info("connector delivery rejected: it does not parse")
 		return p.end(d, ports.DeliveryRejected, "", err.Error()), true
 	}
-	origin := consent.Origin{
-		Source:         consent.SourceConnector,
-		SourceSystemID: int(c.SystemID()),
-		Actor:          inbound.Actor(c),
-		RequestID:      d.ID.String(),
-	}
-	outcomes := make([]string, 0, len(drafts))
-	// A draft the register refuses does not stop the others of the
-	// delivery (one bad shipment of a hundred, one bad row of an ERP
-	// export): they are applied, and the delivery is rejected naming
-	// every refused customer, so that a retry after the fix changes only
-	// those.
-	var refused []string
-	for i, dr := range drafts {
+	origin := deliveryOrigin(c, d)
+	outs := make([]ports.IngestOutcome, 0, len(drafts))
+	for _, dr := range drafts {
 		r, err := p.Ingest.Ingest(ctx, dr, origin)
-		if err != nil {
-			var (
-				v  *fault.Validation
-				cf *fault.Conflict
-			)
-			switch {
-			case errors.As(err, &v) || errors.As(err, &cf):
-				reason := err.Error()
-				if len(drafts) > 1 {
-					reason = fmt.Sprintf("customer %d (%s): %s", i+1, dr.Link, reason)
-				}
-				refused = append(refused, reason)
-				outcomes = append(outcomes, "refused")
-				continue
-			case ctx.Err() != nil:
+		if err != nil && !refusal(err) {
+			if ctx.Err() != nil {
 				// Cut short by a shutdown: not an attempt. What the drafts
 				// done wrote is rolled back with the delivery's session
 				// (processAlone), and done again next time.
@@ -359,11 +504,35 @@ func (p *DeliveryProcessor) process(ctx context.Context, c inbound.Connector, re
 			}
 			return p.failed(d, err, log), true
 		}
-		o := string(r.Outcome)
-		if r.Customer != nil {
-			o += " " + r.Customer.ID().String()
+		outs = append(outs, ports.IngestOutcome{Result: r, Err: err})
+	}
+	return p.result(d, drafts, outs, log), true
+}
+
+// result is the result of a delivery whose drafts the register took or
+// refused (outs, one per draft, none a failure). A draft the register
+// refuses does not stop the others of the delivery (one bad shipment of
+// a hundred, one bad row of an ERP export): they are applied, and the
+// delivery is rejected naming every refused customer, so that a retry
+// after the fix changes only those.
+func (p *DeliveryProcessor) result(d ports.Delivery, drafts []intake.Draft, outs []ports.IngestOutcome, log func() *zap.Logger) ports.DeliveryResult {
+	outcomes := make([]string, 0, len(drafts))
+	var refused []string
+	for i, o := range outs {
+		if o.Err != nil {
+			reason := o.Err.Error()
+			if len(drafts) > 1 {
+				reason = fmt.Sprintf("customer %d (%s): %s", i+1, drafts[i].Link, reason)
+			}
+			refused = append(refused, reason)
+			outcomes = append(outcomes, "refused")
+			continue
 		}
-		outcomes = append(outcomes, o)
+		s := string(o.Result.Outcome)
+		if o.Result.Customer != nil {
+			s += " " + o.Result.Customer.ID().String()
+		}
+		outcomes = append(outcomes, s)
 	}
 	if len(refused) > 0 {
 		log().Info("connector delivery rejected by the register", zap.Int("refused", len(refused)), zap.Int("drafts", len(drafts)))
@@ -371,9 +540,9 @@ func (p *DeliveryProcessor) process(ctx context.Context, c inbound.Connector, re
 		if n := len(refused) - maxRefusalsShown; n > 0 {
 			reason += fmt.Sprintf("; and %d more refused", n)
 		}
-		return p.end(d, ports.DeliveryRejected, strings.Join(outcomes, "; "), reason), true
+		return p.end(d, ports.DeliveryRejected, strings.Join(outcomes, "; "), reason)
 	}
-	return p.end(d, ports.DeliveryProcessed, strings.Join(outcomes, "; "), ""), true
+	return p.end(d, ports.DeliveryProcessed, strings.Join(outcomes, "; "), "")
 }
 
 // maxRefusalsShown bounds the refused customers a rejected delivery's

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -39,6 +40,8 @@ type recordingIngest struct {
 	delay   time.Duration
 	// running and most count the calls at once.
 	running, most int
+	// batches are the sizes of the IngestMany calls.
+	batches []int
 }
 
 var errDown = errors.New("postgres: connection refused")
@@ -74,6 +77,20 @@ func (r *recordingIngest) Ingest(ctx context.Context, d intake.Draft, o consent.
 		panic("the register broke on " + id)
 	}
 	return intake.Result{Outcome: intake.Created}, nil
+}
+
+// IngestMany is Ingest for each item in turn, as the register's contract
+// says; a panic of one goes up, as it would from the register.
+func (r *recordingIngest) IngestMany(ctx context.Context, items []ports.IngestItem) []ports.IngestOutcome {
+	r.mu.Lock()
+	r.batches = append(r.batches, len(items))
+	r.mu.Unlock()
+	out := make([]ports.IngestOutcome, len(items))
+	for i, it := range items {
+		res, err := r.Ingest(ctx, it.Draft, it.Origin)
+		out[i] = ports.IngestOutcome{Result: res, Err: err}
+	}
+	return out
 }
 
 func (r *recordingIngest) count(id string) int {
@@ -536,16 +553,24 @@ func (unverified) Parse(http.Header, []byte) ([]intake.Draft, error) { return ni
 // registerStub is stubConnector whose drafts the register takes: an
 // Authoritative person per id, named by it; an id starting with "ancient"
 // carries an update time PostgreSQL cannot store (before 4713 BC), which
-// the register does not refuse, so that the store fails its write.
+// the register does not refuse, so that the store fails its write; one
+// starting with "bad" has an email the register refuses; a body starting
+// with "!" does not parse.
 type registerStub struct{ stubConnector }
 
 func (registerStub) Parse(_ http.Header, body []byte) ([]intake.Draft, error) {
+	if strings.HasPrefix(string(body), "!") {
+		return nil, errors.New("invalid JSON at byte 3")
+	}
 	var out []intake.Draft
 	for _, id := range strings.Split(string(body), ",") {
 		d := intake.Draft{Link: customer.ExternalLink{SystemID: customer.Webstore, Identifier: id}, Trust: intake.Authoritative,
 			Patch: customer.Patch{FirstName: customer.Set("Toimitus"), LastName: customer.Set(id)}}
 		if strings.HasPrefix(id, "ancient") {
 			d.SourceUpdatedAt = time.Date(-10000, 1, 1, 0, 0, 0, 0, time.UTC)
+		}
+		if strings.HasPrefix(id, "bad") {
+			d.Patch.Email = customer.Set("not-an-email") // the register refuses it
 		}
 		out = append(out, d)
 	}
@@ -600,5 +625,111 @@ func TestDrainRollsBackAFailedDelivery(t *testing.T) {
 	}
 	if customers != 2 {
 		t.Errorf("%d customers stored, want the two of the processed deliveries", customers)
+	}
+}
+
+// countingIngest is the register, counting how the processor calls it;
+// oneByOne makes IngestMany panic, so that the processor takes its old
+// path, one delivery after the other.
+type countingIngest struct {
+	reg          ports.Ingest
+	mu           sync.Mutex
+	many, single int
+	oneByOne     bool
+}
+
+func (c *countingIngest) Ingest(ctx context.Context, d intake.Draft, o consent.Origin) (intake.Result, error) {
+	c.mu.Lock()
+	c.single++
+	c.mu.Unlock()
+	return c.reg.Ingest(ctx, d, o)
+}
+
+func (c *countingIngest) IngestMany(ctx context.Context, items []ports.IngestItem) []ports.IngestOutcome {
+	c.mu.Lock()
+	c.many++
+	c.mu.Unlock()
+	if c.oneByOne {
+		panic("one by one")
+	}
+	return c.reg.IngestMany(ctx, items)
+}
+
+// TestDrainTakesABatchTogether: with the real register, a batch's drafts
+// go to the register in one call, and every delivery gets the result it
+// gets when the deliveries are processed one by one (the old path, taken
+// here by an IngestMany that panics): processed, rejected naming the
+// refused draft with the others applied, failed with nothing stored for
+// a lone draft the store cannot write.
+func TestDrainTakesABatchTogether(t *testing.T) {
+	type seen struct {
+		status  ports.DeliveryStatus
+		outcome string // customer ids replaced by "id"
+		reason  string
+	}
+	run := func(oneByOne bool) ([]seen, *countingIngest, int) {
+		e := newDrainEnv(t)
+		set, err := inbound.NewSet([]inbound.Connector{registerStub{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ing := &countingIngest{reg: register.New(e.store, system.Clock{}, system.IDs{}), oneByOne: oneByOne}
+		e.p.Connectors, e.p.Ingest = set, ing
+		var ds []ports.Delivery
+		for _, body := range []string{"R-1", "R-2,R-3", "R-4,bad-5,R-6", "ancient-7", "!{", "R-1"} {
+			ds = append(ds, e.receive(body))
+		}
+		if err := e.work(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		var out []seen
+		for _, d := range ds {
+			got := e.delivery(d.ID)
+			outcome := got.Outcome
+			for _, f := range strings.Fields(outcome) {
+				if _, err := uuid.Parse(strings.TrimSuffix(f, ";")); err == nil {
+					outcome = strings.Replace(outcome, strings.TrimSuffix(f, ";"), "id", 1)
+				}
+			}
+			out = append(out, seen{got.Status, outcome, got.LastError})
+		}
+		var customers int
+		if err := e.pool.QueryRow(t.Context(), `SELECT count(*) FROM customers`).Scan(&customers); err != nil {
+			t.Fatal(err)
+		}
+		return out, ing, customers
+	}
+	together, ing, customers := run(false)
+	if ing.many != 1 || ing.single != 0 {
+		t.Errorf("the register was called %d times with many drafts and %d with one, want once with all of them", ing.many, ing.single)
+	}
+	alone, old, oldCustomers := run(true)
+	if old.single == 0 {
+		t.Fatal("the old path was not taken")
+	}
+	if !slices.Equal(together, alone) || customers != oldCustomers {
+		t.Errorf("together: %+v (%d customers)\none by one: %+v (%d customers)", together, customers, alone, oldCustomers)
+	}
+	want := []seen{
+		{ports.DeliveryProcessed, "created id", ""},
+		{ports.DeliveryProcessed, "created id; created id", ""},
+		{ports.DeliveryRejected, "created id; refused; created id", "customer 2 (7/bad-5): invalid input: email: "},
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(together[i].reason, w.reason) || together[i].status != w.status || together[i].outcome != w.outcome {
+			t.Errorf("delivery %d: %+v, want %+v", i, together[i], w)
+		}
+	}
+	if d := together[3]; d.status != ports.DeliveryReceived || !strings.Contains(d.reason, "out of range") {
+		t.Errorf("the delivery the store cannot write: %+v", d)
+	}
+	if d := together[4]; d.status != ports.DeliveryRejected {
+		t.Errorf("the delivery that does not parse: %+v", d)
+	}
+	if d := together[5]; d.status != ports.DeliveryProcessed || d.outcome != "unchanged id" {
+		t.Errorf("the same draft again in the batch: %+v", d)
+	}
+	if customers != 5 {
+		t.Errorf("%d customers stored, want 5 (R-1 to R-6 but the refused one)", customers)
 	}
 }

@@ -79,6 +79,17 @@ type BatchWrite struct {
 	// Jobs are stored with the write, exactly when it is stored, by a
 	// store that implements ChangeJobs (the pushes the change causes).
 	Jobs []Job
+	// Source, when not nil, makes the write a connector draft's (the
+	// register's IngestMany): with the write, Source.At becomes the
+	// source time of Source.Link when the customer holds the link after
+	// the write and Source.At is later than the one recorded (it never
+	// moves back; IngestStore.UpdateFromSource's rule). An update is
+	// rejected with a *fault.Stale when, under the customer's row lock,
+	// the link on it has a recorded source time later than Source.At or
+	// an echo kept (IngestStore.RecordEcho): what the draft was decided
+	// on is no longer so. Source.AwaitPush is not honoured: such drafts go
+	// through UpdateFromSource. Nil costs nothing.
+	Source *SourceTime
 }
 
 // BatchRejection is a write that was not stored, and why.
@@ -89,7 +100,8 @@ type BatchRejection struct {
 	// customer has (email, externalId, netvisorId, ssn, customerCards,
 	// externalSystems, or id/number for a customer written twice), a
 	// *fault.Stale when the stored customer is no longer at Before's
-	// version (changed or erased meanwhile), or a *fault.Validation on
+	// version (changed or erased meanwhile) or its link's source is no
+	// longer what the write was decided on (Source), or a *fault.Validation on
 	// "groups" for a group that does not exist.
 	Err error
 	// Earlier is the index of the earlier write of the same batch that

@@ -19,4 +19,24 @@ import (
 // other errors are the register's or the store's, and worth retrying.
 type Ingest interface {
 	Ingest(ctx context.Context, d intake.Draft, origin consent.Origin) (intake.Result, error)
+	// IngestMany takes many drafts at once (a drain's batch of deliveries)
+	// and returns one outcome per item, in the items' order: exactly what
+	// calling Ingest for each item in turn would return and store. It
+	// writes as much as it can in a few statements; with the context of
+	// a session (ports.BulkStore.Session) everything it writes is part of
+	// that session.
+	IngestMany(ctx context.Context, items []IngestItem) []IngestOutcome
+}
+
+// IngestItem is one draft for IngestMany, with its door.
+type IngestItem struct {
+	Draft  intake.Draft
+	Origin consent.Origin
+}
+
+// IngestOutcome is what Ingest returns for one item: its result, or its
+// error (then Result is zero).
+type IngestOutcome struct {
+	Result intake.Result
+	Err    error
 }

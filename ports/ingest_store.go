@@ -69,4 +69,17 @@ type IngestStore interface {
 	// the link; otherwise it records nothing and is no error. It changes
 	// no version. *fault.NotFound when there is no such customer.
 	RecordEcho(ctx context.Context, id uuid.UUID, st SourceTime, echo []byte) error
+	// CustomersByLinks returns, for each of links that a stored customer
+	// holds, that customer with what is kept with the link on it, in no
+	// particular order; links nobody holds are left out. Restricted
+	// customers are included; erased ones are not (they hold no links).
+	CustomersByLinks(ctx context.Context, links []customer.ExternalLink) ([]LinkedCustomer, error)
+}
+
+// LinkedCustomer is a customer found by one of its links
+// (CustomersByLinks), with what is kept with the link.
+type LinkedCustomer struct {
+	Link     customer.ExternalLink
+	Customer *customer.Customer
+	Kept     LinkSource
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -136,7 +137,11 @@ func (s *Store) WriteBatch(ctx context.Context, b ports.Batch) ([]ports.BatchRej
 	if err != nil {
 		return nil, err
 	}
-	optimistic := !b.DryRun && !checkFirst.Load()
+	// A batch of connector drafts (Source) is always optimistic and leaves
+	// checkFirst alone: it is a guess about imports, whose batches are
+	// large, and a draft's conflict says nothing about the next import.
+	drafts := slices.ContainsFunc(b.Writes, func(w ports.BatchWrite) bool { return w.Source != nil })
+	optimistic := !b.DryRun && (drafts || !checkFirst.Load())
 	for attempt := 1; ; attempt++ {
 		var out []ports.BatchRejection
 		err := pgx.BeginFunc(ctx, s.beginner(ctx), func(tx pgx.Tx) error {
@@ -146,13 +151,15 @@ func (s *Store) WriteBatch(ctx context.Context, b ports.Batch) ([]ports.BatchRej
 		})
 		switch {
 		case err == nil || errors.Is(err, errRollback):
-			if !optimistic {
+			if !optimistic && !drafts {
 				checkFirst.Store(len(out) > 0)
 			}
 			return out, nil
 		case optimistic && isUniqueViolation(err):
 			optimistic = false
-			checkFirst.Store(true)
+			if !drafts {
+				checkFirst.Store(true)
+			}
 			continue
 		case attempt < maxBatchAttempts && retryable(err):
 			continue
@@ -305,6 +312,9 @@ func (s *Store) writeBatch(ctx context.Context, tx pgx.Tx, b ports.Batch, ws []b
 			if w.update && have[w.after.ID] != w.before.Version {
 				reject(i, &fault.Stale{Want: w.before.Version, Have: have[w.after.ID]}, -1)
 			}
+		}
+		if err := checkSources(ctx, tx, b, ws, rejected, reject); err != nil {
+			return nil, err
 		}
 	}
 
@@ -635,8 +645,86 @@ func (s *Store) storeBatch(ctx context.Context, tx pgx.Tx, ws []batchWrite, reje
 	if err := queueSearch(ctx, tx, searchNew, searchStale); err != nil {
 		return err
 	}
+	if err := recordSources(ctx, tx, b.Writes, rejected); err != nil {
+		return err
+	}
 	// The writes' jobs (the pushes they cause), last: bulk_jobs.go.
 	return insertBatchJobs(ctx, tx, b.Writes, rejected)
+}
+
+// checkSources rejects, under the row locks just taken, the updates of
+// connector drafts (BatchWrite.Source) whose link on their customer now
+// has a later source time than the draft's, or an echo kept: a newer
+// draft or a push's echo was recorded since the draft was decided on,
+// which changes no version. One query for the batch; none without
+// drafts.
+func checkSources(ctx context.Context, tx pgx.Tx, b ports.Batch, ws []batchWrite,
+	rejected map[int]ports.BatchRejection, reject func(int, error, int)) error {
+	var (
+		idx   []int32
+		sys   []int32
+		links []string
+		owner []pgtype.UUID
+		at    []*time.Time
+	)
+	for i, w := range ws {
+		st := b.Writes[i].Source
+		if _, ok := rejected[i]; ok || st == nil || !w.update {
+			continue
+		}
+		var t *time.Time
+		if !st.At.IsZero() {
+			u := st.At.UTC()
+			t = &u
+		}
+		idx, sys, links = append(idx, int32(i)), append(sys, int32(st.Link.SystemID)), append(links, st.Link.Identifier)
+		owner, at = append(owner, pgUUID(w.after.ID)), append(at, t)
+	}
+	if len(idx) == 0 {
+		return nil
+	}
+	rows, err := tx.Query(ctx, `SELECT u.i FROM unnest($1::int[], $2::int[], $3::text[], $4::uuid[], $5::timestamptz[]) AS u(i, sys, v, owner, at)
+		JOIN customer_links l ON l.system_id = u.sys AND l.identifier = u.v AND l.customer_id = u.owner
+		WHERE l.echo_fingerprint IS NOT NULL OR (u.at IS NOT NULL AND l.source_updated_at > u.at)`, idx, sys, links, owner, at)
+	if err != nil {
+		return err
+	}
+	hits, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return err
+	}
+	for _, i := range hits {
+		v := ws[i].before.Version
+		reject(int(i), &fault.Stale{Want: v, Have: v}, -1)
+	}
+	return nil
+}
+
+// recordSources records the source times of the stored writes of
+// connector drafts (BatchWrite.Source), in one statement, as recordSource
+// does for one: only for a link the customer holds, never moving back.
+func recordSources(ctx context.Context, tx pgx.Tx, writes []ports.BatchWrite, rejected map[int]ports.BatchRejection) error {
+	var (
+		sys   []int32
+		links []string
+		owner []pgtype.UUID
+		at    []time.Time
+	)
+	for i, w := range writes {
+		if _, ok := rejected[i]; ok || w.Source == nil || w.Source.At.IsZero() {
+			continue
+		}
+		sys, links = append(sys, int32(w.Source.Link.SystemID)), append(links, w.Source.Link.Identifier)
+		owner, at = append(owner, pgUUID(w.Customer.ID())), append(at, w.Source.At.UTC())
+	}
+	if len(sys) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `UPDATE customer_links l SET source_updated_at = u.at
+		FROM unnest($1::int[], $2::text[], $3::uuid[], $4::timestamptz[]) AS u(sys, v, owner, at)
+		WHERE l.system_id = u.sys AND l.identifier = u.v AND l.customer_id = u.owner
+		AND (l.source_updated_at IS NULL OR l.source_updated_at < u.at)`, sys, links, owner, at)
+	return err
 }
 
 // eventColumns are outboxColumns as a list, in eventRow's order.

@@ -93,3 +93,49 @@ func recordSource(ctx context.Context, tx pgx.Tx, id uuid.UUID, st *ports.Source
 		int32(st.Link.SystemID), st.Link.Identifier, id, st.At.UTC())
 	return err
 }
+
+// CustomersByLinks reads the customers holding these links, each with
+// what is kept with its link, in one query.
+func (s *Store) CustomersByLinks(ctx context.Context, links []customer.ExternalLink) ([]ports.LinkedCustomer, error) {
+	if len(links) == 0 {
+		return nil, nil
+	}
+	sys, ids := splitLinks(links)
+	rows, err := s.db(ctx).Query(ctx, `SELECT `+readColumns+`, k_system, k_identifier, k_at, k_echo FROM customers
+		JOIN (SELECT l.system_id AS k_system, l.identifier AS k_identifier, l.customer_id AS k_owner,
+				l.source_updated_at AS k_at, l.echo_fingerprint AS k_echo
+			FROM unnest($1::int[], $2::text[]) AS u(system_id, identifier)
+			JOIN customer_links l ON l.system_id = u.system_id AND l.identifier = u.identifier) AS k ON k.k_owner = customers.id
+		WHERE erased_at IS NULL`, sys, ids)
+	if err != nil {
+		return nil, wrap("customers by links", err)
+	}
+	defer rows.Close()
+	var out []ports.LinkedCustomer
+	for rows.Next() {
+		var (
+			lc  ports.LinkedCustomer
+			sys int32
+			at  *time.Time
+		)
+		lc.Customer, err = s.scanCustomer(withExtra{rows, []any{&sys, &lc.Link.Identifier, &at, &lc.Kept.Echo}})
+		if err != nil {
+			return nil, wrap("customers by links", err)
+		}
+		lc.Link.SystemID = customer.SystemID(sys)
+		if at != nil {
+			lc.Kept.At = at.UTC()
+		}
+		out = append(out, lc)
+	}
+	return out, wrap("customers by links", rows.Err())
+}
+
+// withExtra is a row whose Scan fills, after the destinations it is
+// given (scanCustomer's), the columns that follow them.
+type withExtra struct {
+	row   pgx.Row
+	extra []any
+}
+
+func (r withExtra) Scan(dest ...any) error { return r.row.Scan(append(dest, r.extra...)...) }

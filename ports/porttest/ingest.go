@@ -21,6 +21,13 @@ import (
 type IngestStores struct {
 	Customers ports.CustomerStore
 	Ingest    ports.IngestStore
+	// Outbox is the outbox of Customers (the same store), for the
+	// consent events of the differential test of IngestMany.
+	Outbox ports.Outbox
+	// Pushes lists the push jobs (ports.PushArgs) stored with changes so
+	// far, in any order; the store's own back door: the ports have no
+	// such method.
+	Pushes func(t *testing.T) []ports.PushArgs
 }
 
 // RunIngest is the contract of ports.IngestStore: the source time of a
@@ -30,8 +37,12 @@ type IngestStores struct {
 // finds every customer with the number, restricted ones too, in number
 // order; what the register's Ingest and RecordEcho write with a session's
 // context (ports.BulkStore.Session, as a connector's drain does) commits
-// or rolls back with the session. open must hand back stores over an
-// empty database.
+// or rolls back with the session; the lookup by many links finds each
+// link's customer with what is kept with the link; a WriteBatch write of
+// a draft (BatchWrite.Source) records its link's source time and is stale
+// when the link changed since; and the register's IngestMany stores and
+// answers exactly what Ingest one by one does (a differential test). open
+// must hand back stores over an empty database.
 func RunIngest(t *testing.T, open func(t *testing.T) IngestStores) {
 	t.Helper()
 	t.Run("SourceTimeRoundTrip", testSourceTimeRoundTrip(open))
@@ -39,6 +50,9 @@ func RunIngest(t *testing.T, open func(t *testing.T) IngestStores) {
 	t.Run("CustomersByPhone", testCustomersByPhone(open))
 	t.Run("EchoKeptWithTheLink", testEchoKeptWithTheLink(open))
 	t.Run("WithinASession", testIngestWithinASession(open))
+	t.Run("CustomersByLinks", testCustomersByLinks(open))
+	t.Run("WriteBatchWithSource", testWriteBatchWithSource(open))
+	t.Run("IngestManyMatchesIngest", testIngestManyMatchesIngest(open))
 }
 
 func ingestSetup(t *testing.T, open func(t *testing.T) IngestStores) (*fixture, ports.IngestStore) {

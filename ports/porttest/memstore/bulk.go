@@ -146,7 +146,7 @@ func (s *Store) WriteBatch(ctx context.Context, b ports.Batch) ([]ports.BatchRej
 			continue
 		}
 		stored, ok := s.customers[d.ID]
-		if !ok || stored.Version != w.Before.Version() || stored.ErasedAt != nil {
+		if !ok || stored.Version != w.Before.Version() || stored.ErasedAt != nil || !s.checkSource(w) {
 			reject(i, &fault.Stale{Want: w.Before.Version(), Have: stored.Version}, -1)
 		}
 	}
@@ -247,6 +247,7 @@ func (s *Store) WriteBatch(ctx context.Context, b ports.Batch) ([]ports.BatchRej
 		} else if w.Before.Data().ErasedAt == nil && d.ErasedAt != nil {
 			s.scrubIdempotency(d.ID)
 		}
+		s.recordSource(d.ID, w.Source)
 		s.appendEvents(w.Events)
 		s.jobs = append(s.jobs, w.Jobs...)
 	}

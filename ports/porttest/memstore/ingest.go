@@ -120,3 +120,54 @@ func (s *Store) forgetSources(before, next customer.Data) {
 		}
 	}
 }
+
+// CustomersByLinks returns the customers holding these links, each with
+// what is kept with its link.
+func (s *Store) CustomersByLinks(ctx context.Context, links []customer.ExternalLink) ([]ports.LinkedCustomer, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	want := make(map[customer.ExternalLink]bool, len(links))
+	for _, l := range links {
+		want[l] = true
+	}
+	type hit struct {
+		link customer.ExternalLink
+		d    customer.Data
+		kept ports.LinkSource
+	}
+	var hits []hit
+	s.mu.Lock()
+	for id, d := range s.customers {
+		if d.ErasedAt != nil {
+			continue
+		}
+		for _, l := range d.ExternalSystems {
+			if want[l] {
+				hits = append(hits, hit{l, clone(d), s.sourceAt(id, &ports.SourceTime{Link: l})})
+			}
+		}
+	}
+	s.mu.Unlock()
+	out := make([]ports.LinkedCustomer, len(hits))
+	for i, h := range hits {
+		c, err := rebuild(h.d)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = ports.LinkedCustomer{Link: h.link, Customer: c, Kept: h.kept}
+	}
+	return out, nil
+}
+
+// checkSource tells whether the write of a connector draft (w.Source) to
+// an existing customer was decided on what is still kept with its link:
+// no later source time, no echo. The caller holds mu.
+func (s *Store) checkSource(w ports.BatchWrite) bool {
+	if w.Source == nil || w.Before == nil {
+		return true
+	}
+	kept := s.sourceAt(w.Before.ID(), w.Source)
+	at := w.Source.At.UTC().Truncate(time.Microsecond)
+	return kept.Echo == nil && (w.Source.At.IsZero() || !at.Before(kept.At))
+}
