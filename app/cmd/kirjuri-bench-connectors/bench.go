@@ -17,13 +17,15 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"kirjuri/app/cmd/internal/benchkit"
 )
 
 type bench struct {
 	opts options
 	rep  *report
 
-	quiet    time.Duration
+	quiet    *benchkit.Quiet
 	benchURL string
 	pool     *pgxpool.Pool
 	bin      string
@@ -31,9 +33,8 @@ type bench struct {
 }
 
 func (b *bench) run(ctx context.Context) error {
-	b.quiet = b.opts.quietWait
-	b.rep.machine = readMachine()
-	defer func() { b.rep.machine.loadEnd = loadAverage() }()
+	b.rep.machine = benchkit.ReadMachine()
+	defer func() { b.rep.machine.LoadEnd = benchkit.LoadAverage() }()
 	if err := os.MkdirAll(b.opts.dir, 0o755); err != nil {
 		return err
 	}
@@ -42,7 +43,7 @@ func (b *bench) run(ctx context.Context) error {
 		return err
 	}
 	defer admin.Close(context.Background())
-	logf("creating %s anew", benchDB)
+	benchkit.Logf("creating %s anew", benchDB)
 	if b.benchURL, err = b.freshDatabase(ctx, admin); err != nil {
 		return err
 	}
@@ -55,7 +56,7 @@ func (b *bench) run(ctx context.Context) error {
 		return err
 	}
 	defer b.pool.Close()
-	b.rep.machine.readPostgres(ctx, b.pool)
+	b.rep.machine.ReadPostgres(ctx, b.pool, "fsync", "synchronous_commit", "commit_delay", "shared_buffers")
 	if b.bin, err = b.buildService(ctx); err != nil {
 		return err
 	}
@@ -83,14 +84,14 @@ func (b *bench) floorPhase(ctx context.Context, key []byte, runID string) error 
 	}
 	defer f.close()
 	g := newGen(key, "floor"+runID, &b.opts)
-	load := b.waitQuiet("the floor")
-	logf("floor: %s, %s warm-up, %s window (load average %s)", b.opts.loadName(), b.opts.warmup, b.opts.floorDuration, load)
+	load := b.quiet.Wait("the floor")
+	benchkit.Logf("floor: %s, %s warm-up, %s window (load average %s)", b.opts.loadName(), b.opts.warmup, b.opts.floorDuration, load)
 	var w0 walStats
 	res := runLoad(ctx, "floor", f.url, g, &b.opts, nil, func(start bool) {
 		if start {
 			w0 = readWAL(ctx, b.pool)
 		}
-	}, 0, b.rep.machine.postmaster)
+	}, 0, b.rep.machine.Postmaster)
 	res.wal = readWAL(ctx, b.pool).minus(w0)
 	res.load = load
 	if err := ctx.Err(); err != nil {
@@ -101,9 +102,9 @@ func (b *bench) floorPhase(ctx context.Context, key []byte, runID string) error 
 		return err
 	}
 	b.rep.floor = res
-	logf("floor: %s deliveries/s, ack p50 %s p99 %s", thousands(res.rate()), ms(pct(res.latencies, 50)), ms(pct(res.latencies, 99)))
+	benchkit.Logf("floor: %s deliveries/s, ack p50 %s p99 %s", benchkit.Thousands(res.rate()), ms(pct(res.latencies, 50)), ms(pct(res.latencies, 99)))
 	g.mu.Lock()
-	b.rep.check("floor: every acknowledged delivery stored once, replays not again", stored == int64(g.ackedMsgs) && res.errors == 0 && res.replayNot200 == 0,
+	b.rep.Check("floor: every acknowledged delivery stored once, replays not again", stored == int64(g.ackedMsgs) && res.errors == 0 && res.replayNot200 == 0,
 		fmt.Sprintf("%d rows for %d distinct webhook-ids acknowledged; %d errors; %d replays not answered 200", stored, g.ackedMsgs, res.errors, res.replayNot200))
 	g.mu.Unlock()
 	return nil
@@ -117,9 +118,9 @@ type connectorHealth struct {
 }
 
 func (s *service) health(ctx context.Context) (connectorHealth, error) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/v1/connectors", nil)
-	req.Header.Set("Authorization", "Bearer "+s.key)
-	resp, err := s.client.Do(req)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.Base+"/v1/connectors", nil)
+	req.Header.Set("Authorization", "Bearer "+s.Key)
+	resp, err := s.Client.Do(req)
 	if err != nil {
 		return connectorHealth{}, fmt.Errorf("GET /v1/connectors: %w", err)
 	}
@@ -150,10 +151,10 @@ func (b *bench) servicePhase(ctx context.Context, key []byte, secret, runID stri
 		return err
 	}
 	b.svc = svc
-	defer svc.stop()
+	defer svc.Stop()
 	g := newGen(key, "svc"+runID, &b.opts)
-	load := b.waitQuiet("the service's window")
-	logf("service (pid %d): %s, %s warm-up, %s window (load average %s)", svc.cmd.Process.Pid, b.opts.loadName(), b.opts.warmup, b.opts.duration, load)
+	load := b.quiet.Wait("the service's window")
+	benchkit.Logf("service (pid %d): %s, %s warm-up, %s window (load average %s)", svc.Pid(), b.opts.loadName(), b.opts.warmup, b.opts.duration, load)
 
 	// The sample: 1 in --sample new customers, polled for from the ack
 	// on, at an interval of 5 % of the time so far (at least 10 ms, at
@@ -177,9 +178,9 @@ func (b *bench) servicePhase(ctx context.Context, key []byte, secret, runID stri
 		defer inFlight.Done()
 		path := "/v1/customers/by-external/7/" + url.PathEscape(extID)
 		for sampleCtx.Err() == nil {
-			req, _ := http.NewRequestWithContext(sampleCtx, http.MethodGet, svc.base+path, nil)
-			req.Header.Set("Authorization", "Bearer "+svc.key)
-			resp, err := svc.client.Do(req)
+			req, _ := http.NewRequestWithContext(sampleCtx, http.MethodGet, svc.Base+path, nil)
+			req.Header.Set("Authorization", "Bearer "+svc.Key)
+			resp, err := svc.Client.Do(req)
 			polls.Add(1)
 			if err == nil {
 				_, _ = io.Copy(io.Discard, resp.Body)
@@ -213,7 +214,7 @@ func (b *bench) servicePhase(ctx context.Context, key []byte, secret, runID stri
 		prog    = &progress{pool: b.pool}
 	)
 	defer prog.stop()
-	res := runLoad(ctx, "service", svc.base+"/v1/connectors/webstore/webhook", g, &b.opts, sample, func(start bool) {
+	res := runLoad(ctx, "service", svc.Base+"/v1/connectors/webstore/webhook", g, &b.opts, sample, func(start bool) {
 		if start {
 			w0 = readWAL(ctx, b.pool)
 			hStart, errHlth = svc.health(ctx)
@@ -223,7 +224,7 @@ func (b *bench) servicePhase(ctx context.Context, key []byte, secret, runID stri
 		tEnd = time.Now()
 		w1 = readWAL(ctx, b.pool)
 		hEnd, _ = svc.health(ctx)
-	}, svc.cmd.Process.Pid, b.rep.machine.postmaster)
+	}, svc.Pid(), b.rep.machine.Postmaster)
 	res.wal = w1.minus(w0)
 	return b.afterLoad(ctx, svc, g, res, load, hStart, hEnd, errHlth, tEnd, prog, func() ([]time.Duration, int64, int64) {
 		inFlight.Wait()

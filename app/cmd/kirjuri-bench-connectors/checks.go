@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"kirjuri/app/cmd/internal/benchkit"
 )
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
@@ -49,10 +51,10 @@ func (b *bench) afterLoad(ctx context.Context, svc *service, g *gen, res *loadRe
 	res.backlogStart, res.backlogEnd = hStart.Backlog, hEnd.Backlog
 	stored := res.byKind[kindNew] + res.byKind[kindUpdate]
 	sr.processedRate = float64(hStart.Backlog+stored-hEnd.Backlog) / res.window.Seconds()
-	logf("service: %s deliveries/s acknowledged, ack p50 %s p99 %s; %s processed/s in the window; backlog %d at its end",
-		thousands(res.rate()), ms(pct(res.latencies, 50)), ms(pct(res.latencies, 99)), thousands(sr.processedRate), hEnd.Backlog)
+	benchkit.Logf("service: %s deliveries/s acknowledged, ack p50 %s p99 %s; %s processed/s in the window; backlog %d at its end",
+		benchkit.Thousands(res.rate()), ms(pct(res.latencies, 50)), ms(pct(res.latencies, 99)), benchkit.Thousands(sr.processedRate), hEnd.Backlog)
 	if res.offered > 0 && len(res.lag) > 0 {
-		logf("service: the sender left p99 %s, at worst %s after schedule; %d requests waited for a slot; %d in flight at most",
+		benchkit.Logf("service: the sender left p99 %s, at worst %s after schedule; %d requests waited for a slot; %d in flight at most",
 			ms(pct(res.lag, 99)), ms(res.lag[len(res.lag)-1]), res.slotWaits, res.maxInFlight)
 	}
 
@@ -81,11 +83,11 @@ func (b *bench) afterLoad(ctx context.Context, svc *service, g *gen, res *loadRe
 		}
 		if time.Now().After(deadline) {
 			sr.drain, sr.deadLetters = time.Since(tEnd), h.DeadLetters
-			b.rep.errorf("the backlog was %d after waiting %s", h.Backlog, b.opts.drainTimeout)
+			b.rep.Errorf("the backlog was %d after waiting %s", h.Backlog, b.opts.drainTimeout)
 			break
 		}
 		if time.Since(lastLog) > 5*time.Second {
-			logf("  backlog %d, dead letters %d", h.Backlog, h.DeadLetters)
+			benchkit.Logf("  backlog %d, dead letters %d", h.Backlog, h.DeadLetters)
 			lastLog = time.Now()
 		}
 		select {
@@ -97,7 +99,7 @@ func (b *bench) afterLoad(ctx context.Context, svc *service, g *gen, res *loadRe
 			// measures processing's own cost.
 		}
 	}
-	logf("service: every delivery processed %s after the window ended", secs(sr.drain))
+	benchkit.Logf("service: every delivery processed %s after the window ended", secs(sr.drain))
 	res.progress = prog.stop()
 	vis, notVis, polls := samples()
 	slices.Sort(vis)
@@ -174,25 +176,25 @@ func (b *bench) afterLoad(ctx context.Context, svc *service, g *gen, res *loadRe
 	}
 
 	r := b.rep
-	r.check("zero lost: every customer acknowledged is in the register with link 7/*", sr.missing == 0 && sr.links == int64(sr.ackedCusts),
+	r.Check("zero lost: every customer acknowledged is in the register with link 7/*", sr.missing == 0 && sr.links == int64(sr.ackedCusts),
 		fmt.Sprintf("%d links 7/* for %d distinct customers acknowledged (%d sent); %d missing", sr.links, sr.ackedCusts, sr.sent, sr.missing))
-	r.check("zero doubled: each link on its own customer, nothing else in the register", sr.linkedCustomers == sr.links && sr.customers == sr.links,
+	r.Check("zero doubled: each link on its own customer, nothing else in the register", sr.linkedCustomers == sr.links && sr.customers == sr.links,
 		fmt.Sprintf("%d links on %d customers; %d customers in all", sr.links, sr.linkedCustomers, sr.customers))
-	r.check("no two customers with the same email", sr.emails == sr.customers && sr.unique == sr.emails,
+	r.Check("no two customers with the same email", sr.emails == sr.customers && sr.unique == sr.emails,
 		fmt.Sprintf("%d customers, %d with an email, %d distinct", sr.customers, sr.emails, sr.unique))
-	r.check("every customer holds its latest update (updates out of order changed nothing)", sr.stale == 0,
+	r.Check("every customer holds its latest update (updates out of order changed nothing)", sr.stale == 0,
 		fmt.Sprintf("%d customers not at the last version acknowledged", sr.stale))
-	r.check("replays changed nothing: answered 200, no inbox row of their own", res.replayNot200 == 0 && inboxRows == int64(sr.ackedMsgs),
+	r.Check("replays changed nothing: answered 200, no inbox row of their own", res.replayNot200 == 0 && inboxRows == int64(sr.ackedMsgs),
 		fmt.Sprintf("%d replays sent, %d not answered 200; %d inbox rows for %d distinct webhook-ids acknowledged", sr.replaysSent, res.replayNot200, inboxRows, sr.ackedMsgs))
 	if b.opts.noClickHouse {
-		r.check("one consent event per customer (updates and replays recorded none)", sr.consentEvents == int64(sr.ackedCusts),
+		r.Check("one consent event per customer (updates and replays recorded none)", sr.consentEvents == int64(sr.ackedCusts),
 			fmt.Sprintf("%d events in the outbox for %d customers", sr.consentEvents, sr.ackedCusts))
 	}
-	r.check("every delivery processed, no dead letters", sr.drained && sr.deadLetters == 0 && sr.inbox["processed"] == inboxRows,
+	r.Check("every delivery processed, no dead letters", sr.drained && sr.deadLetters == 0 && sr.inbox["processed"] == inboxRows,
 		fmt.Sprintf("inbox by status: %v; dead letters %d", sr.inbox, sr.deadLetters))
-	r.check("no request failed", res.errors == 0,
+	r.Check("no request failed", res.errors == 0,
 		fmt.Sprintf("%d errors (window and warm-up); first: %s", res.errors, strings.Join(res.firstErrors, "; ")))
-	r.check("every sampled customer became visible", res.sampledNotVisible == 0,
+	r.Check("every sampled customer became visible", res.sampledNotVisible == 0,
 		fmt.Sprintf("%d sampled, %d never visible", len(res.visible)+int(res.sampledNotVisible), res.sampledNotVisible))
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"kirjuri/app/cmd/internal/benchkit"
 	"kirjuri/ports/delivery"
 )
 
@@ -90,7 +91,7 @@ func startFloor(ctx context.Context, dbURL string, key []byte, conns int32) (*fl
 		url: "http://" + l.Addr().String() + "/webhook"}
 	go func() {
 		if err := f.srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logf("floor server: %v", err)
+			benchkit.Logf("floor server: %v", err)
 		}
 	}()
 	return f, nil
@@ -129,7 +130,7 @@ func readWAL(ctx context.Context, pool *pgxpool.Pool) walStats {
 		Scan(&w.syncs, &w.writes, &w.bytes, &w.commits)
 	w.ok = err == nil
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		logf("pg_stat_wal: %v", err)
+		benchkit.Logf("pg_stat_wal: %v", err)
 	}
 	return w
 }

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"kirjuri/app/cmd/internal/benchkit"
 	"kirjuri/connectors/webstore"
 	"kirjuri/ports/delivery"
 )
@@ -421,37 +422,36 @@ func pct(sorted []time.Duration, p float64) time.Duration {
 // busy the whole window).
 type cpuSplit struct {
 	servicePid, postmaster                       int
-	t0Self, t0Svc, t0PG, t0Busy, t0Total         float64
+	t0Self, t0Svc, t0PG                          time.Duration
+	t0Busy, t0Total                              float64
 	self, service, postgres, machine, other, all float64
 }
 
-const clkTck = 100 // USER_HZ
-
 func (c *cpuSplit) start() {
-	c.t0Self, _, _ = procTicks(os.Getpid())
+	_, c.t0Self, _, _ = benchkit.ProcCPU(os.Getpid())
 	if c.servicePid > 0 {
-		c.t0Svc, _, _ = procTicks(c.servicePid)
+		_, c.t0Svc, _, _ = benchkit.ProcCPU(c.servicePid)
 	}
 	if c.postmaster > 0 {
-		c.t0PG = treeTicks(c.postmaster)
+		c.t0PG = benchkit.TreeCPU(c.postmaster)
 	}
-	c.t0Busy, c.t0Total, _ = cpuTicks()
+	c.t0Busy, c.t0Total, _ = benchkit.MachineTicks()
 }
 
 func (c *cpuSplit) end(d time.Duration) {
-	s := d.Seconds() * clkTck
-	self, _, _ := procTicks(os.Getpid())
-	c.self = (self - c.t0Self) / s
+	cores := func(used time.Duration) float64 { return used.Seconds() / d.Seconds() }
+	_, self, _, _ := benchkit.ProcCPU(os.Getpid())
+	c.self = cores(self - c.t0Self)
 	if c.servicePid > 0 {
-		svc, _, _ := procTicks(c.servicePid)
-		c.service = (svc - c.t0Svc) / s
+		_, svc, _, _ := benchkit.ProcCPU(c.servicePid)
+		c.service = cores(svc - c.t0Svc)
 	}
 	if c.postmaster > 0 {
-		c.postgres = (treeTicks(c.postmaster) - c.t0PG) / s
+		c.postgres = cores(benchkit.TreeCPU(c.postmaster) - c.t0PG)
 	}
-	busy, total, _ := cpuTicks()
-	cores := float64(max(1, numCPU()))
-	c.all = cores
-	c.machine = (busy - c.t0Busy) / max(total-c.t0Total, 1) * cores
+	busy, total, _ := benchkit.MachineTicks()
+	all := float64(max(1, numCPU()))
+	c.all = all
+	c.machine = (busy - c.t0Busy) / max(total-c.t0Total, 1) * all
 	c.other = max(0, c.machine-c.self-c.service-c.postgres)
 }

@@ -35,16 +35,14 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"time"
+
+	"kirjuri/app/cmd/internal/benchkit"
 )
 
 // benchDB is the benchmark's own database on the dev PostgreSQL server.
@@ -75,7 +73,7 @@ func main() { os.Exit(run()) }
 func run() int {
 	var (
 		o             options
-		serviceEnv    multiFlag
+		serviceEnv    benchkit.EnvFlag
 		quietLimitPct float64
 		replayPct     float64
 		updatePct     float64
@@ -114,27 +112,9 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "kirjuri-bench-connectors:", err)
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	b := &bench{opts: o, rep: &report{}}
-	err := b.run(ctx)
-	if err != nil {
-		logf("error: %v", err)
-		b.rep.errorf("%v", err)
-	}
-	if werr := b.rep.write(o.out, b); werr != nil {
-		fmt.Fprintln(os.Stderr, "kirjuri-bench-connectors: write report:", werr)
-		return 1
-	}
-	logf("report written to %s", o.out)
-	switch {
-	case err != nil || len(b.rep.errors) > 0:
-		return 1
-	case b.rep.missed() > 0:
-		return 3
-	}
-	return 0
+	b := &bench{opts: o, rep: &report{}, quiet: benchkit.NewQuiet(o.quietLimit, o.quietWait)}
+	return benchkit.Run("kirjuri-bench-connectors", o.out, &b.rep.Findings, b.run,
+		func(path string) error { return b.rep.write(path, b) }, b.rep.missed)
 }
 
 func (o *options) check() error {
@@ -156,17 +136,14 @@ func (o *options) check() error {
 	case o.jobWorkers < 0:
 		return errors.New("--job-workers must not be negative")
 	}
-	for _, kv := range o.serviceEnv {
-		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
-			return fmt.Errorf("--service-env %q: want KEY=VALUE", kv)
-		}
+	if err := benchkit.CheckEnv(o.serviceEnv); err != nil {
+		return err
 	}
-	if o.databaseURL == "" {
-		o.databaseURL = os.Getenv("KIRJURI_DATABASE_URL")
+	dbURL, err := benchkit.DatabaseURL(o.databaseURL, "bench:connectors")
+	if err != nil {
+		return err
 	}
-	if o.databaseURL == "" {
-		return errors.New(`KIRJURI_DATABASE_URL is not set: run eval "$(scripts/servers.sh env --profile dev)" (or use go tool task bench:connectors), or pass --database-url`)
-	}
+	o.databaseURL = dbURL
 	if !o.noClickHouse {
 		o.clickhouseURL = os.Getenv("KIRJURI_CLICKHOUSE_URL")
 		if o.clickhouseURL == "" {
@@ -184,19 +161,7 @@ func (o *options) check() error {
 // loadName says how the load is sent, for logs and the report.
 func (o *options) loadName() string {
 	if o.rate > 0 {
-		return fmt.Sprintf("open loop at %s deliveries/s (at most %d in flight)", thousands(o.rate), o.maxInFlight)
+		return fmt.Sprintf("open loop at %s deliveries/s (at most %d in flight)", benchkit.Thousands(o.rate), o.maxInFlight)
 	}
 	return fmt.Sprintf("closed loop of %d workers", o.concurrency)
-}
-
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return strings.Join(*m, " ") }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
-
-var started = time.Now()
-
-// logf prints a progress line with the time since the start.
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "[%7.1fs] %s\n", time.Since(started).Seconds(), fmt.Sprintf(format, args...))
 }

@@ -5,9 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"kirjuri/app/cmd/internal/benchkit"
 )
 
 // The issue's targets.
@@ -17,58 +18,36 @@ const (
 )
 
 type report struct {
-	machine machine
+	benchkit.Findings
+	machine benchkit.Machine
 	floor   *loadResult
 	service *loadResult
 	svc     *serviceResult
-	waited  time.Duration
-
-	checks []checkResult
-	errors []string
 }
 
-type checkResult struct {
-	name, detail string
-	ok           bool
-}
-
-func (r *report) check(name string, ok bool, detail string) {
-	r.checks = append(r.checks, checkResult{name: name, ok: ok, detail: detail})
-	if !ok {
-		logf("CHECK FAILED: %s: %s", name, detail)
-	}
-}
-
-func (r *report) errorf(format string, args ...any) {
-	r.errors = append(r.errors, fmt.Sprintf(format, args...))
-}
-
-type target struct {
-	name, limit, measured, floor, ratio string
-	ok                                  bool
-}
-
-func (r *report) targets() []target {
+func (r *report) targets() []benchkit.Target {
 	s := r.service
 	if s == nil || len(s.latencies) == 0 {
 		return nil
 	}
 	floorRate, floorP99, rateRatio, p99Ratio := "–", "–", "–", "–"
 	if f := r.floor; f != nil && len(f.latencies) > 0 {
-		floorRate = thousands(f.rate()) + "/s"
+		floorRate = benchkit.Thousands(f.rate()) + "/s"
 		floorP99 = ms(pct(f.latencies, 99))
 		rateRatio = fmt.Sprintf("%.2f", s.rate()/f.rate())
 		p99Ratio = fmt.Sprintf("%.1f×", float64(pct(s.latencies, 99))/float64(max(pct(f.latencies, 99), 1)))
 	}
 	lostOK := true
-	for _, c := range r.checks {
-		if strings.HasPrefix(c.name, "zero ") || strings.HasPrefix(c.name, "no two") {
-			lostOK = lostOK && c.ok
+	for _, c := range r.Checks {
+		if strings.HasPrefix(c.Name, "zero ") || strings.HasPrefix(c.Name, "no two") {
+			lostOK = lostOK && c.OK
 		}
 	}
-	out := []target{
-		{"deliveries acknowledged per second, sustained over " + secs(s.window) + offeredNote(s), "≥ 1,000/s", "**" + thousands(s.rate()) + "/s**", floorRate, rateRatio + " of the floor", s.rate() >= rateTarget && !s.behind()},
-		{"acknowledgement p99 (request due to 202/200)", "≤ 50 ms", "**" + ms(pct(s.latencies, 99)) + "**", floorP99, p99Ratio, pct(s.latencies, 99) <= p99Target},
+	out := []benchkit.Target{
+		{Name: "deliveries acknowledged per second, sustained over " + secs(s.window) + offeredNote(s), Limit: "≥ 1,000/s",
+			Measured: "**" + benchkit.Thousands(s.rate()) + "/s**", Floor: floorRate, Ratio: rateRatio + " of the floor", OK: s.rate() >= rateTarget && !s.behind()},
+		{Name: "acknowledgement p99 (request due to 202/200)", Limit: "≤ 50 ms",
+			Measured: "**" + ms(pct(s.latencies, 99)) + "**", Floor: floorP99, Ratio: p99Ratio, OK: pct(s.latencies, 99) <= p99Target},
 	}
 	if sr := r.svc; sr != nil {
 		// Sustained means processing kept up with what was acknowledged:
@@ -77,26 +56,25 @@ func (r *report) targets() []target {
 		load := max(s.offered, s.rate())
 		kept := float64(s.backlogEnd-s.backlogStart) < load
 		replays := float64(s.byKind[kindReplay]) / s.window.Seconds()
-		out = append(out, target{"deliveries stored and visible per second, sustained over " + secs(s.window) + " (processing kept up: the backlog grew by less than 1 s of load)",
-			"≥ 1,000/s",
-			fmt.Sprintf("**%s/s** processed + %s/s replays (nothing to store); backlog %d → %d", thousands(sr.processedRate), thousands(replays), s.backlogStart, s.backlogEnd),
-			"–", "–", kept && sr.processedRate+replays >= rateTarget*0.995})
+		out = append(out, benchkit.Target{
+			Name:     "deliveries stored and visible per second, sustained over " + secs(s.window) + " (processing kept up: the backlog grew by less than 1 s of load)",
+			Limit:    "≥ 1,000/s",
+			Measured: fmt.Sprintf("**%s/s** processed + %s/s replays (nothing to store); backlog %d → %d", benchkit.Thousands(sr.processedRate), benchkit.Thousands(replays), s.backlogStart, s.backlogEnd),
+			Floor:    "–", Ratio: "–", OK: kept && sr.processedRate+replays >= rateTarget*0.995})
 	}
 	if r.svc != nil && r.svc.drained {
-		out = append(out, target{"lost or doubled customers (counted at the end)", "0", fmt.Sprintf("**%d lost, %d doubled**", r.svc.missing, max(0, r.svc.customers+int64(r.svc.missing)-int64(r.svc.ackedCusts))), "–", "–", lostOK})
+		out = append(out, benchkit.Target{Name: "lost or doubled customers (counted at the end)", Limit: "0",
+			Measured: fmt.Sprintf("**%d lost, %d doubled**", r.svc.missing, max(0, r.svc.customers+int64(r.svc.missing)-int64(r.svc.ackedCusts))),
+			Floor:    "–", Ratio: "–", OK: lostOK})
 	}
 	return out
 }
 
+// missed counts the targets and the checks missed.
 func (r *report) missed() int {
-	n := 0
-	for _, t := range r.targets() {
-		if !t.ok {
-			n++
-		}
-	}
-	for _, c := range r.checks {
-		if !c.ok {
+	n := benchkit.Missed(r.targets())
+	for _, c := range r.Checks {
+		if !c.OK {
 			n++
 		}
 	}
@@ -108,32 +86,12 @@ func (r *report) write(path string, b *bench) error {
 	p := func(format string, args ...any) { fmt.Fprintf(&w, format+"\n", args...) }
 	m := r.machine
 	o := b.opts
-	p("# Connector benchmark (kirjuri-bench-connectors)")
-	p("")
-	p("%s; `%s`.", m.started.Format("2006-01-02 15:04 MST"), strings.Join(os.Args, " "))
-	p("")
-	p("Machine: %s, %d cores (GOMAXPROCS %d), %s memory; %s. PostgreSQL %s (fsync %s, synchronous_commit %s, commit_delay %s, shared_buffers %s).",
-		orUnknown(m.cpuModel), m.cores, m.gomaxprocs, orUnknown(m.memory), m.goVersion,
-		orUnknown(m.pgVersion), orUnknown(m.fsync), orUnknown(m.syncCommit), orUnknown(m.commitDelay), orUnknown(m.sharedBuffers))
-	p("Load average (1, 5, 15 min): %s at the start, %s at the end; waited %s in all for a quieter machine (--quiet %.0f %%, --quiet-wait %s).",
-		m.loadStart, orUnknown(m.loadEnd), r.waited.Round(time.Second), 100*o.quietLimit, o.quietWait)
+	benchkit.WriteHeading(&w, "Connector benchmark (kirjuri-bench-connectors)", &m, "", b.quiet)
 	p("Load: %s over keep-alive loopback HTTP; deliveries %.0f %% new customers, %.0f %% updates of earlier ones, %.0f %% replays of acknowledged webhook-ids; %s warm-up, then %s (service) and %s (floor). ClickHouse: %s.",
 		o.loadName(), 100*(1-o.updates-o.replays), 100*o.updates, 100*o.replays, o.warmup, o.duration, o.floorDuration,
 		map[bool]string{true: "off (consent events wait in the outbox)", false: "on"}[o.noClickHouse])
 	p("")
-
-	p("## Targets")
-	p("")
-	if ts := r.targets(); len(ts) > 0 {
-		p("| figure | target | measured | floor | vs floor | |")
-		p("| --- | --- | --- | --- | --- | --- |")
-		for _, t := range ts {
-			p("| %s | %s | %s | %s | %s | %s |", t.name, t.limit, t.measured, t.floor, t.ratio, passFail(t.ok))
-		}
-	} else {
-		p("No target was measured in this run.")
-	}
-	p("")
+	benchkit.WriteTargets(&w, r.targets(), "vs floor", "**miss**")
 
 	p("## Acknowledgement")
 	p("")
@@ -147,7 +105,7 @@ func (r *report) write(path string, b *bench) error {
 		if l.name == "floor" {
 			name = "floor: bare net/http, verify + INSERT … ON CONFLICT DO NOTHING"
 		}
-		p("| %s | **%s** | %s | %s | %s | %s | %d / %d / %d | %s |", name, thousands(l.rate()),
+		p("| %s | **%s** | %s | %s | %s | %s | %d / %d / %d | %s |", name, benchkit.Thousands(l.rate()),
 			ms(pct(l.latencies, 50)), ms(pct(l.latencies, 95)), ms(pct(l.latencies, 99)), ms(l.latencies[len(l.latencies)-1]),
 			l.byKind[kindNew], l.byKind[kindUpdate], l.byKind[kindReplay], l.load)
 	}
@@ -168,7 +126,7 @@ func (r *report) write(path string, b *bench) error {
 	}
 	p("### What bounds it: CPU and commits in the window")
 	p("")
-	p("CPU in cores (%d in all) and per acknowledged delivery. The load generator's figure for the floor includes the floor's handler (same process).", m.cores)
+	p("CPU in cores (%d in all) and per acknowledged delivery. The load generator's figure for the floor includes the floor's handler (same process).", m.Cores)
 	p("")
 	p("| | load generator | service | PostgreSQL | other work | machine busy | commits / delivery | WAL fsyncs / delivery | WAL bytes / delivery |")
 	p("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -192,7 +150,7 @@ func (r *report) write(path string, b *bench) error {
 		}
 		walBytes := "?"
 		if l.wal.ok {
-			walBytes = thousands(l.wal.bytes / float64(l.acked))
+			walBytes = benchkit.Thousands(l.wal.bytes / float64(l.acked))
 		}
 		p("| %s | %s | %s | %s | %.2f | %.2f of %.0f | %s | %s | %s |", l.name, per(c.self), svc, per(c.postgres), c.other, c.machine, c.all,
 			wal(l.wal.commits), wal(l.wal.syncs), walBytes)
@@ -203,7 +161,7 @@ func (r *report) write(path string, b *bench) error {
 			return fmt.Sprintf("%.2f (%.0f µs)", cores, cores*sr.drainPhase.Seconds()*1e6/float64(sr.drainProcessed))
 		}
 		p("| processing alone, after the window: %s deliveries in %s (%s/s), per processed delivery | %s | %s | %s | %.2f | %.2f of %.0f | | | |",
-			thousands(float64(sr.drainProcessed)), secs(sr.drainPhase), thousands(float64(sr.drainProcessed)/sr.drainPhase.Seconds()),
+			benchkit.Thousands(float64(sr.drainProcessed)), secs(sr.drainPhase), benchkit.Thousands(float64(sr.drainProcessed)/sr.drainPhase.Seconds()),
 			per(c.self), per(c.service), per(c.postgres), c.other, c.machine, c.all)
 	}
 	p("")
@@ -215,7 +173,7 @@ func (r *report) write(path string, b *bench) error {
 		p("")
 		p("| figure | measured |")
 		p("| --- | --- |")
-		p("| deliveries processed per second during the window | %s/s (backlog %d at the start, %d at the end) |", thousands(sr.processedRate), s.backlogStart, s.backlogEnd)
+		p("| deliveries processed per second during the window | %s/s (backlog %d at the start, %d at the end) |", benchkit.Thousands(sr.processedRate), s.backlogStart, s.backlogEnd)
 		if sr.drained {
 			p("| window end to every delivery processed (GET /v1/connectors: backlog 0) | %s |", secs(sr.drain))
 		} else {
@@ -234,26 +192,26 @@ func (r *report) write(path string, b *bench) error {
 		p("")
 	}
 
-	if len(r.checks) > 0 {
+	if len(r.Checks) > 0 {
 		p("## Checks")
 		p("")
 		p("| check | result | detail |")
 		p("| --- | --- | --- |")
-		for _, c := range r.checks {
-			p("| %s | %s | %s |", c.name, passFail(c.ok), c.detail)
+		for _, c := range r.Checks {
+			p("| %s | %s | %s |", c.Name, passFail(c.OK), c.Detail)
 		}
 		p("")
 	}
-	if len(r.errors) > 0 {
+	if len(r.Errors) > 0 {
 		p("## Problems")
 		p("")
-		for _, e := range r.errors {
+		for _, e := range r.Errors {
 			p("- %s", e)
 		}
 		p("")
 	}
 	if b.svc != nil {
-		p("Service log: `%s`.", b.svc.logPath)
+		p("Service log: `%s`.", b.svc.LogPath)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
@@ -266,13 +224,6 @@ func passFail(ok bool) string {
 		return "pass"
 	}
 	return "**miss**"
-}
-
-func orUnknown(s string) string {
-	if s == "" {
-		return "?"
-	}
-	return s
 }
 
 func ms(d time.Duration) string {
@@ -295,27 +246,10 @@ func secs(d time.Duration) string {
 	return fmt.Sprintf("%.2f s", d.Seconds())
 }
 
-func thousands(f float64) string {
-	s := strconv.FormatFloat(f, 'f', 0, 64)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var out []byte
-	for i := range len(s) {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			out = append(out, ',')
-		}
-		out = append(out, s[i])
-	}
-	if neg {
-		return "-" + string(out)
-	}
-	return string(out)
-}
-
 // offeredNote names the open loop's rate in a target's name.
 func offeredNote(s *loadResult) string {
 	if s.offered > 0 {
-		return fmt.Sprintf(" (offered %s/s)", thousands(s.offered))
+		return fmt.Sprintf(" (offered %s/s)", benchkit.Thousands(s.offered))
 	}
 	return ""
 }
@@ -353,7 +287,7 @@ func progressLine(s *loadResult, start time.Time) string {
 	}
 	slices.Sort(rates)
 	at := func(p float64) float64 { return rates[min(len(rates)-1, int(float64(len(rates))*p))] }
-	return fmt.Sprintf("%s / %s / %s / %s per second (%d seconds)", thousands(rates[0]), thousands(at(0.10)), thousands(at(0.5)), thousands(rates[len(rates)-1]), len(rates))
+	return fmt.Sprintf("%s / %s / %s / %s per second (%d seconds)", benchkit.Thousands(rates[0]), benchkit.Thousands(at(0.10)), benchkit.Thousands(at(0.5)), benchkit.Thousands(rates[len(rates)-1]), len(rates))
 }
 
 // progressBuckets is the processing rate over each span of d from start,
@@ -383,7 +317,7 @@ func progressBuckets(s *loadResult, start time.Time, d time.Duration) string {
 		if !from.Before(start.Add(s.window)) {
 			mark = " (drain)"
 		}
-		parts = append(parts, thousands(rate)+mark)
+		parts = append(parts, benchkit.Thousands(rate)+mark)
 	}
 	return strings.Join(parts, ", ")
 }

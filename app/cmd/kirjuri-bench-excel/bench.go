@@ -8,14 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"kirjuri/adapters/postgres"
+	"kirjuri/app/cmd/internal/benchkit"
 )
 
 type bench struct {
@@ -25,7 +24,7 @@ type bench struct {
 	pool     *pgxpool.Pool // the bench database
 	benchURL string
 	bin      string // the built kirjuri
-	quiet    time.Duration
+	quiet    *benchkit.Quiet
 	// noImport is set once POST /v1/imports answered 404: the later sizes
 	// do not try again.
 	noImport error
@@ -35,14 +34,16 @@ type bench struct {
 }
 
 func (b *bench) run(ctx context.Context) error {
-	b.quiet = b.opts.quietWait
-	b.rep.machine = readMachine()
+	b.rep.machine = benchkit.ReadMachine()
+	if out, err := exec.Command("soffice", "--version").Output(); err == nil {
+		b.rep.soffice = strings.TrimSpace(string(out))
+	}
 	if err := os.MkdirAll(b.opts.dir, 0o755); err != nil {
 		return err
 	}
 	needDB := b.opts.scenarios["import"] || b.opts.scenarios["export"]
 	if needDB {
-		url, err := b.ensureDatabase(ctx)
+		url, err := b.database().Ensure(ctx, b.opts.reload)
 		if err != nil {
 			return err
 		}
@@ -53,14 +54,14 @@ func (b *bench) run(ctx context.Context) error {
 		}
 		defer pool.Close()
 		b.pool = pool
-		unlock, err := lockBench(ctx, pool)
+		unlock, err := b.database().LockPool(ctx, pool)
 		if err != nil {
 			return err
 		}
 		defer unlock()
-		b.rep.machine.readPostgres(ctx, pool)
+		b.rep.machine.ReadPostgres(ctx, pool, "fsync", "synchronous_commit", "shared_buffers")
 	}
-	defer func() { b.rep.machine.loadEnd = loadAverage() }()
+	defer func() { b.rep.machine.LoadEnd = benchkit.LoadAverage() }()
 
 	files := map[int]benchFile{}
 	for _, n := range b.opts.rows {
@@ -87,9 +88,9 @@ func (b *bench) run(ctx context.Context) error {
 			lo, ok, err := b.libreOfficeFile(ctx, src)
 			switch {
 			case err != nil:
-				b.rep.errorf("LibreOffice's file: %v", err)
+				b.rep.Errorf("LibreOffice's file: %v", err)
 			case !ok:
-				b.rep.notef("soffice is not installed: no file saved by LibreOffice was read (apt-get install libreoffice-calc-nogui)")
+				b.rep.Notef("soffice is not installed: no file saved by LibreOffice was read (apt-get install libreoffice-calc-nogui)")
 			default:
 				b.rep.files = append(b.rep.files, lo)
 				toRead = append(toRead, lo)
@@ -156,48 +157,48 @@ func (b *bench) importScenario(ctx context.Context, f benchFile) error {
 	if err := b.emptyRegister(ctx); err != nil {
 		return err
 	}
-	load := b.waitQuiet(fmt.Sprintf("import of %s rows", thousands(float64(n))))
+	load := b.quiet.Wait(fmt.Sprintf("import of %s rows", benchkit.Thousands(float64(n))))
 	svc, err := b.startService(ctx, fmt.Sprintf("import-%d", n))
 	if err != nil {
 		return err
 	}
-	defer svc.stop()
-	logf("import of %s (%.1f MB) through kirjuri serve (pid %d, %.0f MB resident when idle)",
-		f.label(), float64(f.bytes)/1e6, svc.cmd.Process.Pid, mb(svc.idleRSS))
-	svcCPU, pgCPU := processCPU(svc.cmd.Process.Pid), b.postgresCPU(ctx)
+	defer svc.Stop()
+	benchkit.Logf("import of %s (%.1f MB) through kirjuri serve (pid %d, %.0f MB resident when idle)",
+		f.label(), float64(f.bytes)/1e6, svc.Pid(), mb(svc.idleRSS))
+	svcCPU, pgCPU := processCPU(svc.Pid()), b.postgresCPU(ctx)
 	res, err := svc.importFile(ctx, f.path, n, b.opts.pollEvery, b.opts.jobTimeout)
 	if res != nil {
-		res.svcCPU = processCPU(svc.cmd.Process.Pid) - svcCPU
+		res.svcCPU = processCPU(svc.Pid()) - svcCPU
 		res.pgCPU = b.postgresCPU(ctx) - pgCPU
 	}
 	var missing errNoEndpoint
 	if errors.As(err, &missing) {
 		b.noImport = err
-		b.rep.errorf("import not measured: %v", err)
-		logf("import not measured: %v", err)
+		b.rep.Errorf("import not measured: %v", err)
+		benchkit.Logf("import not measured: %v", err)
 		return nil
 	}
 	if err != nil {
-		b.rep.errorf("import of %s rows: %v (service log: %s)", thousands(float64(n)), err, svc.logPath)
-		logf("import of %d rows failed: %v", n, err)
+		b.rep.Errorf("import of %s rows: %v (service log: %s)", benchkit.Thousands(float64(n)), err, svc.LogPath)
+		benchkit.Logf("import of %d rows failed: %v", n, err)
 		return nil
 	}
 	res.load = load
 	b.rep.imports = append(b.rep.imports, res)
 	b.followSearch(ctx, svc, res, n)
-	logf("import of %s rows: %s (upload %s), %s rows/s, peak RSS %.0f MB (idle %.0f MB, Go heap in use at most %.0f MB); CPU: service %s, PostgreSQL %s; %s: %d created, %d updated, %d unchanged, %d rejected",
-		thousands(float64(n)), secs(res.total), secs(res.upload), thousands(float64(n)/res.total.Seconds()),
+	benchkit.Logf("import of %s rows: %s (upload %s), %s rows/s, peak RSS %.0f MB (idle %.0f MB, Go heap in use at most %.0f MB); CPU: service %s, PostgreSQL %s; %s: %d created, %d updated, %d unchanged, %d rejected",
+		benchkit.Thousands(float64(n)), secs(res.total), secs(res.upload), benchkit.Thousands(float64(n)/res.total.Seconds()),
 		mb(res.peakRSS), mb(res.idleRSS), res.maxHeap/1e6, secs(res.svcCPU), secs(res.pgCPU),
 		res.status, res.created, res.updated, res.unchanged, res.rejected)
 	ok := strings.EqualFold(res.status, "succeeded") && res.created == int64(n) && res.rejected == 0
-	b.rep.check(fmt.Sprintf("the import of %s rows succeeds and creates every customer", thousands(float64(n))), ok,
+	b.rep.Check(fmt.Sprintf("the import of %s rows succeeds and creates every customer", benchkit.Thousands(float64(n))), ok,
 		fmt.Sprintf("status %q, %d created, %d updated, %d unchanged, %d rejected; first errors: %s",
 			res.status, res.created, res.updated, res.unchanged, res.rejected, strings.Join(res.firstErrors, "; ")))
 	var count int64
 	if err := b.pool.QueryRow(ctx, `SELECT count(*) FROM customers`).Scan(&count); err != nil {
 		return err
 	}
-	b.rep.check(fmt.Sprintf("after the import of %s rows the register holds as many customers", thousands(float64(n))),
+	b.rep.Check(fmt.Sprintf("after the import of %s rows the register holds as many customers", benchkit.Thousands(float64(n))),
 		count == int64(n), fmt.Sprintf("%d customers", count))
 	return nil
 }
@@ -220,13 +221,13 @@ func (b *bench) followSearch(ctx context.Context, svc *service, res *importResul
 	}
 	err := svc.getJSON(ctx, "/v1/customers?q="+url.QueryEscape(email), &page)
 	found := err == nil && len(page.Items) == 1 && strings.EqualFold(page.Items[0].Email, email)
-	b.rep.check(fmt.Sprintf("right after the import of %s rows, q finds its last customer (%s customers' search text not copied yet)",
-		thousands(float64(n)), thousands(float64(pending))), found, fmt.Sprintf("error %v, %d found", err, len(page.Items)))
+	b.rep.Check(fmt.Sprintf("right after the import of %s rows, q finds its last customer (%s customers' search text not copied yet)",
+		benchkit.Thousands(float64(n)), benchkit.Thousands(float64(pending))), found, fmt.Sprintf("error %v, %d found", err, len(page.Items)))
 	start := time.Now()
 	for left := pending > 0; left && time.Since(start) < b.opts.jobTimeout && ctx.Err() == nil; {
 		time.Sleep(250 * time.Millisecond)
 		if err := b.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM customer_search_pending)`).Scan(&left); err != nil {
-			b.rep.errorf("look at the pending search texts: %v", err)
+			b.rep.Errorf("look at the pending search texts: %v", err)
 			return
 		}
 		if !left {
@@ -234,9 +235,9 @@ func (b *bench) followSearch(ctx context.Context, svc *service, res *importResul
 		}
 	}
 	res.searchCopied = time.Since(start)
-	b.rep.check(fmt.Sprintf("the service copies the search text of the %s imported customers", thousands(float64(n))),
+	b.rep.Check(fmt.Sprintf("the service copies the search text of the %s imported customers", benchkit.Thousands(float64(n))),
 		pending == 0, fmt.Sprintf("%d still pending after %s", pending, secs(res.searchCopied)))
-	logf("search text of %s customers copied %s after the import was done", thousands(float64(res.searchPending)), secs(res.searchCopied))
+	benchkit.Logf("search text of %s customers copied %s after the import was done", benchkit.Thousands(float64(res.searchPending)), secs(res.searchCopied))
 }
 
 // exportScenario: the write floor, then the export of the n customers in
@@ -249,7 +250,7 @@ func (b *bench) exportScenario(ctx context.Context, n int) error {
 	}
 	seeded := false
 	if count != int64(n) {
-		logf("the register holds %d customers, not %d: loading the %d generated customers by COPY for the export", count, n, n)
+		benchkit.Logf("the register holds %d customers, not %d: loading the %d generated customers by COPY for the export", count, n, n)
 		if err := b.seedCustomers(ctx, n); err != nil {
 			return fmt.Errorf("load %d customers for the export: %w", n, err)
 		}
@@ -260,130 +261,29 @@ func (b *bench) exportScenario(ctx context.Context, n int) error {
 		return err
 	}
 	b.rep.writeFloors = append(b.rep.writeFloors, wf)
-	load := b.waitQuiet(fmt.Sprintf("export of %s rows", thousands(float64(n))))
+	load := b.quiet.Wait(fmt.Sprintf("export of %s rows", benchkit.Thousands(float64(n))))
 	svc, err := b.startService(ctx, fmt.Sprintf("export-%d", n))
 	if err != nil {
 		return err
 	}
-	defer svc.stop()
+	defer svc.Stop()
 	dst := filepath.Join(b.opts.dir, fmt.Sprintf("export-%d.xlsx", n))
 	res, err := svc.exportAll(ctx, dst, n)
 	if !b.opts.keepExported {
 		defer os.Remove(dst)
 	}
 	if err != nil {
-		b.rep.errorf("export of %s rows: %v (service log: %s)", thousands(float64(n)), err, svc.logPath)
-		logf("export of %d rows failed: %v", n, err)
+		b.rep.Errorf("export of %s rows: %v (service log: %s)", benchkit.Thousands(float64(n)), err, svc.LogPath)
+		benchkit.Logf("export of %d rows failed: %v", n, err)
 		return nil
 	}
 	res.load, res.seeded = load, seeded
 	b.rep.exports = append(b.rep.exports, res)
-	logf("export of %s rows: %s (first byte %s), %.1f MB, peak RSS %.0f MB (idle %.0f MB, Go heap in use at most %.0f MB)",
-		thousands(float64(n)), secs(res.total), secs(res.firstByte), float64(res.bytes)/1e6, mb(res.peakRSS), mb(res.idleRSS), res.maxHeap/1e6)
-	b.rep.check(fmt.Sprintf("the export of %s customers holds %s rows", thousands(float64(n)), thousands(float64(n))),
+	benchkit.Logf("export of %s rows: %s (first byte %s), %.1f MB, peak RSS %.0f MB (idle %.0f MB, Go heap in use at most %.0f MB)",
+		benchkit.Thousands(float64(n)), secs(res.total), secs(res.firstByte), float64(res.bytes)/1e6, mb(res.peakRSS), mb(res.idleRSS), res.maxHeap/1e6)
+	b.rep.Check(fmt.Sprintf("the export of %s customers holds %s rows", benchkit.Thousands(float64(n)), benchkit.Thousands(float64(n))),
 		res.rowsInFile == n, fmt.Sprintf("%d rows", res.rowsInFile))
 	return nil
-}
-
-// waitQuiet waits until the machine, without this benchmark, is busier
-// than --quiet no more (sampled over 2 s from /proc/stat), for at most what
-// is left of --quiet-wait, and returns the load average then.
-func (b *bench) waitQuiet(what string) string {
-	start := time.Now()
-	for {
-		busy, ok := machineBusy(2 * time.Second)
-		if !ok || busy <= b.opts.quietLimit || b.quiet-time.Since(start) <= 0 {
-			break
-		}
-		logf("before %s: the machine is %.0f %% busy with other work; waiting for it to calm down", what, 100*busy)
-	}
-	b.quiet = max(0, b.quiet-time.Since(start))
-	b.rep.waited += time.Since(start)
-	return loadAverage()
-}
-
-// machineBusy is the share of all cores busy over d.
-func machineBusy(d time.Duration) (float64, bool) {
-	read := func() (busy, total float64, ok bool) {
-		data, err := os.ReadFile("/proc/stat")
-		if err != nil {
-			return 0, 0, false
-		}
-		line, _, _ := strings.Cut(string(data), "\n")
-		for i, s := range strings.Fields(line)[1:] {
-			if i >= 8 { // guest time is in user already
-				break
-			}
-			v, _ := strconv.ParseFloat(s, 64)
-			total += v
-			if i != 3 && i != 4 { // idle, iowait
-				busy += v
-			}
-		}
-		return busy, total, true
-	}
-	b0, t0, ok := read()
-	if !ok {
-		return 0, false
-	}
-	time.Sleep(d)
-	b1, t1, _ := read()
-	return (b1 - b0) / max(t1-t0, 1e-9), true
-}
-
-// loadAverage is /proc/loadavg's three figures.
-func loadAverage() string {
-	data, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(data))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
-}
-
-// machine is what the figures depend on besides the code.
-type machine struct {
-	started                      time.Time
-	cpuModel                     string
-	cores, gomaxprocs            int
-	memory, goVersion, soffice   string
-	pgVersion, fsync, syncCommit string
-	sharedBuffers                string
-	loadStart, loadEnd           string
-}
-
-func readMachine() machine {
-	m := machine{started: time.Now(), cores: runtime.NumCPU(), gomaxprocs: runtime.GOMAXPROCS(0),
-		goVersion: runtime.Version(), loadStart: loadAverage()}
-	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(data), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				m.cpuModel = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	if data, err := os.ReadFile("/proc/meminfo"); err == nil {
-		for _, line := range strings.Split(string(data), "\n") {
-			if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
-				kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
-				m.memory = fmt.Sprintf("%.0f GiB", kb/(1<<20))
-			}
-		}
-	}
-	if out, err := exec.Command("soffice", "--version").Output(); err == nil {
-		m.soffice = strings.TrimSpace(string(out))
-	}
-	return m
-}
-
-func (m *machine) readPostgres(ctx context.Context, pool *pgxpool.Pool) {
-	_ = pool.QueryRow(ctx, `SELECT current_setting('server_version'), current_setting('fsync'),
-		current_setting('synchronous_commit'), current_setting('shared_buffers')`).
-		Scan(&m.pgVersion, &m.fsync, &m.syncCommit, &m.sharedBuffers)
 }
 
 func mb(b int64) float64 { return float64(b) / 1e6 }
@@ -397,21 +297,4 @@ func secs(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%.0f ms", s*1000)
 	}
-}
-
-func thousands(f float64) string {
-	s := strconv.FormatFloat(f, 'f', 0, 64)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var out []byte
-	for i := range len(s) {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			out = append(out, ',')
-		}
-		out = append(out, s[i])
-	}
-	if neg {
-		return "-" + string(out)
-	}
-	return string(out)
 }

@@ -8,42 +8,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"kirjuri/app/cmd/internal/benchkit"
 )
-
-// clockTick is the unit of the CPU times in /proc/<pid>/stat (USER_HZ,
-// 100 on Linux everywhere the project runs).
-const clockTick = 10 * time.Millisecond
-
-// procStat reads the parent pid and the CPU times of a process from
-// /proc/<pid>/stat: its own (user + system) and that of its children it
-// has waited for.
-func procStat(pid int) (ppid int, own, children time.Duration, err error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	// The command (field 2) is in parentheses and may hold spaces: the
-	// fields after it start after the last ')'.
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, 0, 0, fmt.Errorf("/proc/%d/stat: no command", pid)
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 15 {
-		return 0, 0, 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
-	}
-	// f[0] is field 3 (state): ppid is field 4, utime..cstime 14..17.
-	num := func(k int) int64 { v, _ := strconv.ParseInt(f[k-3], 10, 64); return v }
-	ppid = int(num(4))
-	own = time.Duration(num(14)+num(15)) * clockTick
-	children = time.Duration(num(16)+num(17)) * clockTick
-	return ppid, own, children, nil
-}
 
 // processCPU is the CPU time a process has used so far (every thread).
 func processCPU(pid int) time.Duration {
-	_, own, _, err := procStat(pid)
+	_, own, _, err := benchkit.ProcCPU(pid)
 	if err != nil {
 		return 0
 	}
@@ -64,7 +35,7 @@ func (b *bench) postgresCPU(ctx context.Context) time.Duration {
 		if err := b.pool.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&backend); err != nil {
 			return 0
 		}
-		ppid, _, _, err := procStat(backend)
+		ppid, _, _, err := benchkit.ProcCPU(backend)
 		if err != nil {
 			return 0 // a server on another machine
 		}
@@ -77,7 +48,7 @@ func (b *bench) postgresCPU(ctx context.Context) time.Duration {
 		if err != nil {
 			continue
 		}
-		ppid, own, _, err := procStat(pid)
+		ppid, own, _, err := benchkit.ProcCPU(pid)
 		if err != nil || ppid != b.postmaster {
 			continue
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"kirjuri/adapters/excel"
+	"kirjuri/app/cmd/internal/benchkit"
 	"kirjuri/core/customer"
 	"kirjuri/core/register"
 	"kirjuri/ports"
@@ -89,10 +90,10 @@ type eInvoiceJSON struct {
 }
 
 func copyRow(r genRow, number int64, at time.Time) []any {
-	p1, p2 := places[r.place1], places[r.place2]
+	p1, p2 := benchkit.Places[r.place1], benchkit.Places[r.place2]
 	addrs, _ := json.Marshal([]addressJSON{
-		{Type: "Invoice", StreetAddress1: r.street1, PostalCode: p1.code, City: p1.city, Country: "FI"},
-		{Type: "Delivery", StreetAddress1: r.street2, PostalCode: p2.code, City: p2.city, Country: "FI"},
+		{Type: "Invoice", StreetAddress1: r.street1, PostalCode: p1.Code, City: p1.City, Country: "FI"},
+		{Type: "Delivery", StreetAddress1: r.street2, PostalCode: p2.Code, City: p2.City, Country: "FI"},
 	})
 	var ei eInvoiceJSON
 	if r.eInvoice {
@@ -122,7 +123,7 @@ func (b *bench) measureCopyFloor(ctx context.Context, n int) (copyFloorResult, e
 		if _, err := b.pool.Exec(ctx, `DROP TABLE IF EXISTS floor_customers; CREATE TABLE floor_customers (LIKE customers `+f.like+`)`); err != nil {
 			return res, err
 		}
-		b.waitQuiet(fmt.Sprintf("COPY floor of %s customers (%s)", thousands(float64(n)), f.like))
+		b.quiet.Wait(fmt.Sprintf("COPY floor of %s customers (%s)", benchkit.Thousands(float64(n)), f.like))
 		took, err := b.copyFloor(ctx, "floor_customers", n)
 		_, _ = b.pool.Exec(context.Background(), `DROP TABLE IF EXISTS floor_customers`)
 		if err != nil {
@@ -130,8 +131,8 @@ func (b *bench) measureCopyFloor(ctx context.Context, n int) (copyFloorResult, e
 		}
 		*f.took = took
 	}
-	logf("COPY floor: %s customers in %s (%s/s); into a table without indexes %s",
-		thousands(float64(n)), secs(res.took), thousands(float64(n)/res.took.Seconds()), secs(res.bare))
+	benchkit.Logf("COPY floor: %s customers in %s (%s/s); into a table without indexes %s",
+		benchkit.Thousands(float64(n)), secs(res.took), benchkit.Thousands(float64(n)/res.took.Seconds()), secs(res.bare))
 	return res, nil
 }
 
@@ -195,7 +196,7 @@ func (b *bench) measurePhones() (*phoneResult, error) {
 		}
 	}
 	res := &phoneResult{phones: n, workers: runtime.GOMAXPROCS(0)}
-	b.waitQuiet(fmt.Sprintf("parsing %s phone numbers", thousands(float64(n))))
+	b.quiet.Wait(fmt.Sprintf("parsing %s phone numbers", benchkit.Thousands(float64(n))))
 	start := time.Now()
 	for i, p := range phones {
 		e164, err := customer.NormalizePhone(p)
@@ -226,10 +227,10 @@ func (b *bench) measurePhones() (*phoneResult, error) {
 	}
 	wg.Wait()
 	res.parallel = time.Since(start)
-	b.rep.check(fmt.Sprintf("every generated phone number parses (%s)", thousands(float64(n))), res.invalid == 0,
+	b.rep.Check(fmt.Sprintf("every generated phone number parses (%s)", benchkit.Thousands(float64(n))), res.invalid == 0,
 		fmt.Sprintf("%d invalid", res.invalid))
-	logf("phones: %s through NormalizePhone in %s on one goroutine (%.1f µs each), %s on %d",
-		thousands(float64(n)), secs(res.serial), float64(res.serial.Microseconds())/float64(n), secs(res.parallel), res.workers)
+	benchkit.Logf("phones: %s through NormalizePhone in %s on one goroutine (%.1f µs each), %s on %d",
+		benchkit.Thousands(float64(n)), secs(res.serial), float64(res.serial.Microseconds())/float64(n), secs(res.parallel), res.workers)
 	return res, nil
 }
 
@@ -255,15 +256,15 @@ func (b *bench) measureWriteFloor(n int) (*writeFloorResult, error) {
 	pool := make([]customer.Data, min(n, poolRows))
 	for i := range pool {
 		r := gen(i)
-		p1, p2 := places[r.place1], places[r.place2]
+		p1, p2 := benchkit.Places[r.place1], benchkit.Places[r.place2]
 		d := customer.Data{
 			ID: uuid.Must(uuid.NewV7()), Number: int64(10000 + i), Type: customer.Person,
 			FirstName: r.first, LastName: r.last, Email: r.email, Language: customer.DefaultLanguage,
 			VATStatus: customer.DefaultVATStatus, MarketingEmail: r.mEmail, MarketingSMS: r.mSMS, CreditAllowed: r.credit,
 			ExternalID: r.externalID, CustomerCards: []string{r.card}, Groups: r.groups(),
 			Addresses: []customer.Address{
-				{Type: customer.Invoice, StreetAddress1: r.street1, PostalCode: p1.code, City: p1.city, Country: "FI"},
-				{Type: customer.Delivery, StreetAddress1: r.street2, PostalCode: p2.code, City: p2.city, Country: "FI"},
+				{Type: customer.Invoice, StreetAddress1: r.street1, PostalCode: p1.Code, City: p1.City, Country: "FI"},
+				{Type: customer.Delivery, StreetAddress1: r.street2, PostalCode: p2.Code, City: p2.City, Country: "FI"},
 			},
 			PhoneNumbers: []string{r.phone1E164, r.phone2E164},
 			CreatedAt:    at, UpdatedAt: at, Version: 1,
@@ -274,7 +275,7 @@ func (b *bench) measureWriteFloor(n int) (*writeFloorResult, error) {
 		pool[i] = d
 	}
 	cols := register.ExportColumns(ports.ExportShape{Customers: int64(n), CustomerCards: 1, Addresses: 2, PhoneNumbers: 2}, groupIDs, false)
-	b.waitQuiet(fmt.Sprintf("write floor of %s rows", thousands(float64(n))))
+	b.quiet.Wait(fmt.Sprintf("write floor of %s rows", benchkit.Thousands(float64(n))))
 	out := &countWriter{}
 	start := time.Now()
 	sheet, err := excel.NewCustomerSheets().NewCustomerSheet(out, cols)
@@ -292,7 +293,7 @@ func (b *bench) measureWriteFloor(n int) (*writeFloorResult, error) {
 		return nil, err
 	}
 	res := &writeFloorResult{rows: n, took: time.Since(start), bytes: out.n}
-	logf("write floor: %s rows in %s (%.1f MB)", thousands(float64(n)), secs(res.took), float64(out.n)/1e6)
+	benchkit.Logf("write floor: %s rows in %s (%.1f MB)", benchkit.Thousands(float64(n)), secs(res.took), float64(out.n)/1e6)
 	return res, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"kirjuri/adapters/excel"
+	"kirjuri/app/cmd/internal/benchkit"
 )
 
 // The generated customers are a pure function of their row, so that the
@@ -47,29 +48,12 @@ func boolColumn(h string) bool {
 	return strings.HasPrefix(h, "group:")
 }
 
-var (
-	firstNames = strings.Fields("Matti Maija Juha Anna Mikko Liisa Timo Tiina Jari Sari Pekka Aino Antti Eeva Ville Helmi Jukka Kaisa Kari Leena Markku Minna Sami Outi Janne Päivi Heikki Ritva Ari Sanna Eetu Emilia Onni Venla Lauri Iida Elias Aada Väinö Siiri")
-	lastNames  = strings.Fields("Virtanen Korhonen Mäkinen Nieminen Mäkelä Hämäläinen Laine Heikkinen Koskinen Järvinen Lehtonen Lehtinen Saarinen Salminen Heinonen Niemi Heikkilä Kinnunen Salonen Turunen Salo Laitinen Tuominen Rantanen Karjalainen Jokinen Mattila Savolainen Lahtinen Ahonen Leppänen Hiltunen Kallio Miettinen Leinonen Pesonen Rissanen Lindholm Aaltonen Väisänen Manninen Hakala Laaksonen Lindroos Ojala Anttila Kettunen Hirvonen Harju Toivonen Vainio Hyvönen Seppälä Koivisto Sjöberg Kauppinen Äijälä Björklund Öhman Östman")
-	domains    = strings.Fields("gmail.com outlook.com hotmail.com kolumbus.fi luukku.com yahoo.com example.fi saunalahti.fi")
-	streets    = strings.Fields("Mannerheimintie Hämeenkatu Aleksanterinkatu Kauppakatu Rantatie Koulukatu Puistotie Asemakatu Kirkkokatu Satamakatu")
-	places     = []struct{ code, city string }{
-		{"00100", "Helsinki"}, {"02100", "Espoo"}, {"01300", "Vantaa"}, {"33100", "Tampere"}, {"20100", "Turku"},
-		{"90100", "Oulu"}, {"40100", "Jyväskylä"}, {"15100", "Lahti"}, {"70100", "Kuopio"}, {"65100", "Vaasa"},
-	}
-	mobilePrefixes = []string{"40", "41", "44", "45", "46", "50"}
-)
-
 // broker is the e-invoice operator of the customers who take e-invoices
 // (Apix Messaging's operator code).
 const broker = "003723327487"
 
-// mix is splitmix64 of a row and a salt, for the generator's choices.
-func mix(n int, salt uint64) uint64 {
-	z := uint64(n)*0x9E3779B97F4A7C15 + salt*0xBF58476D1CE4E5B9
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
-	return z ^ (z >> 31)
-}
+// mix is benchkit.Mix of a row and a salt, for the generator's choices.
+func mix(n int, salt uint64) uint64 { return benchkit.Mix(int64(n), salt) }
 
 // genRow is row i (0-based, the spreadsheet's row i+2).
 type genRow struct {
@@ -88,21 +72,21 @@ type genRow struct {
 
 func gen(i int) genRow {
 	r := genRow{
-		first: firstNames[mix(i, 1)%uint64(len(firstNames))],
-		last:  lastNames[mix(i, 2)%uint64(len(lastNames))],
+		first: benchkit.FirstNames[mix(i, 1)%uint64(len(benchkit.FirstNames))],
+		last:  benchkit.LastNames[mix(i, 2)%uint64(len(benchkit.LastNames))],
 	}
-	r.email = fmt.Sprintf("%s.%s.%d@%s", ascii(r.first), ascii(r.last), i, domains[mix(i, 3)%uint64(len(domains))])
+	r.email = fmt.Sprintf("%s.%s.%d@%s", ascii(r.first), ascii(r.last), i, benchkit.Domains[mix(i, 3)%uint64(len(benchkit.Domains))])
 	r.mEmail, r.mSMS, r.credit = mix(i, 4)%2 == 0, mix(i, 5)%3 == 0, mix(i, 6)%10 == 0
 	r.externalID = fmt.Sprintf("EXT-%08d", i)
 	if mix(i, 7)%5 == 0 {
 		r.eInvoice = true
 		r.eInvoiceAddress = fmt.Sprintf("INV%09d", i)
 	}
-	r.street1 = fmt.Sprintf("%s %d A %d", streets[mix(i, 8)%uint64(len(streets))], 1+mix(i, 9)%80, 1+mix(i, 10)%40)
-	r.street2 = fmt.Sprintf("%s %d", streets[mix(i, 11)%uint64(len(streets))], 1+mix(i, 12)%120)
-	r.place1, r.place2 = int(mix(i, 13)%uint64(len(places))), int(mix(i, 14)%uint64(len(places)))
-	p1, d1 := mobilePrefixes[mix(i, 15)%uint64(len(mobilePrefixes))], fmt.Sprintf("%07d", mix(i, 16)%10_000_000)
-	p2, d2 := mobilePrefixes[mix(i, 17)%uint64(len(mobilePrefixes))], fmt.Sprintf("%07d", mix(i, 18)%10_000_000)
+	r.street1 = fmt.Sprintf("%s %d A %d", benchkit.Streets[mix(i, 8)%uint64(len(benchkit.Streets))], 1+mix(i, 9)%80, 1+mix(i, 10)%40)
+	r.street2 = fmt.Sprintf("%s %d", benchkit.Streets[mix(i, 11)%uint64(len(benchkit.Streets))], 1+mix(i, 12)%120)
+	r.place1, r.place2 = int(mix(i, 13)%uint64(len(benchkit.Places))), int(mix(i, 14)%uint64(len(benchkit.Places)))
+	p1, d1 := benchkit.MobilePrefixes[mix(i, 15)%uint64(len(benchkit.MobilePrefixes))], fmt.Sprintf("%07d", mix(i, 16)%10_000_000)
+	p2, d2 := benchkit.MobilePrefixes[mix(i, 17)%uint64(len(benchkit.MobilePrefixes))], fmt.Sprintf("%07d", mix(i, 18)%10_000_000)
 	r.phone1, r.phone1E164 = "0"+p1+" "+d1, "+358"+p1+d1
 	r.phone2, r.phone2E164 = "+358 "+p2+" "+d2, "+358"+p2+d2
 	r.vip, r.newsletter, r.b2b = mix(i, 19)%20 == 0, mix(i, 20)%2 == 0, mix(i, 21)%10 == 0
@@ -121,9 +105,9 @@ func (r genRow) values(v []excel.Value) {
 	} else {
 		v[7], v[8], v[9] = excel.Value{}, excel.Value{}, excel.Value{}
 	}
-	p1, p2 := places[r.place1], places[r.place2]
-	v[10], v[11], v[12], v[13], v[14] = t("Invoice"), t(r.street1), t(p1.code), t(p1.city), t("FI")
-	v[15], v[16], v[17], v[18], v[19] = t("Delivery"), t(r.street2), t(p2.code), t(p2.city), t("FI")
+	p1, p2 := benchkit.Places[r.place1], benchkit.Places[r.place2]
+	v[10], v[11], v[12], v[13], v[14] = t("Invoice"), t(r.street1), t(p1.Code), t(p1.City), t("FI")
+	v[15], v[16], v[17], v[18], v[19] = t("Delivery"), t(r.street2), t(p2.Code), t(p2.City), t("FI")
 	v[20], v[21] = t(r.phone1), t(r.phone2)
 	v[22], v[23], v[24] = b(r.vip), b(r.newsletter), b(r.b2b)
 	v[25] = t(r.card)
@@ -158,9 +142,9 @@ type benchFile struct {
 
 func (f benchFile) label() string {
 	if f.kind == "libreoffice" {
-		return fmt.Sprintf("%s rows, saved by LibreOffice", thousands(float64(f.rows)))
+		return fmt.Sprintf("%s rows, saved by LibreOffice", benchkit.Thousands(float64(f.rows)))
 	}
-	return fmt.Sprintf("%s rows, written by adapters/excel", thousands(float64(f.rows)))
+	return fmt.Sprintf("%s rows, written by adapters/excel", benchkit.Thousands(float64(f.rows)))
 }
 
 // codeFile returns the generated file of n rows, writing it when it is not
@@ -172,7 +156,7 @@ func (b *bench) codeFile(n int) (benchFile, error) {
 		f.bytes = st.Size()
 		return f, nil
 	}
-	logf("writing %s (%d rows × %d columns) with adapters/excel's writer", path, n, len(header))
+	benchkit.Logf("writing %s (%d rows × %d columns) with adapters/excel's writer", path, n, len(header))
 	start := time.Now()
 	if err := writeFile(path, n); err != nil {
 		return f, err
@@ -183,7 +167,7 @@ func (b *bench) codeFile(n int) (benchFile, error) {
 		return f, err
 	}
 	f.bytes = st.Size()
-	logf("wrote %s: %.1f MB in %s", filepath.Base(path), float64(f.bytes)/1e6, f.took.Round(time.Millisecond))
+	benchkit.Logf("wrote %s: %.1f MB in %s", filepath.Base(path), float64(f.bytes)/1e6, f.took.Round(time.Millisecond))
 	return f, nil
 }
 
@@ -248,7 +232,7 @@ func (b *bench) libreOfficeFile(ctx context.Context, src benchFile) (benchFile, 
 	}
 	outDir := filepath.Join(b.opts.dir, "libreoffice-out")
 	_ = os.RemoveAll(outDir)
-	logf("converting %s with LibreOffice (soffice --headless --convert-to xlsx; a minute or more)", filepath.Base(src.path))
+	benchkit.Logf("converting %s with LibreOffice (soffice --headless --convert-to xlsx; a minute or more)", filepath.Base(src.path))
 	start := time.Now()
 	cctx, cancel := context.WithTimeout(ctx, 20*time.Minute)
 	defer cancel()
@@ -267,6 +251,6 @@ func (b *bench) libreOfficeFile(ctx context.Context, src benchFile) (benchFile, 
 		return f, true, err
 	}
 	f.bytes = st.Size()
-	logf("LibreOffice saved %s: %.1f MB in %s", filepath.Base(path), float64(f.bytes)/1e6, f.took.Round(time.Second))
+	benchkit.Logf("LibreOffice saved %s: %.1f MB in %s", filepath.Base(path), float64(f.bytes)/1e6, f.took.Round(time.Second))
 	return f, true, nil
 }

@@ -31,18 +31,17 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"kirjuri/app/cmd/internal/benchkit"
 )
 
 // benchDB is the benchmark's own database on the dev PostgreSQL server.
@@ -77,7 +76,7 @@ func run() int {
 	var (
 		o               options
 		rows, scenarios string
-		serviceEnv      multiFlag
+		serviceEnv      benchkit.EnvFlag
 		databaseURL     string
 		noLibreOffice   bool
 		quietLimitPct   float64
@@ -113,27 +112,9 @@ func run() int {
 		return 2
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	b := &bench{opts: o, rep: &report{}}
-	err := b.run(ctx)
-	if err != nil {
-		logf("error: %v", err)
-		b.rep.errorf("%v", err)
-	}
-	if werr := b.rep.write(o.out, b); werr != nil {
-		fmt.Fprintln(os.Stderr, "kirjuri-bench-excel: write report:", werr)
-		return 1
-	}
-	logf("report written to %s", o.out)
-	switch {
-	case err != nil || len(b.rep.errors) > 0:
-		return 1
-	case b.rep.missed() > 0:
-		return 3
-	}
-	return 0
+	b := &bench{opts: o, rep: &report{}, quiet: benchkit.NewQuiet(o.quietLimit, o.quietWait)}
+	return benchkit.Run("kirjuri-bench-excel", o.out, &b.rep.Findings, b.run,
+		func(path string) error { return b.rep.write(path, b) }, b.rep.missed)
 }
 
 func (o *options) check(rows, scenarios, databaseURL string) error {
@@ -180,10 +161,8 @@ func (o *options) check(rows, scenarios, databaseURL string) error {
 	if o.pollEvery <= 0 || o.jobTimeout <= 0 {
 		return errors.New("--poll and --job-timeout must be positive")
 	}
-	for _, kv := range o.serviceEnv {
-		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
-			return fmt.Errorf("--service-env %q: want KEY=VALUE", kv)
-		}
+	if err := benchkit.CheckEnv(o.serviceEnv); err != nil {
+		return err
 	}
 	dir, err := filepath.Abs(o.dir)
 	if err != nil {
@@ -191,25 +170,9 @@ func (o *options) check(rows, scenarios, databaseURL string) error {
 	}
 	o.dir = dir
 	if o.scenarios["import"] || o.scenarios["export"] {
-		if databaseURL == "" {
-			databaseURL = os.Getenv("KIRJURI_DATABASE_URL")
+		if o.databaseURL, err = benchkit.DatabaseURL(databaseURL, "bench:excel"); err != nil {
+			return err
 		}
-		if databaseURL == "" {
-			return errors.New(`KIRJURI_DATABASE_URL is not set: run eval "$(scripts/servers.sh env --profile dev)" (or use go tool task bench:excel), or pass --database-url`)
-		}
-		o.databaseURL = databaseURL
 	}
 	return nil
-}
-
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return strings.Join(*m, " ") }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
-
-// logf prints a progress line with the time since the start.
-var started = time.Now()
-
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "[%7.1fs] %s\n", time.Since(started).Seconds(), fmt.Sprintf(format, args...))
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"kirjuri/adapters/excel"
+	"kirjuri/app/cmd/internal/benchkit"
 )
 
 // readResult is the reading figures of one file: the median of each pass.
@@ -36,9 +37,9 @@ func (b *bench) measureRead(f benchFile) (*readResult, error) {
 	res := &readResult{file: f}
 	withExcelize := f.rows <= b.opts.excelizeMax
 	if !withExcelize {
-		res.excelizeSkipped = fmt.Sprintf("not run on files of more than %s rows (--excelize-max-rows)", thousands(float64(b.opts.excelizeMax)))
+		res.excelizeSkipped = fmt.Sprintf("not run on files of more than %s rows (--excelize-max-rows)", benchkit.Thousands(float64(b.opts.excelizeMax)))
 	}
-	res.load = b.waitQuiet("reading " + f.label())
+	res.load = b.quiet.Wait("reading " + f.label())
 	for run := range b.opts.readRuns {
 		start := time.Now()
 		cells, err := floorScan(f.path)
@@ -65,7 +66,7 @@ func (b *bench) measureRead(f benchFile) (*readResult, error) {
 			res.excelizeRuns = append(res.excelizeRuns, time.Since(start))
 			res.excelCells = ecells
 		}
-		logf("read %s, run %d/%d: floor %s, reader %s%s", f.label(), run+1, b.opts.readRuns,
+		benchkit.Logf("read %s, run %d/%d: floor %s, reader %s%s", f.label(), run+1, b.opts.readRuns,
 			secs(res.floorRuns[run]), secs(res.readerRuns[run]), func() string {
 				if withExcelize {
 					return ", excelize " + secs(res.excelizeRuns[run])
@@ -74,10 +75,10 @@ func (b *bench) measureRead(f benchFile) (*readResult, error) {
 			}())
 	}
 	res.floor, res.reader, res.excelize = median(res.floorRuns), median(res.readerRuns), median(res.excelizeRuns)
-	b.rep.check(fmt.Sprintf("the reader reads %s rows (header included) of %s", thousands(float64(f.rows+1)), f.label()),
+	b.rep.Check(fmt.Sprintf("the reader reads %s rows (header included) of %s", benchkit.Thousands(float64(f.rows+1)), f.label()),
 		res.readerRows == f.rows+1, fmt.Sprintf("read %d rows", res.readerRows))
 	if withExcelize {
-		b.rep.check("the reader and excelize find as many non-empty cells in "+f.label(),
+		b.rep.Check("the reader and excelize find as many non-empty cells in "+f.label(),
 			res.readerCells == res.excelCells, fmt.Sprintf("reader %d, excelize %d", res.readerCells, res.excelCells))
 	}
 	return res, nil

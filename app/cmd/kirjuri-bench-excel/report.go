@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"kirjuri/app/cmd/internal/benchkit"
 )
 
 // The issue's targets.
@@ -19,7 +21,9 @@ const (
 )
 
 type report struct {
-	machine     machine
+	benchkit.Findings
+	machine     benchkit.Machine
+	soffice     string // LibreOffice's version, when installed
 	files       []benchFile
 	reads       []*readResult
 	phones      *phoneResult
@@ -27,35 +31,6 @@ type report struct {
 	imports     []*importResult
 	writeFloors []*writeFloorResult
 	exports     []*exportResult
-	waited      time.Duration
-
-	checks []checkResult
-	errors []string
-	notes  []string
-}
-
-type checkResult struct {
-	name, detail string
-	ok           bool
-}
-
-func (r *report) check(name string, ok bool, detail string) {
-	r.checks = append(r.checks, checkResult{name: name, ok: ok, detail: detail})
-	if !ok {
-		logf("CHECK FAILED: %s: %s", name, detail)
-	}
-}
-
-func (r *report) errorf(format string, args ...any) {
-	r.errors = append(r.errors, fmt.Sprintf(format, args...))
-}
-func (r *report) notef(format string, args ...any) {
-	r.notes = append(r.notes, fmt.Sprintf(format, args...))
-}
-
-type target struct {
-	name, limit, measured, floor, ratio string
-	ok                                  bool
 }
 
 func (r *report) copyFloor(n int) time.Duration { return r.copyFloorOf(n).took }
@@ -85,37 +60,37 @@ func ratio(a, b time.Duration) string {
 	return fmt.Sprintf("%.1f×", a.Seconds()/b.Seconds())
 }
 
-func (r *report) targets() []target {
-	var out []target
+func (r *report) targets() []benchkit.Target {
+	var out []benchkit.Target
 	for _, rd := range r.reads {
-		out = append(out, target{
-			name:     "Read " + rd.file.label() + ": reader / raw scan",
-			limit:    "≤ 3×",
-			measured: "**" + secs(rd.reader) + "**",
-			floor:    secs(rd.floor),
-			ratio:    fmt.Sprintf("**%.2f×**", rd.ratio()),
-			ok:       rd.ratio() <= readRatioTarget,
+		out = append(out, benchkit.Target{
+			Name:     "Read " + rd.file.label() + ": reader / raw scan",
+			Limit:    "≤ 3×",
+			Measured: "**" + secs(rd.reader) + "**",
+			Floor:    secs(rd.floor),
+			Ratio:    fmt.Sprintf("**%.2f×**", rd.ratio()),
+			OK:       rd.ratio() <= readRatioTarget,
 		})
 	}
 	for _, im := range r.imports {
 		if im.rows == targetRowsTime {
-			out = append(out, target{
-				name:     "Import 100,000 rows, upload to job done",
-				limit:    "≤ 3 s",
-				measured: "**" + secs(im.total) + "**",
-				floor:    secs(r.copyFloor(im.rows)) + " COPY (+ read floor)",
-				ratio:    ratio(im.total, r.copyFloor(im.rows)),
-				ok:       im.total <= import100kTarget,
+			out = append(out, benchkit.Target{
+				Name:     "Import 100,000 rows, upload to job done",
+				Limit:    "≤ 3 s",
+				Measured: "**" + secs(im.total) + "**",
+				Floor:    secs(r.copyFloor(im.rows)) + " COPY (+ read floor)",
+				Ratio:    ratio(im.total, r.copyFloor(im.rows)),
+				OK:       im.total <= import100kTarget,
 			})
 		}
 		if im.rows >= targetRowsMemory {
-			out = append(out, target{
-				name:     fmt.Sprintf("Import %s rows, the service's peak resident memory", thousands(float64(im.rows))),
-				limit:    "≤ 300 MB",
-				measured: fmt.Sprintf("**%.0f MB**", mb(im.peakRSS)),
-				floor:    fmt.Sprintf("%.0f MB idle", mb(im.idleRSS)),
-				ratio:    "–",
-				ok:       float64(im.peakRSS) <= peakRSSTarget,
+			out = append(out, benchkit.Target{
+				Name:     fmt.Sprintf("Import %s rows, the service's peak resident memory", benchkit.Thousands(float64(im.rows))),
+				Limit:    "≤ 300 MB",
+				Measured: fmt.Sprintf("**%.0f MB**", mb(im.peakRSS)),
+				Floor:    fmt.Sprintf("%.0f MB idle", mb(im.idleRSS)),
+				Ratio:    "–",
+				OK:       float64(im.peakRSS) <= peakRSSTarget,
 			})
 		}
 	}
@@ -126,66 +101,38 @@ func (r *report) targets() []target {
 			floor = wf.took
 		}
 		if ex.rows == targetRowsTime {
-			out = append(out, target{
-				name:     "Export 100,000 rows, request to last byte",
-				limit:    "≤ 2 s",
-				measured: "**" + secs(ex.total) + "**",
-				floor:    secs(floor) + " writer alone",
-				ratio:    ratio(ex.total, floor),
-				ok:       ex.total <= export100kTarget,
+			out = append(out, benchkit.Target{
+				Name:     "Export 100,000 rows, request to last byte",
+				Limit:    "≤ 2 s",
+				Measured: "**" + secs(ex.total) + "**",
+				Floor:    secs(floor) + " writer alone",
+				Ratio:    ratio(ex.total, floor),
+				OK:       ex.total <= export100kTarget,
 			})
 		}
 		if ex.rows >= targetRowsMemory {
-			out = append(out, target{
-				name:     fmt.Sprintf("Export %s rows, the service's peak resident memory", thousands(float64(ex.rows))),
-				limit:    "≤ 300 MB",
-				measured: fmt.Sprintf("**%.0f MB**", mb(ex.peakRSS)),
-				floor:    fmt.Sprintf("%.0f MB idle", mb(ex.idleRSS)),
-				ratio:    "–",
-				ok:       float64(ex.peakRSS) <= peakRSSTarget,
+			out = append(out, benchkit.Target{
+				Name:     fmt.Sprintf("Export %s rows, the service's peak resident memory", benchkit.Thousands(float64(ex.rows))),
+				Limit:    "≤ 300 MB",
+				Measured: fmt.Sprintf("**%.0f MB**", mb(ex.peakRSS)),
+				Floor:    fmt.Sprintf("%.0f MB idle", mb(ex.idleRSS)),
+				Ratio:    "–",
+				OK:       float64(ex.peakRSS) <= peakRSSTarget,
 			})
 		}
 	}
 	return out
 }
 
-func (r *report) missed() int {
-	n := 0
-	for _, t := range r.targets() {
-		if !t.ok {
-			n++
-		}
-	}
-	return n
-}
+func (r *report) missed() int { return benchkit.Missed(r.targets()) }
 
 func (r *report) write(path string, b *bench) error {
 	var w strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&w, format+"\n", args...) }
 	m := r.machine
-	p("# Spreadsheet benchmark (kirjuri-bench-excel)")
+	benchkit.WriteHeading(&w, "Spreadsheet benchmark (kirjuri-bench-excel)", &m, orNo(r.soffice, "no LibreOffice"), b.quiet)
 	p("")
-	p("%s; `%s`.", m.started.Format("2006-01-02 15:04 MST"), strings.Join(os.Args, " "))
-	p("")
-	p("Machine: %s, %d cores (GOMAXPROCS %d), %s memory; %s. PostgreSQL %s (fsync %s, synchronous_commit %s, shared_buffers %s). %s.",
-		orUnknown(m.cpuModel), m.cores, m.gomaxprocs, orUnknown(m.memory), m.goVersion,
-		orUnknown(m.pgVersion), orUnknown(m.fsync), orUnknown(m.syncCommit), orUnknown(m.sharedBuffers), orNo(m.soffice, "no LibreOffice"))
-	p("Load average (1, 5, 15 min): %s at the start, %s at the end; waited %s in all for a quieter machine (--quiet %.0f %%, --quiet-wait %s).",
-		m.loadStart, orUnknown(m.loadEnd), b.rep.waited.Round(time.Second), 100*b.opts.quietLimit, b.opts.quietWait)
-	p("")
-
-	p("## Targets")
-	p("")
-	if ts := r.targets(); len(ts) > 0 {
-		p("| figure | target | measured | floor | × floor | |")
-		p("| --- | --- | --- | --- | --- | --- |")
-		for _, t := range ts {
-			p("| %s | %s | %s | %s | %s | %s |", t.name, t.limit, t.measured, t.floor, t.ratio, passFail(t.ok))
-		}
-	} else {
-		p("No target was measured in this run.")
-	}
-	p("")
+	benchkit.WriteTargets(&w, r.targets(), "× floor", "**MISS**")
 
 	if len(r.files) > 0 {
 		p("## Files")
@@ -217,7 +164,7 @@ func (r *report) write(path string, b *bench) error {
 				ex, exRatio = secs(rd.excelize), fmt.Sprintf("%.1f×", rd.excelize.Seconds()/rd.reader.Seconds())
 			}
 			p("| %s | %s | %s | %s | %.2f× | %s | %s | %s | %s |", rd.file.label(), secs(rd.floor), secs(rd.reader), ex,
-				rd.ratio(), exRatio, thousands(float64(rd.file.rows)/rd.reader.Seconds()), thousands(float64(rd.sharedStrings)), rd.load)
+				rd.ratio(), exRatio, benchkit.Thousands(float64(rd.file.rows)/rd.reader.Seconds()), benchkit.Thousands(float64(rd.sharedStrings)), rd.load)
 		}
 		for _, rd := range r.reads {
 			if rd.excelizeSkipped != "" {
@@ -233,7 +180,7 @@ func (r *report) write(path string, b *bench) error {
 		p("## Import")
 		p("")
 		p("`kirjuri serve` (built from this tree) as a subprocess on the database %s, emptied before each import, started afresh for each import so that VmHWM (/proc/<pid>/status) is that import's peak; ClickHouse off (the consent events wait in the outbox). Time: from the start of `POST /v1/imports` (multipart, streamed from the file) to the first `GET /v1/imports/{id}` that says succeeded (polled every %s). COPY floor: the same customers, as the store encodes them (two addresses, two phones, card, groups, search text), COPYed in batches of %s into a table `LIKE customers INCLUDING ALL` (same indexes), building the rows not timed; beside it the same COPY into a table with the columns alone (no index, no constraint: the heap alone, the floor the issue names). Since migration 00011 the trigram index of the search text is on customer_search, not customers: the floor's table lost it with the customers table, and the import leaves it to the service's search.index job (its time is the last column, from the import's end until every copy is made; a find with q is right meanwhile, only slower). CPU: used from upload to done by the service, and by PostgreSQL for the bench database (its backends and the server's shared processes). The service writes batches of %s.",
-			benchDB, b.opts.pollEvery, thousands(copyBatch), batchRowsText(b.opts.batchRows))
+			benchDB, b.opts.pollEvery, benchkit.Thousands(copyBatch), batchRowsText(b.opts.batchRows))
 		p("")
 		if len(r.imports) > 0 {
 			p("| rows | upload to done | upload (202) | first progress | rows/s | COPY floor | × COPY | COPY, no index | CPU service / PostgreSQL | peak RSS | idle RSS | Go heap in use (max) | created / updated / unchanged / rejected | load avg | search copies made after |")
@@ -241,17 +188,17 @@ func (r *report) write(path string, b *bench) error {
 			for _, im := range r.imports {
 				cf := r.copyFloorOf(im.rows)
 				p("| %s | **%s** | %s | %s | %s | %s | %s | %s | %s / %s | **%.0f MB** | %.0f MB | %.0f MB | %d / %d / %d / %d | %s | %s (%s pending) |",
-					thousands(float64(im.rows)), secs(im.total), secs(im.upload), secs(im.firstProgress),
-					thousands(float64(im.rows)/im.total.Seconds()), secs(cf.took), ratio(im.total, cf.took), secs(cf.bare), secs(im.svcCPU), secs(im.pgCPU),
+					benchkit.Thousands(float64(im.rows)), secs(im.total), secs(im.upload), secs(im.firstProgress),
+					benchkit.Thousands(float64(im.rows)/im.total.Seconds()), secs(cf.took), ratio(im.total, cf.took), secs(cf.bare), secs(im.svcCPU), secs(im.pgCPU),
 					mb(im.peakRSS), mb(im.idleRSS), im.maxHeap/1e6, im.created, im.updated, im.unchanged, im.rejected, im.load,
-					secs(im.searchCopied), thousands(float64(im.searchPending)))
+					secs(im.searchCopied), benchkit.Thousands(float64(im.searchPending)))
 			}
 			if len(r.imports) > 1 {
 				a, z := r.imports[0], r.imports[len(r.imports)-1]
 				slope := (mb(z.peakRSS) - mb(a.peakRSS)) / (float64(z.rows-a.rows) / 100_000)
 				p("")
 				p("Peak resident memory grows by %.1f MB per 100,000 rows between %s and %s rows (%.0f → %.0f MB).",
-					slope, thousands(float64(a.rows)), thousands(float64(z.rows)), mb(a.peakRSS), mb(z.peakRSS))
+					slope, benchkit.Thousands(float64(a.rows)), benchkit.Thousands(float64(z.rows)), mb(a.peakRSS), mb(z.peakRSS))
 			}
 		} else {
 			p("The import was not measured (see Problems).")
@@ -259,17 +206,17 @@ func (r *report) write(path string, b *bench) error {
 			p("| rows | COPY floor | COPY, no index |")
 			p("| --- | --- | --- |")
 			for _, c := range r.copyFloors {
-				p("| %s | %s | %s |", thousands(float64(c.rows)), secs(c.took), secs(c.bare))
+				p("| %s | %s | %s |", benchkit.Thousands(float64(c.rows)), secs(c.took), secs(c.bare))
 			}
 		}
 		if ph := r.phones; ph != nil {
 			p("")
 			p("Phone numbers: %s of the file's phones (half `040 1234567`, half `+358 50 1234567`) through `customer.NormalizePhone` (nyaruka/phonenumbers): %s on one goroutine (%.1f µs each), %s on %d goroutines.",
-				thousands(float64(ph.phones)), secs(ph.serial), float64(ph.serial.Nanoseconds())/1e3/float64(ph.phones), secs(ph.parallel), ph.workers)
+				benchkit.Thousands(float64(ph.phones)), secs(ph.serial), float64(ph.serial.Nanoseconds())/1e3/float64(ph.phones), secs(ph.parallel), ph.workers)
 			for _, im := range r.imports {
 				if im.rows*2 == ph.phones {
 					p("That is %.0f %% of the %s-row import's time on one core (%.0f %% if spread over %d).",
-						100*ph.serial.Seconds()/im.total.Seconds(), thousands(float64(im.rows)),
+						100*ph.serial.Seconds()/im.total.Seconds(), benchkit.Thousands(float64(im.rows)),
 						100*ph.parallel.Seconds()/im.total.Seconds(), ph.workers)
 				}
 			}
@@ -280,7 +227,7 @@ func (r *report) write(path string, b *bench) error {
 	if len(r.exports) > 0 || len(r.writeFloors) > 0 {
 		p("## Export")
 		p("")
-		p("`GET /v1/exports/customers.xlsx` of every customer in the register (those just imported), on a freshly started service, saved to a file; the rows are counted afterwards with the reader. Writer floor: the same customers with the export's columns through `excel.CustomerSheets` (the export's sheet writer) to a byte counter, from memory (%s distinct customers cycled).", thousands(poolRows))
+		p("`GET /v1/exports/customers.xlsx` of every customer in the register (those just imported), on a freshly started service, saved to a file; the rows are counted afterwards with the reader. Writer floor: the same customers with the export's columns through `excel.CustomerSheets` (the export's sheet writer) to a byte counter, from memory (%s distinct customers cycled).", benchkit.Thousands(poolRows))
 		p("")
 		if len(r.exports) > 0 {
 			p("| rows | request to last byte | first byte | rows/s | writer floor | × floor | file | peak RSS | idle RSS | Go heap in use (max) | load avg |")
@@ -296,38 +243,38 @@ func (r *report) write(path string, b *bench) error {
 					note = " (loaded by COPY)"
 				}
 				p("| %s%s | **%s** | %s | %s | %s | %s | %.1f MB | **%.0f MB** | %.0f MB | %.0f MB | %s |",
-					thousands(float64(ex.rows)), note, secs(ex.total), secs(ex.firstByte), thousands(float64(ex.rows)/ex.total.Seconds()),
+					benchkit.Thousands(float64(ex.rows)), note, secs(ex.total), secs(ex.firstByte), benchkit.Thousands(float64(ex.rows)/ex.total.Seconds()),
 					secs(floor), ratio(ex.total, floor), float64(ex.bytes)/1e6, mb(ex.peakRSS), mb(ex.idleRSS), ex.maxHeap/1e6, ex.load)
 			}
 		} else {
 			p("| rows | writer floor | bytes |")
 			p("| --- | --- | --- |")
 			for _, wf := range r.writeFloors {
-				p("| %s | %s | %.1f MB |", thousands(float64(wf.rows)), secs(wf.took), float64(wf.bytes)/1e6)
+				p("| %s | %s | %.1f MB |", benchkit.Thousands(float64(wf.rows)), secs(wf.took), float64(wf.bytes)/1e6)
 			}
 		}
 		p("")
 	}
 
-	if len(r.checks) > 0 {
+	if len(r.Checks) > 0 {
 		p("## Checks")
 		p("")
-		for _, c := range r.checks {
-			if c.ok {
-				p("- ok: %s", c.name)
+		for _, c := range r.Checks {
+			if c.OK {
+				p("- ok: %s", c.Name)
 			} else {
-				p("- **FAILED**: %s: %s", c.name, c.detail)
+				p("- **FAILED**: %s: %s", c.Name, c.Detail)
 			}
 		}
 		p("")
 	}
-	if len(r.errors) > 0 || len(r.notes) > 0 {
+	if len(r.Errors) > 0 || len(r.Notes) > 0 {
 		p("## Problems and notes")
 		p("")
-		for _, e := range r.errors {
+		for _, e := range r.Errors {
 			p("- **%s**", e)
 		}
-		for _, n := range r.notes {
+		for _, n := range r.Notes {
 			p("- %s", n)
 		}
 		p("")
@@ -337,20 +284,6 @@ func (r *report) write(path string, b *bench) error {
 		return err
 	}
 	return os.WriteFile(path, []byte(w.String()), 0o644)
-}
-
-func passFail(ok bool) string {
-	if ok {
-		return "pass"
-	}
-	return "**MISS**"
-}
-
-func orUnknown(s string) string {
-	if s == "" {
-		return "?"
-	}
-	return s
 }
 
 func orNo(s, no string) string {
@@ -364,5 +297,5 @@ func batchRowsText(n int) string {
 	if n == 0 {
 		return "its default imports.batchRows"
 	}
-	return thousands(float64(n)) + " rows (imports.batchRows, --batch-rows)"
+	return benchkit.Thousands(float64(n)) + " rows (imports.batchRows, --batch-rows)"
 }

@@ -3,30 +3,24 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"kirjuri/adapters/excel"
-	"kirjuri/adapters/postgres"
+	"kirjuri/app/cmd/internal/benchkit"
 )
 
 // benchKey encrypts the identity codes of the bench database only (the
@@ -38,75 +32,10 @@ var benchKey = []byte("kirjuri-bench-excel identity key")
 // share the machine) take turns.
 const benchLock = 0x6b6972_78_6c7378 // "kir" "x" "lsx"
 
-// ensureDatabase creates the bench database when missing (or anew with
-// --reload) and migrates it; it returns its URL.
-func (b *bench) ensureDatabase(ctx context.Context) (string, error) {
-	adminURL, err := withDatabase(b.opts.databaseURL, "postgres")
-	if err != nil {
-		return "", err
-	}
-	benchURL, _ := withDatabase(b.opts.databaseURL, benchDB)
-	conn, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return "", fmt.Errorf("connect to the PostgreSQL server: %w", err)
-	}
-	defer conn.Close(context.Background())
-	var exists bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, benchDB).Scan(&exists); err != nil {
-		return "", err
-	}
-	if exists && b.opts.reload {
-		// Another run holding the lock keeps its connections: DROP then
-		// fails, which is what should happen.
-		if _, err := conn.Exec(ctx, "DROP DATABASE "+benchDB); err != nil {
-			return "", fmt.Errorf("drop database %s (--reload): %w", benchDB, err)
-		}
-		exists = false
-	}
-	if !exists {
-		if _, err := conn.Exec(ctx, "CREATE DATABASE "+benchDB); err != nil {
-			return "", fmt.Errorf("create database %s: %w", benchDB, err)
-		}
-		logf("created database %s", benchDB)
-	}
-	if err := postgres.Migrate(ctx, benchURL); err != nil {
-		return "", err
-	}
-	return benchURL, nil
-}
-
-func withDatabase(serverURL, db string) (string, error) {
-	u, err := url.Parse(serverURL)
-	if err != nil {
-		return "", errors.New("the database URL does not parse")
-	}
-	u.Path = "/" + db
-	return u.String(), nil
-}
-
-// lockBench takes the run lock, waiting for another run to finish, and
-// returns its release.
-func lockBench(ctx context.Context, pool *pgxpool.Pool) (func(), error) {
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var got bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, benchLock).Scan(&got); err != nil {
-		conn.Release()
-		return nil, err
-	}
-	if !got {
-		logf("another kirjuri-bench-excel run is using %s; waiting for it to finish", benchDB)
-		if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, benchLock); err != nil {
-			conn.Release()
-			return nil, fmt.Errorf("wait for the other kirjuri-bench-excel run: %w", err)
-		}
-	}
-	return func() {
-		_, _ = conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, benchLock)
-		conn.Release()
-	}, nil
+// database is the bench database and its run lock.
+func (b *bench) database() benchkit.Database {
+	return benchkit.Database{ServerURL: b.opts.databaseURL, Name: benchDB, Command: "kirjuri-bench-excel",
+		LockKey: benchLock, Logf: benchkit.Logf}
 }
 
 // emptyRegister removes every customer, group, outbox row, job and import
@@ -138,74 +67,31 @@ func (b *bench) emptyRegister(ctx context.Context) error {
 // the bench folder; with --cpu-profile, the same service that also writes
 // a CPU profile.
 func (b *bench) buildService(ctx context.Context) (string, error) {
-	bin, pkg := filepath.Join(b.opts.dir, "kirjuri"), "./app/cmd/kirjuri"
+	bin, pkg := filepath.Join(b.opts.dir, "kirjuri"), benchkit.ServicePackage
 	if b.opts.cpuProfile {
-		bin, pkg = filepath.Join(b.opts.dir, "kirjuri-profiled"), "./app/cmd/kirjuri-profiled"
+		bin, pkg = filepath.Join(b.opts.dir, "kirjuri-profiled"), benchkit.ProfiledPackage
 	}
-	logf("building %s (go build %s)", bin, pkg)
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go build %s (run from the module's root): %w", pkg, err)
-	}
-	return bin, nil
+	return bin, benchkit.Build(ctx, bin, pkg)
 }
 
 // service is one `kirjuri serve` subprocess.
 type service struct {
-	cmd     *exec.Cmd
-	base    string // http://127.0.0.1:port
-	key     string
-	logPath string
-	exited  chan error
-	client  *http.Client
+	*benchkit.Service
 	idleRSS int64 // bytes, once ready
 }
 
-// startService runs `kirjuri serve` on the bench database with a bootstrap
-// key of its own, ClickHouse off (the consent events wait in the outbox),
-// logging at info level to a file, and waits until it answers /readyz.
+// startService runs `kirjuri serve` on the bench database with ClickHouse
+// off (the consent events wait in the outbox), logging to a file, waits
+// until it answers /readyz and reads its idle resident memory.
 func (b *bench) startService(ctx context.Context, name string) (*service, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	secret := make([]byte, 24)
-	_, _ = rand.Read(secret)
-	s := &service{
-		base:    "http://127.0.0.1:" + strconv.Itoa(port),
-		key:     "kir_bench_" + base64.RawURLEncoding.EncodeToString(secret),
-		logPath: filepath.Join(b.opts.dir, "kirjuri-"+name+".log"),
-		exited:  make(chan error, 1),
-		client:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}},
-	}
-	logFile, err := os.Create(s.logPath)
-	if err != nil {
-		return nil, err
-	}
-	env := []string{}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "KIRJURI_") {
-			env = append(env, kv)
-		}
-	}
-	env = append(env,
-		"KIRJURI_DATABASE_URL="+b.benchURL,
-		"KIRJURI_CLICKHOUSE_URL=",
-		"KIRJURI_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(port),
-		"KIRJURI_BOOTSTRAP_API_KEY="+s.key,
-		"KIRJURI_ENCRYPTION_KEY="+base64.StdEncoding.EncodeToString(benchKey),
-		"KIRJURI_DATA_DIR="+filepath.Join(b.opts.dir, "data"),
-		"KIRJURI_LOG_LEVEL=info",
-		"KIRJURI_LOG_FORMAT=json",
-	)
+	var env []string
 	if b.opts.cpuProfile {
 		env = append(env, "KIRJURI_BENCH_CPU_PROFILE="+filepath.Join(b.opts.dir, "cpu-"+name+".pprof"),
 			"KIRJURI_BENCH_TRACE="+filepath.Join(b.opts.dir, "trace-"+name+".out"))
 	}
-	env = append(env, b.opts.serviceEnv...)
-	// Its own folder, so that a kirjuri.yaml of the working tree does not
-	// apply; the bench's own, with --batch-rows, does.
+	// The service runs in its own folder, so that a kirjuri.yaml of the
+	// working tree does not apply; the bench's own, with --batch-rows,
+	// does.
 	conf := filepath.Join(b.opts.dir, "kirjuri.yaml")
 	if b.opts.batchRows > 0 {
 		if err := os.WriteFile(conf, fmt.Appendf(nil, "imports:\n  batchRows: %d\n", b.opts.batchRows), 0o644); err != nil {
@@ -214,66 +100,27 @@ func (b *bench) startService(ctx context.Context, name string) (*service, error)
 	} else if err := os.Remove(conf); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	s.cmd = exec.Command(b.bin, "serve")
-	s.cmd.Dir = b.opts.dir
-	s.cmd.Env = env
-	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-	if err := s.cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("start %s serve: %w", b.bin, err)
+	s, err := benchkit.StartService(ctx, benchkit.ServiceConfig{
+		Bin:           b.bin,
+		Dir:           b.opts.dir,
+		LogPath:       filepath.Join(b.opts.dir, "kirjuri-"+name+".log"),
+		DatabaseURL:   b.benchURL,
+		EncryptionKey: benchKey,
+		Env:           append(env, b.opts.serviceEnv...),
+		Client:        &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}},
+	})
+	if err != nil {
+		return nil, err
 	}
-	go func() { s.exited <- s.cmd.Wait(); logFile.Close() }()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case err := <-s.exited:
-			s.exited <- err
-			return nil, fmt.Errorf("kirjuri serve exited while starting (%v); see %s", err, s.logPath)
-		case <-ctx.Done():
-			s.stop()
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-		resp, err := s.client.Get(s.base + "/readyz")
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			return nil, fmt.Errorf("kirjuri serve was not ready within 60 s; see %s", s.logPath)
-		}
-	}
-	// Let the start-up settle (River's leader election, the first GC)
-	// before the idle figure.
-	time.Sleep(500 * time.Millisecond)
-	s.idleRSS, _ = s.memory("VmRSS")
-	return s, nil
-}
-
-// stop ends the service gracefully (SIGTERM), killing it after 30 s.
-func (s *service) stop() {
-	if s.cmd.Process == nil {
-		return
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-s.exited:
-		s.exited <- err
-	case <-time.After(30 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.exited
-	}
-	s.client.CloseIdleConnections()
+	svc := &service{Service: s}
+	svc.idleRSS, _ = svc.memory("VmRSS")
+	return svc, nil
 }
 
 // memory reads a field of /proc/<pid>/status in bytes: VmHWM is the peak
 // resident set since the process started, VmRSS the current one.
 func (s *service) memory(field string) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.Pid()))
 	if err != nil {
 		return 0, err
 	}
@@ -283,7 +130,7 @@ func (s *service) memory(field string) (int64, error) {
 			return kb << 10, err
 		}
 	}
-	return 0, fmt.Errorf("no %s in /proc/%d/status", field, s.cmd.Process.Pid)
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, s.Pid())
 }
 
 // heapSampler polls the service's /metrics for the Go heap in use while an
@@ -316,7 +163,7 @@ func (s *service) sampleHeap(every time.Duration) *heapSampler {
 }
 
 func (h *heapSampler) read(s *service) {
-	resp, err := s.client.Get(s.base + "/metrics")
+	resp, err := s.Client.Get(s.Base + "/metrics")
 	if err != nil {
 		return
 	}
@@ -345,15 +192,6 @@ func (h *heapSampler) finish() {
 		close(h.stop)
 		<-h.done
 	})
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // ---------------------------------------------------------------- import
@@ -423,16 +261,16 @@ func (s *service) importFile(ctx context.Context, path string, rows int, poll, t
 		}()
 		pw.CloseWithError(err)
 	}()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.base+"/v1/imports", pr)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.Base+"/v1/imports", pr)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+s.key)
+	req.Header.Set("Authorization", "Bearer "+s.Key)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	heap := s.sampleHeap(250 * time.Millisecond)
 	defer heap.finish()
 	start := time.Now()
-	resp, err := s.client.Do(req)
+	resp, err := s.Client.Do(req)
 	if err != nil {
 		pr.CloseWithError(err)
 		return nil, fmt.Errorf("POST /v1/imports: %w", err)
@@ -474,7 +312,7 @@ func (s *service) importFile(ctx context.Context, path string, rows int, poll, t
 			res.firstProgress = time.Since(start)
 		}
 		if time.Since(lastLog) > 5*time.Second {
-			logf("  import %s: %s, %d of %d rows", job.ID, job.Status, job.RowsDone, job.RowsTotal)
+			benchkit.Logf("  import %s: %s, %d of %d rows", job.ID, job.Status, job.RowsDone, job.RowsTotal)
 			lastLog = time.Now()
 		}
 	}
@@ -502,12 +340,12 @@ func terminal(status string) bool {
 }
 
 func (s *service) getJSON(ctx context.Context, path string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.Base+path, nil)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+s.key)
-	resp, err := s.client.Do(req)
+	req.Header.Set("Authorization", "Bearer "+s.Key)
+	resp, err := s.Client.Do(req)
 	if err != nil {
 		return fmt.Errorf("GET %s: %w", path, err)
 	}
@@ -549,11 +387,11 @@ type exportResult struct {
 // counts its rows with the reader (not timed).
 func (s *service) exportAll(ctx context.Context, dst string, rows int) (*exportResult, error) {
 	res := &exportResult{rows: rows, idleRSS: s.idleRSS}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/v1/exports/customers.xlsx", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.Base+"/v1/exports/customers.xlsx", nil)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+s.key)
+	req.Header.Set("Authorization", "Bearer "+s.Key)
 	out, err := os.Create(dst)
 	if err != nil {
 		return nil, err
@@ -561,7 +399,7 @@ func (s *service) exportAll(ctx context.Context, dst string, rows int) (*exportR
 	defer out.Close()
 	heap := s.sampleHeap(250 * time.Millisecond)
 	start := time.Now()
-	resp, err := s.client.Do(req)
+	resp, err := s.Client.Do(req)
 	if err != nil {
 		heap.finish()
 		return nil, fmt.Errorf("GET /v1/exports/customers.xlsx: %w", err)

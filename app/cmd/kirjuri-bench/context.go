@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"encoding/base64"
-	"os"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"kirjuri/app/cmd/internal/benchkit"
 )
 
 // machineContext is what the figures depend on besides the code.
@@ -36,14 +36,7 @@ func readContext(ctx context.Context, pool *pgxpool.Pool, o options, loaded int6
 		goVersion:  runtime.Version(),
 		loaded:     loaded,
 		loadTook:   took,
-	}
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				mc.cpuModel = strings.TrimSpace(v)
-				break
-			}
-		}
+		cpuModel:   benchkit.CPUModel(),
 	}
 	err := pool.QueryRow(ctx, `SELECT current_setting('server_version'), current_setting('fsync'),
 		current_setting('synchronous_commit'), current_setting('shared_buffers'),

@@ -4,16 +4,15 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"kirjuri/adapters/postgres"
+	"kirjuri/app/cmd/internal/benchkit"
 	"kirjuri/core/consent"
 	"kirjuri/core/customer"
 	"kirjuri/core/fault"
@@ -33,28 +32,14 @@ const dataVersion = "v1"
 const linkSystem = customer.WooCommerce
 
 var (
-	firstNames   = strings.Fields("Matti Maija Juha Anna Mikko Liisa Timo Tiina Jari Sari Pekka Aino Antti Eeva Ville Helmi Jukka Kaisa Kari Leena Markku Minna Sami Outi Janne Päivi Heikki Ritva Ari Sanna Eetu Emilia Onni Venla Lauri Iida Elias Aada Väinö Siiri")
-	lastNames    = strings.Fields("Virtanen Korhonen Mäkinen Nieminen Mäkelä Hämäläinen Laine Heikkinen Koskinen Järvinen Lehtonen Lehtinen Saarinen Salminen Heinonen Niemi Heikkilä Kinnunen Salonen Turunen Salo Laitinen Tuominen Rantanen Karjalainen Jokinen Mattila Savolainen Lahtinen Ahonen Leppänen Hiltunen Kallio Miettinen Leinonen Pesonen Rissanen Lindholm Aaltonen Väisänen Manninen Hakala Laaksonen Lindroos Ojala Anttila Kettunen Hirvonen Harju Toivonen Vainio Hyvönen Seppälä Koivisto Sjöberg Kauppinen Äijälä Björklund Öhman Östman")
 	companyWords = strings.Fields("Sähkö Rakennus Kuljetus Puutarha Konsultointi Ravintola Kauppa Tekniikka Media Autohuolto Kiinteistö Metalli Design Data Energia Lounas Kahvila Putki Maalaus Siivous")
-	domains      = strings.Fields("gmail.com outlook.com hotmail.com kolumbus.fi luukku.com yahoo.com example.fi saunalahti.fi")
-	streets      = strings.Fields("Mannerheimintie Hämeenkatu Aleksanterinkatu Kauppakatu Rantatie Koulukatu Puistotie Asemakatu Kirkkokatu Satamakatu")
-	places       = []struct{ code, city string }{
-		{"00100", "Helsinki"}, {"02100", "Espoo"}, {"01300", "Vantaa"}, {"33100", "Tampere"}, {"20100", "Turku"},
-		{"90100", "Oulu"}, {"40100", "Jyväskylä"}, {"15100", "Lahti"}, {"70100", "Kuopio"}, {"65100", "Vaasa"},
-	}
-	mobilePrefixes = []string{"40", "41", "44", "45", "46", "50"}
 	// Customers were made one a minute from here on.
 	dataEpoch = time.Date(2019, 1, 1, 8, 0, 0, 0, time.UTC)
 )
 
-// mix is a fast, well-spread hash (splitmix64) of a customer number and a
-// salt, for the generator's choices.
-func mix(n int64, salt uint64) uint64 {
-	z := uint64(n)*0x9E3779B97F4A7C15 + salt*0xBF58476D1CE4E5B9
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
-	return z ^ (z >> 31)
-}
+// mix is benchkit.Mix of a customer number and a salt, for the
+// generator's choices.
+func mix(n int64, salt uint64) uint64 { return benchkit.Mix(n, salt) }
 
 // record is what the bench knows of a generated customer.
 type record struct {
@@ -73,15 +58,15 @@ type record struct {
 func gen(n int64) record {
 	r := record{Number: n, Company: mix(n, 1)%10 == 0}
 	if r.Company {
-		r.Last = lastNames[mix(n, 2)%uint64(len(lastNames))]
-		r.Email = fmt.Sprintf("info.%d@%s", n, domains[mix(n, 4)%uint64(len(domains))])
+		r.Last = benchkit.LastNames[mix(n, 2)%uint64(len(benchkit.LastNames))]
+		r.Email = fmt.Sprintf("info.%d@%s", n, benchkit.Domains[mix(n, 4)%uint64(len(benchkit.Domains))])
 	} else {
-		r.First = firstNames[mix(n, 3)%uint64(len(firstNames))]
-		r.Last = lastNames[mix(n, 2)%uint64(len(lastNames))]
-		r.Email = fmt.Sprintf("%s.%s.%d@%s", ascii(r.First), ascii(r.Last), n, domains[mix(n, 4)%uint64(len(domains))])
+		r.First = benchkit.FirstNames[mix(n, 3)%uint64(len(benchkit.FirstNames))]
+		r.Last = benchkit.LastNames[mix(n, 2)%uint64(len(benchkit.LastNames))]
+		r.Email = fmt.Sprintf("%s.%s.%d@%s", ascii(r.First), ascii(r.Last), n, benchkit.Domains[mix(n, 4)%uint64(len(benchkit.Domains))])
 	}
 	if mix(n, 5)%100 < 85 {
-		pre := mobilePrefixes[mix(n, 6)%uint64(len(mobilePrefixes))]
+		pre := benchkit.MobilePrefixes[mix(n, 6)%uint64(len(benchkit.MobilePrefixes))]
 		digits := fmt.Sprintf("%07d", mix(n, 7)%10_000_000)
 		r.Phone = "+358" + pre + digits
 		r.LocalForm = "0" + pre + " " + digits
@@ -119,12 +104,12 @@ func (r record) patch() customer.Patch {
 		p.Language = customer.Set(customer.English)
 	}
 	if mix(n, 11)%100 < 60 {
-		pl := places[mix(n, 12)%uint64(len(places))]
+		pl := benchkit.Places[mix(n, 12)%uint64(len(benchkit.Places))]
 		p.Addresses = customer.Set([]customer.Address{{
 			Type:           customer.Invoice,
-			StreetAddress1: fmt.Sprintf("%s %d", streets[mix(n, 13)%uint64(len(streets))], 1+mix(n, 14)%80),
-			PostalCode:     pl.code,
-			City:           pl.city,
+			StreetAddress1: fmt.Sprintf("%s %d", benchkit.Streets[mix(n, 13)%uint64(len(benchkit.Streets))], 1+mix(n, 14)%80),
+			PostalCode:     pl.Code,
+			City:           pl.City,
 		}})
 	}
 	if mix(n, 15)%20 == 0 {
@@ -205,45 +190,6 @@ func ascii(s string) string {
 // --- the database ---
 
 const benchDB = "kirjuri_bench"
-
-// withDatabase points a PostgreSQL URL at another database.
-func withDatabase(dbURL, name string) (string, error) {
-	u, err := url.Parse(dbURL)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return "", fmt.Errorf("KIRJURI_DATABASE_URL must be a postgres:// URL")
-	}
-	u.Path = "/" + name
-	return u.String(), nil
-}
-
-// ensureDatabase creates the bench database when it is missing and
-// migrates it.
-func ensureDatabase(ctx context.Context, serverURL string) (string, error) {
-	adminURL, err := withDatabase(serverURL, "postgres")
-	if err != nil {
-		return "", err
-	}
-	benchURL, _ := withDatabase(serverURL, benchDB)
-	conn, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return "", fmt.Errorf("connect to the PostgreSQL server: %w", err)
-	}
-	defer conn.Close(context.Background())
-	var exists bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, benchDB).Scan(&exists); err != nil {
-		return "", err
-	}
-	if !exists {
-		if _, err := conn.Exec(ctx, "CREATE DATABASE "+benchDB); err != nil {
-			return "", fmt.Errorf("create database %s: %w", benchDB, err)
-		}
-		logf("created database %s", benchDB)
-	}
-	if err := postgres.Migrate(ctx, benchURL); err != nil {
-		return "", err
-	}
-	return benchURL, nil
-}
 
 // The marker is the database's comment, "kirjuri-bench <dataVersion>
 // customers=<n> load=<duration>", set once a load has finished.

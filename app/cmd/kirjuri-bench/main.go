@@ -26,7 +26,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -34,6 +33,7 @@ import (
 	httpapi "kirjuri/adapters/http"
 	"kirjuri/adapters/postgres"
 	"kirjuri/app"
+	"kirjuri/app/cmd/internal/benchkit"
 	"kirjuri/core/access"
 	"kirjuri/ports"
 )
@@ -103,7 +103,8 @@ func bench(ctx context.Context, o options) (int, error) {
 	if os.Getenv("KIRJURI_DATABASE_URL") == "" {
 		return 0, errors.New(`KIRJURI_DATABASE_URL is not set: run eval "$(scripts/servers.sh env --profile dev)" (or use go tool task bench)`)
 	}
-	benchURL, err := ensureDatabase(ctx, cfg.Database.URL)
+	db := benchkit.Database{ServerURL: cfg.Database.URL, Name: benchDB, Command: "kirjuri-bench", LockKey: benchLock, Logf: logf}
+	benchURL, err := db.Ensure(ctx, false)
 	if err != nil {
 		return 0, err
 	}
@@ -116,7 +117,7 @@ func bench(ctx context.Context, o options) (int, error) {
 		return 0, err
 	}
 	defer admin.Close()
-	unlock, err := lockBench(ctx, admin)
+	unlock, err := db.LockPool(ctx, admin)
 	if err != nil {
 		return 0, err
 	}
@@ -312,31 +313,6 @@ func bench(ctx context.Context, o options) (int, error) {
 // database, so that two runs (which would truncate, load, create and delete
 // under each other, and share the machine) take turns.
 const benchLock = 0x6b6972_6a757269 // "kirjuri"
-
-// lockBench takes the run lock, waiting for another run to finish, and
-// returns its release.
-func lockBench(ctx context.Context, pool *pgxpool.Pool) (func(), error) {
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var got bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, benchLock).Scan(&got); err != nil {
-		conn.Release()
-		return nil, err
-	}
-	if !got {
-		logf("another kirjuri-bench run is using %s; waiting for it to finish", benchDB)
-		if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, benchLock); err != nil {
-			conn.Release()
-			return nil, fmt.Errorf("wait for the other kirjuri-bench run: %w", err)
-		}
-	}
-	return func() {
-		_, _ = conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, benchLock)
-		conn.Release()
-	}, nil
-}
 
 func contains(list, name string) bool {
 	for _, s := range strings.Split(list, ",") {

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"kirjuri/app/cmd/internal/benchkit"
 )
 
 // Targets of the issue (item 8).
@@ -28,18 +30,6 @@ func ms(d time.Duration) string {
 	return fmt.Sprintf("%.0f ms", f)
 }
 
-func thousands(f float64) string {
-	s := fmt.Sprintf("%.0f", f)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
-
 // verdict says whether a result meets its target, and the target's text.
 func verdict(r *result, floor *result) (target, outcome string) {
 	var misses []string
@@ -47,7 +37,7 @@ func verdict(r *result, floor *result) (target, outcome string) {
 	case "floor":
 		return "reference", "—"
 	case "by-external", "by-number":
-		target = fmt.Sprintf("≥ %s/s, p99 ≤ %s, ≥ ⅔ of floor", thousands(lookupRate), ms(lookupP99))
+		target = fmt.Sprintf("≥ %s/s, p99 ≤ %s, ≥ ⅔ of floor", benchkit.Thousands(lookupRate), ms(lookupP99))
 		if r.rate() < lookupRate {
 			misses = append(misses, "rate")
 		}
@@ -60,7 +50,7 @@ func verdict(r *result, floor *result) (target, outcome string) {
 			misses = append(misses, "ratio")
 		}
 	case "create":
-		target = fmt.Sprintf("≥ %s/s", thousands(createRate))
+		target = fmt.Sprintf("≥ %s/s", benchkit.Thousands(createRate))
 		if r.rate() < createRate {
 			misses = append(misses, "rate")
 		}
@@ -102,15 +92,15 @@ func renderReport(results []*result, mc *machineContext, o options) string {
 		"measured for %s after a %s warm-up; the lookups (floor, by-external, by-number) run interleaved in %d rounds of %s each, "+
 		"so that other work on the machine falls on all three alike. Keys are uniformly random over the %s loaded customers. "+
 		"Find searches, limit 50, mix five kinds of text equally (below). Create posts new people with a unique email and link.\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), host, thousands(float64(mc.customers)), o.duration, o.warmup,
-		max(1, o.rounds), o.duration/time.Duration(max(1, o.rounds)), thousands(float64(o.customers)))
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), host, benchkit.Thousands(float64(mc.customers)), o.duration, o.warmup,
+		max(1, o.rounds), o.duration/time.Duration(max(1, o.rounds)), benchkit.Thousands(float64(o.customers)))
 
 	w("| Scenario | Workers | Requests | Req/s | p50 | p95 | p99 | Max | Non-2xx | Target | Result |\n")
 	w("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|---|\n")
 	for _, r := range results {
 		target, outcome := verdict(r, floor)
 		w("| %s | %d | %s | %s | %s | %s | %s | %s | %d | %s | %s |\n",
-			scenarioTitles[r.name], r.workers, thousands(float64(len(r.samples))), thousands(r.rate()),
+			scenarioTitles[r.name], r.workers, benchkit.Thousands(float64(len(r.samples))), benchkit.Thousands(r.rate()),
 			ms(r.pct(50, -1)), ms(r.pct(95, -1)), ms(r.pct(99, -1)), ms(r.pct(100, -1)), r.failures, target, outcome)
 	}
 	if floor != nil {
@@ -137,7 +127,7 @@ func renderReport(results []*result, mc *machineContext, o options) string {
 			rest = fmt.Sprintf("%.0f", 1e6*(c.busy-c.self-c.pg)/n)
 		}
 		w("| %s | %.0f %% | %.0f %% | %.0f | %.0f | %s | %.0f | %s | %.2f | %s |\n", r.name, 100*r.background, 100*c.busy/max(c.total, 1e-9),
-			1e6*c.busy/n, 1e6*c.self/n, pg, 1e6*c.irq/n, rest, c.walSyncs/n, thousands(c.walBytes/n))
+			1e6*c.busy/n, 1e6*c.self/n, pg, 1e6*c.irq/n, rest, c.walSyncs/n, benchkit.Thousands(c.walBytes/n))
 	}
 	w("\n(Busy is the share of all cores in use; *before* is measured for 2 s just before the scenario, without its load. " +
 		"Softirq time, mostly the loopback TCP stack, is charged to the processes it interrupts and so is part of their figures. " +
@@ -151,7 +141,7 @@ func renderReport(results []*result, mc *machineContext, o options) string {
 		}
 		w("\n%s by kind of search text:\n\n| Kind | Requests | p50 | p95 | p99 | Max |\n|---|--:|--:|--:|--:|--:|\n", r.name)
 		for k, name := range r.kinds {
-			w("| %s | %s | %s | %s | %s | %s |\n", name, thousands(float64(r.count(k))),
+			w("| %s | %s | %s | %s | %s | %s |\n", name, benchkit.Thousands(float64(r.count(k))),
 				ms(r.pct(50, k)), ms(r.pct(95, k)), ms(r.pct(99, k)), ms(r.pct(100, k)))
 		}
 	}
@@ -190,10 +180,10 @@ func renderReport(results []*result, mc *machineContext, o options) string {
 			when = "by an earlier run, reused"
 		}
 		w("- the %s customers were loaded with WriteBatch in batches of %s, every index in place, in %s (%s customers/s), %s\n",
-			thousands(float64(mc.loaded)), thousands(float64(o.batch)), mc.loadTook.Round(time.Second),
-			thousands(float64(mc.loaded)/mc.loadTook.Seconds()), when)
+			benchkit.Thousands(float64(mc.loaded)), benchkit.Thousands(float64(o.batch)), mc.loadTook.Round(time.Second),
+			benchkit.Thousands(float64(mc.loaded)/mc.loadTook.Seconds()), when)
 	} else {
-		w("- the %s customers were loaded by an earlier run (its load time was not recorded)\n", thousands(float64(mc.loaded)))
+		w("- the %s customers were loaded by an earlier run (its load time was not recorded)\n", benchkit.Thousands(float64(mc.loaded)))
 	}
 	w("\n## Reproduce\n\n```\ngo tool task bench -- --customers %d --duration %s --concurrency %d --find-concurrency %d\n```\n",
 		o.customers, o.duration, o.concurrency, o.findWorkers)

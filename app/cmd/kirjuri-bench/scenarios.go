@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"kirjuri/app/cmd/internal/benchkit"
 	"kirjuri/core/customer"
 )
 
@@ -115,13 +116,13 @@ func (t *targets) searchText(rng *rand.Rand, kind int) string {
 // link, a phone number and an address, as a webstore would send.
 func (t *targets) newCustomer(rng *rand.Rand) []byte {
 	seq := t.created.Add(1)
-	first := firstNames[rng.IntN(len(firstNames))]
-	last := lastNames[rng.IntN(len(lastNames))]
-	pl := places[rng.IntN(len(places))]
+	first := benchkit.FirstNames[rng.IntN(len(benchkit.FirstNames))]
+	last := benchkit.LastNames[rng.IntN(len(benchkit.LastNames))]
+	pl := benchkit.Places[rng.IntN(len(benchkit.Places))]
 	return fmt.Appendf(nil, `{"firstName":%q,"lastName":%q,"email":"%s.%s.%s-%d@example.fi",`+
 		`"phoneNumbers":["0%s %07d"],"externalSystems":[{"systemId":6,"identifier":"wc-new-%s-%d"}],`+
 		`"addresses":[{"type":"Invoice","streetAddress1":"%s %d","postalCode":"%s","city":%q}]}`,
 		first, last, ascii(first), ascii(last), t.runID, seq,
-		mobilePrefixes[rng.IntN(len(mobilePrefixes))], rng.IntN(10_000_000), t.runID, seq,
-		streets[rng.IntN(len(streets))], 1+rng.IntN(80), pl.code, pl.city)
+		benchkit.MobilePrefixes[rng.IntN(len(benchkit.MobilePrefixes))], rng.IntN(10_000_000), t.runID, seq,
+		benchkit.Streets[rng.IntN(len(benchkit.Streets))], 1+rng.IntN(80), pl.Code, pl.City)
 }
