@@ -551,9 +551,9 @@ func (unverified) KeptHeaders() []string                             { return ni
 func (unverified) Parse(http.Header, []byte) ([]intake.Draft, error) { return nil, nil }
 
 // registerStub is stubConnector whose drafts the register takes: an
-// Authoritative person per id, named by it; an id starting with "ancient"
-// carries an update time PostgreSQL cannot store (before 4713 BC), which
-// the register does not refuse, so that the store fails its write; one
+// Authoritative person per id, named by it; an id starting with "refused"
+// is a customer the register takes and the database refuses (a trigger
+// refuseInDatabase installs), so that the store fails its write; one
 // starting with "bad" has an email the register refuses; a body starting
 // with "!" does not parse.
 type registerStub struct{ stubConnector }
@@ -566,15 +566,28 @@ func (registerStub) Parse(_ http.Header, body []byte) ([]intake.Draft, error) {
 	for _, id := range strings.Split(string(body), ",") {
 		d := intake.Draft{Link: customer.ExternalLink{SystemID: customer.Webstore, Identifier: id}, Trust: intake.Authoritative,
 			Patch: customer.Patch{FirstName: customer.Set("Toimitus"), LastName: customer.Set(id)}}
-		if strings.HasPrefix(id, "ancient") {
-			d.SourceUpdatedAt = time.Date(-10000, 1, 1, 0, 0, 0, 0, time.UTC)
-		}
 		if strings.HasPrefix(id, "bad") {
 			d.Patch.Email = customer.Set("not-an-email") // the register refuses it
 		}
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// refuseInDatabase makes the test database refuse to store a customer
+// whose last name starts with "refused" (registerStub's): a real failure
+// of PostgreSQL on a draft the register takes.
+func refuseInDatabase(t *testing.T, e *drainEnv) {
+	t.Helper()
+	if _, err := e.pool.Exec(t.Context(), `
+		CREATE FUNCTION test_refuse_customer() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			RAISE EXCEPTION 'the database refuses customer %', NEW.last_name;
+		END $$;
+		CREATE TRIGGER test_refuse_customer BEFORE INSERT ON customers FOR EACH ROW
+			WHEN (NEW.last_name LIKE 'refused%') EXECUTE FUNCTION test_refuse_customer();`); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestDrainRollsBackAFailedDelivery: with the real register, a delivery
@@ -589,8 +602,9 @@ func TestDrainRollsBackAFailedDelivery(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.p.Connectors, e.p.Ingest = set, register.New(e.store, system.Clock{}, system.IDs{})
+	refuseInDatabase(t, e)
 	before := e.receive("R-1")
-	failing := e.receive("R-2,ancient-3")
+	failing := e.receive("R-2,refused-3")
 	after := e.receive("R-4")
 	if err := e.work(t.Context()); err != nil {
 		t.Fatal(err)
@@ -609,12 +623,12 @@ func TestDrainRollsBackAFailedDelivery(t *testing.T) {
 		}
 	}
 	d := e.delivery(failing.ID)
-	if d.Status != ports.DeliveryReceived || d.Attempts != 1 || !strings.Contains(d.LastError, "out of range") || !d.NextAttempt.After(e.now) {
+	if d.Status != ports.DeliveryReceived || d.Attempts != 1 || !strings.Contains(d.LastError, "the database refuses customer") || !d.NextAttempt.After(e.now) {
 		t.Errorf("the failing delivery: %+v", d)
 	}
 	// Its first draft was stored before the second failed: rolled back
 	// with it, so that the next attempt starts afresh.
-	for _, id := range []string{"R-2", "ancient-3"} {
+	for _, id := range []string{"R-2", "refused-3"} {
 		if _, err := e.store.GetByExternal(t.Context(), link(id)); !fault.IsNotFound(err) {
 			t.Errorf("customer %s of the failed delivery: %v, want none", id, err)
 		}
@@ -675,8 +689,9 @@ func TestDrainTakesABatchTogether(t *testing.T) {
 		}
 		ing := &countingIngest{reg: register.New(e.store, system.Clock{}, system.IDs{}), oneByOne: oneByOne}
 		e.p.Connectors, e.p.Ingest = set, ing
+		refuseInDatabase(t, e)
 		var ds []ports.Delivery
-		for _, body := range []string{"R-1", "R-2,R-3", "R-4,bad-5,R-6", "ancient-7", "!{", "R-1"} {
+		for _, body := range []string{"R-1", "R-2,R-3", "R-4,bad-5,R-6", "refused-7", "!{", "R-1"} {
 			ds = append(ds, e.receive(body))
 		}
 		if err := e.work(t.Context()); err != nil {
@@ -720,7 +735,7 @@ func TestDrainTakesABatchTogether(t *testing.T) {
 			t.Errorf("delivery %d: %+v, want %+v", i, together[i], w)
 		}
 	}
-	if d := together[3]; d.status != ports.DeliveryReceived || !strings.Contains(d.reason, "out of range") {
+	if d := together[3]; d.status != ports.DeliveryReceived || !strings.Contains(d.reason, "the database refuses customer") {
 		t.Errorf("the delivery the store cannot write: %+v", d)
 	}
 	if d := together[4]; d.status != ports.DeliveryRejected {

@@ -168,6 +168,11 @@ func prepareDraft(d intake.Draft, o consent.Origin) (*draft, error) {
 			v.Add("patch."+f.name, "a draft replaces no list: its link, phones and addresses are added (Link, AddPhones, AddAddresses)")
 		}
 	}
+	if at := d.SourceUpdatedAt; !at.IsZero() && (at.UTC().Year() < 1 || at.UTC().Year() > 9999) {
+		// Beyond what RFC 3339 writes, and what a store may keep: every
+		// connector's format gives years 0001–9999.
+		v.Add("sourceUpdatedAt", "must be a time in the years 1 to 9999, not in %d", at.UTC().Year())
+	}
 	in := &draft{Draft: d, at: d.SourceUpdatedAt.UTC().Truncate(time.Microsecond)}
 	in.Link = link
 	if d.SourceUpdatedAt.IsZero() {

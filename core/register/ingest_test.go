@@ -511,6 +511,12 @@ func TestIngestRejects(t *testing.T) {
 		{"a grant without evidence", authoritative(func(d *intake.Draft) {
 			d.MarketingSMS = &intake.ConsentClaim{Value: true}
 		}), nil, []string{"marketingSms.evidence"}},
+		{"a source time no store keeps", authoritative(func(d *intake.Draft) {
+			d.SourceUpdatedAt = time.Date(-10000, 1, 1, 0, 0, 0, 0, time.UTC)
+		}), nil, []string{"sourceUpdatedAt"}},
+		{"a source time past year 9999", authoritative(func(d *intake.Draft) {
+			d.SourceUpdatedAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+		}), nil, []string{"sourceUpdatedAt"}},
 		{"merged customer breaks a rule", authoritative(func(d *intake.Draft) {
 			d.Patch.LastName = customer.Keep[string]()
 			d.Patch.Email = customer.Set("not-an-email")
