@@ -202,7 +202,10 @@ func (w *PushWorker) NextRetry(attempt int) time.Duration {
 // connector that is not enabled or does not push cancels the job (a dead
 // letter with that reason). The other system's answers: *RateLimited
 // snoozes the job for its Retry-After (DefaultRateLimitWait when it gives
-// none, at most MaxRateLimitWait) without using an attempt; *Permanent
+// none, at most MaxRateLimitWait) without using an attempt, unless the job
+// was made more than MaxRateLimitedFor before: then it gives up (a dead
+// letter an admin can retry), so that a system that answers 429 forever
+// does not keep a push waiting forever; *Permanent
 // gives up at once (a dead letter); any other error is retried after
 // NextRetry, until the job's attempts run out. After a success the echo of
 // the push, when the system answered with one, is recorded with the link
@@ -244,7 +247,7 @@ func (w *PushWorker) Work(ctx context.Context, job ports.RunningJob) error {
 		err := w.Pushes.HoldLink(ctx, link, func(ctx context.Context) error {
 			res, err := pusher.Push(ctx, cu, link)
 			if err != nil {
-				return w.failed(log, err)
+				return w.failed(log, err, job.CreatedAt)
 			}
 			sent++
 			if res.Echo == nil {
@@ -277,8 +280,13 @@ func (w *PushWorker) Work(ctx context.Context, job ports.RunningJob) error {
 	return nil
 }
 
-// failed turns the other system's refusal into what the queue does next.
-func (w *PushWorker) failed(log *zap.Logger, err error) error {
+// MaxRateLimitedFor bounds how long after its job was made a push keeps
+// waiting out the other system's rate limit (429) without using attempts.
+const MaxRateLimitedFor = 24 * time.Hour
+
+// failed turns the other system's refusal into what the queue does next;
+// made is when the push's job was made.
+func (w *PushWorker) failed(log *zap.Logger, err error, made time.Time) error {
 	var rl *inbound.RateLimited
 	if errors.As(err, &rl) {
 		wait := rl.RetryAfter
@@ -286,6 +294,10 @@ func (w *PushWorker) failed(log *zap.Logger, err error) error {
 			wait = DefaultRateLimitWait
 		}
 		wait = min(wait, MaxRateLimitWait)
+		if !made.IsZero() && w.now().Add(wait).Sub(made) > MaxRateLimitedFor {
+			log.Warn("push: rate limited by the other system for too long; a dead letter", zap.Duration("since", w.now().Sub(made)))
+			return ports.CancelJob(fmt.Errorf("the other system kept answering 429 (rate limited) for %s since the push was queued; given up (retry it from the dead letters)", MaxRateLimitedFor))
+		}
 		log.Info("push: rate limited by the other system; waiting", zap.Duration("wait", wait))
 		return ports.SnoozeJob(wait)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -692,3 +693,29 @@ func TestPushConfig(t *testing.T) {
 		}
 	}
 }
+
+// A rate-limited push waits without using an attempt, until its job is
+// older than MaxRateLimitedFor: then it is a dead letter (cancelled), so
+// that a system answering 429 forever does not hold it forever.
+func TestPushRateLimitedGivesUpAfterADay(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	w := &PushWorker{Clock: clockAt(now)}
+	limited := &inbound.RateLimited{RetryAfter: time.Minute}
+	var snoozed *ports.JobSnoozed
+	if err := w.failed(zap.NewNop(), limited, now.Add(-time.Hour)); !errors.As(err, &snoozed) || snoozed.After != time.Minute {
+		t.Errorf("an hour-old push: %v, want a snooze of a minute", err)
+	}
+	if err := w.failed(zap.NewNop(), limited, time.Time{}); !errors.As(err, &snoozed) {
+		t.Errorf("a push of unknown age: %v, want a snooze", err)
+	}
+	var cancelled *ports.JobCancelled
+	err := w.failed(zap.NewNop(), limited, now.Add(-MaxRateLimitedFor+30*time.Second))
+	if !errors.As(err, &cancelled) || !strings.Contains(err.Error(), "429") {
+		t.Errorf("a push whose wait would pass %s: %v, want it cancelled naming the 429s", MaxRateLimitedFor, err)
+	}
+}
+
+// clockAt is a ports.Clock stopped at t.
+type clockAt time.Time
+
+func (c clockAt) Now() time.Time { return time.Time(c) }

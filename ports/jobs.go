@@ -90,6 +90,8 @@ type RunningJob struct {
 	Args json.RawMessage
 	// Attempt counts from 1; the job is discarded after MaxAttempts.
 	Attempt, MaxAttempts int
+	// CreatedAt is when the job was stored (its first queueing).
+	CreatedAt time.Time
 }
 
 // Decode reads the job's args into v (a pointer to the args type).

@@ -287,7 +287,7 @@ func (rw *riverWorker) NextRetry(job *river.Job[rawArgs]) time.Time {
 func (rw *riverWorker) Work(ctx context.Context, job *river.Job[rawArgs]) error {
 	err := rw.w.Work(ctx, ports.RunningJob{
 		ID: job.ID, Kind: job.Kind, Args: job.Args.json,
-		Attempt: job.Attempt, MaxAttempts: job.MaxAttempts,
+		Attempt: job.Attempt, MaxAttempts: job.MaxAttempts, CreatedAt: job.CreatedAt,
 	})
 	var snoozed *ports.JobSnoozed
 	if errors.As(err, &snoozed) {

@@ -123,7 +123,7 @@ func TestEnqueuedJobRunsWithItsArgs(t *testing.T) {
 	w := newWorld(t)
 	got := make(chan greetArgs, 1)
 	start(t, w.pool, ports.WorkerFunc(func(_ context.Context, job ports.RunningJob, args greetArgs) error {
-		if job.Kind != "test.greet" || job.Attempt != 1 {
+		if job.Kind != "test.greet" || job.Attempt != 1 || time.Since(job.CreatedAt) > time.Minute || time.Since(job.CreatedAt) < 0 {
 			return fmt.Errorf("job %+v", job)
 		}
 		got <- args
