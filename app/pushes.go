@@ -209,7 +209,8 @@ func (w *PushWorker) NextRetry(attempt int) time.Duration {
 // gives up at once (a dead letter); any other error is retried after
 // NextRetry, until the job's attempts run out. After a success the echo of
 // the push, when the system answered with one, is recorded with the link
-// (register.RecordEcho), and the connector's last push.
+// (register.RecordEcho), and the connector's last push; the customer's
+// earlier dead letters of the connector are superseded and dropped.
 func (w *PushWorker) Work(ctx context.Context, job ports.RunningJob) error {
 	var args ports.PushArgs
 	if err := job.Decode(&args); err != nil {
@@ -273,8 +274,9 @@ func (w *PushWorker) Work(ctx context.Context, job ports.RunningJob) error {
 		log.Info("push: the customer holds no link to the connector's system now; nothing sent")
 		return nil
 	}
-	if err := w.Pushes.PushSucceeded(ctx, args.Connector, w.now()); err != nil {
-		// Only the health's time is lost; the push went through.
+	if err := w.Pushes.PushSucceeded(ctx, args.Connector, id, w.now()); err != nil {
+		// Only the health's time and the clean-up of superseded dead
+		// letters are lost; the push went through.
 		log.Warn("push: its time not recorded", zap.Error(err))
 	}
 	return nil

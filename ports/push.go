@@ -94,9 +94,12 @@ type Pushes interface {
 	RetryPush(ctx context.Context, connector string, id int64) (FailedPush, error)
 	// PushHealth counts a connector's pushes.
 	PushHealth(ctx context.Context, connector string) (PushHealth, error)
-	// PushSucceeded records that a push of the connector succeeded at at
-	// (LastPush never moves back).
-	PushSucceeded(ctx context.Context, connector string, at time.Time) error
+	// PushSucceeded records that a push of customer to the connector
+	// succeeded at at (LastPush never moves back), and drops the
+	// customer's dead letters of the connector that ended before it: the
+	// customer as it is now was sent, so they are superseded (an admin's
+	// retry of one would send the same again).
+	PushSucceeded(ctx context.Context, connector string, customer uuid.UUID, at time.Time) error
 	// HoldLink runs fn (a push to link and the recording of its echo)
 	// while drafts from link wait: an UpdateFromSource of the link with
 	// SourceTime.AwaitPush starts only after fn has returned. The other

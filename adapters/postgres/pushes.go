@@ -103,11 +103,21 @@ func (s *Store) PushHealth(ctx context.Context, connector string) (ports.PushHea
 	return h, nil
 }
 
-// PushSucceeded records a successful push of the connector.
-func (s *Store) PushSucceeded(ctx context.Context, connector string, at time.Time) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO connector_pushes (connector, last_push) VALUES ($1, $2)
-		ON CONFLICT (connector) DO UPDATE SET last_push = greatest(connector_pushes.last_push, EXCLUDED.last_push)`,
-		connector, at.UTC())
+// PushSucceeded records a successful push of customer to the connector
+// and deletes the customer's dead letters of the connector (its push jobs
+// that gave up, finished before now): they are superseded.
+func (s *Store) PushSucceeded(ctx context.Context, connector string, customer uuid.UUID, at time.Time) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO connector_pushes (connector, last_push) VALUES ($1, $2)
+			ON CONFLICT (connector) DO UPDATE SET last_push = greatest(connector_pushes.last_push, EXCLUDED.last_push)`,
+			connector, at.UTC()); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM river_job WHERE kind = $1 AND state IN ('discarded', 'cancelled')
+			AND args->>'connector' = $2 AND args->>'customer' = $3 AND finalized_at <= now()`,
+			ports.PushJobKind, connector, customer.String())
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("postgres: pushes: record a success: %w", err)
 	}

@@ -251,13 +251,25 @@ func TestPushDeadLettersAndRetry(t *testing.T) {
 
 	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	for _, a := range []time.Time{at, at.Add(-time.Hour)} { // never moves back
-		if err := s.PushSucceeded(ctx, "woocommerce", a); err != nil {
+		if err := s.PushSucceeded(ctx, "woocommerce", waiting.ID(), a); err != nil {
 			t.Fatal(err)
 		}
 	}
 	h, err = s.PushHealth(ctx, "woocommerce")
 	if err != nil || h.Backlog != 2 || h.DeadLetters != 1 || !h.LastPush.Equal(at) {
 		t.Errorf("health after the retry %+v, %v; want backlog 2, 1 dead letter, last push %v", h, err, at)
+	}
+
+	// A later push of the refused customer went through: its dead letter
+	// is superseded and goes; another connector's stays.
+	if err := s.PushSucceeded(ctx, "woocommerce", refused.ID(), at); err != nil {
+		t.Fatal(err)
+	}
+	if dead, err := s.PushDeadLetters(ctx, "woocommerce", 10); err != nil || len(dead) != 0 {
+		t.Errorf("woocommerce's dead letters after the refused customer's push went through: %+v, %v; want none", dead, err)
+	}
+	if dead, err := s.PushDeadLetters(ctx, "mycashflow", 10); err != nil || len(dead) != 1 || dead[0].ID != ids[3] {
+		t.Errorf("mycashflow's dead letters: %+v, %v; want its own, untouched", dead, err)
 	}
 }
 
