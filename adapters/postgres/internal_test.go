@@ -1,6 +1,21 @@
 package postgres
 
-import "testing"
+import (
+	"context"
+	"errors"
+	"testing"
+)
+
+// SessionExec runs sql on the transaction of the session ctx carries (for
+// the external tests: a statement that fails inside a session).
+func SessionExec(ctx context.Context, sql string) error {
+	tx := sessionTx(ctx)
+	if tx == nil {
+		return errors.New("no session")
+	}
+	_, err := tx.Exec(ctx, sql)
+	return err
+}
 
 // ConflictConstraints lists the constraints mapError knows, for the
 // external tests.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -40,28 +42,46 @@ func (s *Store) Session(ctx context.Context, fn func(ctx context.Context) error)
 }
 
 // nestedSession runs fn in a savepoint of outer.
-func nestedSession(ctx context.Context, outer pgx.Tx, fn func(ctx context.Context) error) error {
-	sp, err := outer.Begin(ctx)
-	if err != nil {
+//
+// The savepoint is its own (SAVEPOINT, RELEASE, ROLLBACK TO), not pgx's
+// nested transaction: pgx marks its savepoint closed when the release
+// fails, and a rollback after that does nothing. The release fails when a
+// statement of fn failed although fn returned nil (IngestMany leaves a
+// failed lookup's drafts to Ingest, which fail one by one); the outer
+// transaction is then aborted, and only the rollback to the savepoint
+// restores it, so that the drain goes on with the others (one by one).
+func nestedSession(ctx context.Context, outer pgx.Tx, fn func(ctx context.Context) error) (err error) {
+	name := "kirjuri_session_" + strconv.FormatUint(savepoints.Add(1), 10)
+	if _, err := outer.Exec(ctx, "SAVEPOINT "+name); err != nil {
 		return fmt.Errorf("postgres: session: begin a savepoint: %w", err)
 	}
-	// The savepoint is rolled back even when ctx has ended (a shutdown cut
-	// fn short) or fn panicked: the outer transaction may still commit
-	// (a drain records the results of the deliveries before), and must
-	// not take fn's half-done writes with it. After the commit it is a
-	// no-op.
-	defer func() { _ = sp.Rollback(context.WithoutCancel(ctx)) }()
-	if err := fn(context.WithValue(ctx, sessionKey{}, sp)); err != nil {
-		if rerr := sp.Rollback(context.WithoutCancel(ctx)); rerr != nil && !errors.Is(rerr, pgx.ErrTxClosed) {
-			return errors.Join(err, fmt.Errorf("postgres: session: roll back a savepoint: %w", rerr))
+	released := false
+	// The savepoint is rolled back whenever it was not released, even
+	// when ctx has ended (a shutdown cut fn short) or fn panicked: the
+	// outer transaction may still commit (a drain records the results of
+	// the deliveries before), and must not take fn's half-done writes
+	// with it.
+	defer func() {
+		if released {
+			return
 		}
+		if _, rerr := outer.Exec(context.WithoutCancel(ctx), "ROLLBACK TO SAVEPOINT "+name); rerr != nil && err != nil {
+			err = errors.Join(err, fmt.Errorf("postgres: session: roll back a savepoint: %w", rerr))
+		}
+	}()
+	if err := fn(context.WithValue(ctx, sessionKey{}, outer)); err != nil {
 		return err
 	}
-	if err := sp.Commit(ctx); err != nil {
+	if _, err := outer.Exec(ctx, "RELEASE SAVEPOINT "+name); err != nil {
 		return fmt.Errorf("postgres: session: release a savepoint: %w", err)
 	}
+	released = true
 	return nil
 }
+
+// savepoints numbers the savepoints of nested sessions (the names need
+// only differ within one transaction).
+var savepoints atomic.Uint64
 
 // db is the session's transaction, or the pool.
 func (s *Store) db(ctx context.Context) querier {
