@@ -22,7 +22,7 @@ type ImportConfig struct {
 	// one transaction at a time.
 	BatchRows int
 	// BatchWriters is how many batches are written at once, each in its
-	// own transaction, committed in the file's order (writeParallel); 1
+	// own transaction, committed in the file's order (writeBatches); 1
 	// writes one after the other. Atomic imports and dry runs write one at
 	// a time.
 	BatchWriters int
@@ -132,7 +132,7 @@ type importRun struct {
 	start  time.Time
 	mapper *Mapper
 	reason int // the position of a reason column, -1 when none
-	// beside, after and again count the batches writeParallel wrote
+	// beside, after and again count the batches writeBatches wrote
 	// beside others, after the ones in flight (a shared footprint, or not
 	// prepared), and again after the one before (Overlaps, or the wait
 	// ran out).
@@ -141,10 +141,6 @@ type importRun struct {
 	// of two rows with the same number or email across batches.
 	keys *fileKeys
 	p    ports.ImportProgress
-	// last is the result of the batch written last: a batch prepared
-	// while it was written is prepared again when it names a customer
-	// that batch wrote (register.PreparedBatch.Overlaps).
-	last register.BatchResult
 }
 
 func (r *importRun) run(ctx context.Context) error {
@@ -172,19 +168,23 @@ func (r *importRun) run(ctx context.Context) error {
 		return r.atomic(ctx)
 	}
 	opts := register.BatchOptions{DryRun: imp.Options.DryRun}
-	if n := r.w.cfg.BatchWriters; n > 1 && !imp.Options.DryRun {
-		if err := r.writeParallel(ctx, opts, n); err != nil {
+	if !imp.Options.DryRun {
+		// Written batch by batch, BatchWriters at once (1: one after the
+		// other), each committed with its progress.
+		if err := r.writeBatches(ctx, opts, r.w.cfg.BatchWriters); err != nil {
 			return err
 		}
 		return r.finish(ctx, ports.ImportSucceeded)
 	}
+	// A dry run writes nothing: each batch is prepared ahead and checked
+	// (what a batch before it would have written is not there to see).
 	prepare := func(ctx context.Context, b *importBatch) {
 		if len(b.rows) > 0 {
 			b.prepared, _ = r.w.reg.PrepareBatch(ctx, b.rows, r.batchOptions(opts), r.caller())
 		}
 	}
 	if err := r.rows(ctx, prepare, func(ctx context.Context, b *importBatch) error {
-		return r.apply(ctx, b, opts, !imp.Options.DryRun)
+		return r.apply(ctx, b, opts)
 	}); err != nil {
 		return err
 	}
@@ -203,7 +203,7 @@ func (r *importRun) atomic(ctx context.Context) error {
 		// it wrote in the session.
 		err := r.rows(ctx, nil, func(ctx context.Context, b *importBatch) error {
 			dry := r.p.Rejected > 0
-			if err := r.apply(ctx, b, register.BatchOptions{Atomic: true, DryRun: dry}, false); err != nil {
+			if err := r.apply(ctx, b, register.BatchOptions{Atomic: true, DryRun: dry}); err != nil {
 				return err
 			}
 			return r.w.imports.SaveImportProgress(outer, r.imp.ID, r.p, b.rejected)
@@ -331,7 +331,7 @@ type importBatch struct {
 	// its preparation failed.
 	prepared *register.PreparedBatch
 	// seen is how many batches were committed when its preparation began,
-	// and foot its footprint (writeParallel).
+	// and foot its footprint (writeBatches).
 	seen int
 	foot map[string]bool
 }
@@ -511,61 +511,40 @@ func (r *importRun) rememberKeys(orig Row) {
 	}
 }
 
-// apply runs a batch through the register and counts its outcomes; with
-// save, in one session with the progress it reaches.
-func (r *importRun) apply(ctx context.Context, b *importBatch, opts register.BatchOptions, save bool) error {
+// apply runs a batch of a dry run or of an atomic import's session
+// through the register and counts its outcomes; the progress of a dry run
+// is stored at once (an atomic import stores its own).
+func (r *importRun) apply(ctx context.Context, b *importBatch, opts register.BatchOptions) error {
 	opts = r.batchOptions(opts)
-	step := func(ctx context.Context) (ports.ImportProgress, error) { return r.step(ctx, b, opts, save) }
-	if !save {
-		p, err := step(ctx)
-		if err != nil {
-			return err
-		}
-		r.p = p
-		if !opts.Atomic {
-			return r.w.imports.SaveImportProgress(ctx, r.imp.ID, r.p, b.rejected)
-		}
-		return nil
-	}
-	var p ports.ImportProgress
-	err := r.w.bulk.Session(ctx, func(ctx context.Context) error {
-		var err error
-		p, err = step(ctx)
-		return err
-	})
+	p, err := r.step(ctx, b, opts)
 	if err != nil {
 		return err
 	}
 	r.p = p
+	if !opts.Atomic {
+		return r.w.imports.SaveImportProgress(ctx, r.imp.ID, r.p, b.rejected)
+	}
 	return nil
 }
 
 // step runs a batch through the register and counts its outcomes into
-// the progress it returns; with save, it stores that progress (ctx is then
-// a session's).
-func (r *importRun) step(ctx context.Context, b *importBatch, opts register.BatchOptions, save bool) (ports.ImportProgress, error) {
+// the progress it returns.
+func (r *importRun) step(ctx context.Context, b *importBatch, opts register.BatchOptions) (ports.ImportProgress, error) {
 	var res register.BatchResult
 	var err error
 	switch {
-	case b.prepared != nil && !b.prepared.Overlaps(r.last):
+	case b.prepared != nil:
 		res, err = b.prepared.Write(ctx)
 	case len(b.rows) > 0:
-		// Not prepared ahead, or prepared before the batch before it
-		// wrote customers it names, or the preparation failed (it
-		// fails here again if it must): run it now, after that batch.
+		// Not prepared ahead (an atomic import's batches see the ones
+		// before them in the session), or the preparation failed (it
+		// fails here again if it must).
 		res, err = r.w.reg.ImportBatch(ctx, b.rows, opts, r.caller())
 	}
 	if err != nil {
 		return r.p, err
 	}
-	r.last = res
-	p := r.tally(r.p, b, res)
-	if save {
-		if err := r.w.imports.SaveImportProgress(ctx, r.imp.ID, p, b.rejected); err != nil {
-			return p, err
-		}
-	}
-	return p, nil
+	return r.tally(r.p, b, res), nil
 }
 
 // tally is the progress base with batch b's results counted in (and its

@@ -32,7 +32,7 @@ var (
 )
 
 // flight is a batch on its way to the store when batches are written by
-// several writers at once (writeParallel).
+// several writers at once (writeBatches).
 type flight struct {
 	seq  int // its place in the file, from 0
 	b    *importBatch
@@ -94,21 +94,23 @@ func (c *commitLog) overlaps(seen int, p *register.PreparedBatch) bool {
 	return false
 }
 
-// writeParallel runs the import's batches (not atomic, not dry) through
+// writeBatches runs the import's batches (not atomic, not dry) through
 // the register with up to writers batches in the store at once, each in
 // its own session (transaction) with the progress it reaches, committed
 // in the file's order: a batch written while the one before it is still
 // being written waits for it before it commits, so the checkpoint (the
 // last row done) stays exact for a resume. PostgreSQL does a batch's work
-// on one core; two batches at once put the writes on both.
+// on one core; two batches at once put the writes on both. With one
+// writer the batches go one after the other, each prepared (looked up and
+// run through the core) while the one before it is written.
 //
 // A batch is written beside those in flight only when its footprint
 // (register.PreparedBatch.Footprint: the customers, keys and unique values
 // it names and writes) shares nothing with theirs; otherwise it waits for
 // them to end and runs then, as it would one after the other. A batch
 // whose customers an earlier batch wrote after it was prepared (Overlaps)
-// runs again after that batch, as in the sequential path.
-func (r *importRun) writeParallel(ctx context.Context, opts register.BatchOptions, writers int) error {
+// runs again after that batch, on what it wrote.
+func (r *importRun) writeBatches(ctx context.Context, opts register.BatchOptions, writers int) error {
 	log := &commitLog{}
 	prepare := func(ctx context.Context, b *importBatch) {
 		b.seen = log.count()
@@ -232,7 +234,7 @@ func sharesFootprint(foot map[string]bool, flying []*flight) bool {
 	return false
 }
 
-// fly writes one batch of writeParallel and sets its outcome.
+// fly writes one batch of writeBatches and sets its outcome.
 func (r *importRun) fly(ctx context.Context, f *flight, opts register.BatchOptions, log *commitLog) {
 	if !f.fresh {
 		err := r.w.bulk.Session(ctx, func(ctx context.Context) error {
