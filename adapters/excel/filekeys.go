@@ -2,11 +2,8 @@ package excel
 
 import (
 	"hash/maphash"
-	"strconv"
-	"strings"
 	"sync"
 
-	"kirjuri/core/customer"
 	"kirjuri/core/register"
 )
 
@@ -65,15 +62,11 @@ func (f *fileKeys) Earlier(key string, row int) int {
 // holds a customer number, and the email's when it holds an address. A
 // cell that Row refuses has no key (the row is rejected anyway).
 func (m *Mapper) rowKeys(r Row, fn func(key string)) {
-	if m.number >= 0 {
-		if t := strings.TrimSpace(mappedText(r, m.number)); !customer.IsBlank(t) {
-			if n, err := strconv.ParseInt(t, 10, 64); err == nil && n > 0 {
-				fn(register.NumberKey(n))
-			}
-		}
+	if n, given, bad := m.rowNumber(r); given && !bad {
+		fn(register.NumberKey(n))
 	}
-	if email := mappedText(r, m.email); !customer.IsBlank(email) {
-		if k, ok := register.EmailKey(strings.TrimSpace(email)); ok {
+	if email, ok := m.rowEmail(r); ok {
+		if k, ok := register.EmailKey(email); ok {
 			fn(k)
 		}
 	}

@@ -250,6 +250,29 @@ func (m *Mapper) CheckRow(r Row) *HeaderError {
 	return &HeaderError{Problems: problems}
 }
 
+// rowNumber is the row's number cell: given when not empty, bad when it
+// is not a customer number (n is then what ParseInt made of it).
+func (m *Mapper) rowNumber(r Row) (n int64, given, bad bool) {
+	if m.number < 0 {
+		return 0, false, false
+	}
+	t := strings.TrimSpace(mappedText(r, m.number))
+	if customer.IsBlank(t) {
+		return 0, false, false
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	return n, true, err != nil || n <= 0
+}
+
+// rowEmail is the row's email cell, trimmed; false when it is empty.
+func (m *Mapper) rowEmail(r Row) (string, bool) {
+	email := mappedText(r, m.email)
+	if customer.IsBlank(email) {
+		return "", false
+	}
+	return strings.TrimSpace(email), true
+}
+
 // mappedText is the cell's text at position i, "" beyond the row's cells.
 func mappedText(r Row, i int) string {
 	if i < 0 || i >= len(r.Cells) {
@@ -289,20 +312,15 @@ func (m *Mapper) Row(r Row) (register.BatchRow, *RowError) {
 		return br, &RowError{Row: r.Number, Problems: problems}
 	}
 
-	numberBad := false
-	if m.number >= 0 {
-		if t := strings.TrimSpace(mappedText(r, m.number)); !customer.IsBlank(t) {
-			n, err := strconv.ParseInt(t, 10, 64)
-			if err != nil || n <= 0 {
-				add(Problem{m.cols[m.number].header, "must be a customer number (a whole number above 0), or empty to match the row by email"})
-				numberBad = true
-			}
-			br.Number = n
-		}
+	n, given, numberBad := m.rowNumber(r)
+	if numberBad {
+		add(Problem{m.cols[m.number].header, "must be a customer number (a whole number above 0), or empty to match the row by email"})
 	}
-	email := mappedText(r, m.email)
-	if !customer.IsBlank(email) {
-		br.Email = strings.TrimSpace(email)
+	if given {
+		br.Number = n
+	}
+	if email, ok := m.rowEmail(r); ok {
+		br.Email = email
 	} else if br.Number == 0 && !numberBad {
 		add(Problem{m.cols[m.email].header, "is required: the row has no customer number, so its email finds the customer"})
 	}
