@@ -29,8 +29,8 @@ func sessionTx(ctx context.Context) pgx.Tx {
 // several goroutines at once.
 //
 // A Session within a session (or within a drain's fn, which runs in the
-// drain's transaction: Drain) is a savepoint carried in the context fn
-// gets: when fn fails, what it wrote is rolled back and the outer
+// drain's transaction: Drain) is a savepoint of that transaction, which
+// the context fn gets still carries (nestedSession): when fn fails, what it wrote is rolled back and the outer
 // transaction goes on without it; otherwise it commits with the outer one.
 func (s *Store) Session(ctx context.Context, fn func(ctx context.Context) error) error {
 	if outer := sessionTx(ctx); outer != nil {
