@@ -443,7 +443,14 @@ func (s *batchStream) close() error {
 // readBatches reads the rows after the row numbered after from rd, maps
 // them and sends them to out in batches of ImportConfig.BatchRows.
 func (r *importRun) readBatches(ctx context.Context, rd *Reader, after int, out chan<- *importBatch) error {
-	b := &importBatch{}
+	size := r.w.cfg.BatchRows
+	newBatch := func() *importBatch {
+		return &importBatch{rows: make([]register.BatchRow, 0, size), sheet: make([]Row, 0, size)}
+	}
+	b := newBatch()
+	// The cells of a batch's rows, copied into slabs: one allocation for
+	// many rows instead of one per row.
+	var slab []Cell
 	send := func() error {
 		if b.lastRow == 0 {
 			return nil
@@ -453,7 +460,7 @@ func (r *importRun) readBatches(ctx context.Context, rd *Reader, after int, out 
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		b = &importBatch{}
+		b, slab = newBatch(), nil
 		return nil
 	}
 	for rd.Next() {
@@ -462,11 +469,16 @@ func (r *importRun) readBatches(ctx context.Context, rd *Reader, after int, out 
 			r.rememberKeys(orig)
 			continue
 		}
-		row := r.strip(orig)
 		// Row keeps references into the reader's buffers only until the
-		// next row: keep copies.
-		row.Cells = append([]Cell(nil), row.Cells...)
-		orig.Cells = append([]Cell(nil), orig.Cells...)
+		// next row: keep a copy (strip copies again only when the file
+		// has a reason column).
+		if cap(slab)-len(slab) < len(orig.Cells) {
+			slab = make([]Cell, 0, max(len(orig.Cells)*64, 1024))
+		}
+		n := len(slab)
+		slab = append(slab, orig.Cells...)
+		orig.Cells = slab[n:len(slab):len(slab)]
+		row := r.strip(orig)
 		br, rerr := r.mapper.Row(row)
 		if rerr != nil {
 			b.refused = append(b.refused, orig)

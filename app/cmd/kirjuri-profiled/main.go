@@ -5,7 +5,8 @@
 // ./app/cmd/kirjuri with --cpu-profile, so that the profile is of the real
 // service under the benchmark's load (stopped with SIGTERM, which app.Main
 // turns into a graceful return). The trace shows where it waits (go tool
-// trace -pprof=net|sync|sched FILE).
+// trace -pprof=net|sync|sched FILE). KIRJURI_BENCH_ALLOC_PROFILE names a
+// file for the profile of every allocation of the run, written at its end.
 package main
 
 import (
@@ -45,6 +46,19 @@ func run() int {
 			return 1
 		}
 		defer trace.Stop()
+	}
+	if path := os.Getenv("KIRJURI_BENCH_ALLOC_PROFILE"); path != "" {
+		defer func() {
+			f, err := os.Create(path)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "profiled:", err)
+				return
+			}
+			defer f.Close()
+			if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+				fmt.Fprintln(os.Stderr, "profiled:", err)
+			}
+		}()
 	}
 	return app.Main(os.Args[1:])
 }
