@@ -16,9 +16,12 @@ import (
 var _ ports.IngestStore = (*Store)(nil)
 
 // CustomersByPhone returns the customers that have phone among their phone
-// numbers (the GIN index on phone_numbers), in number order.
+// numbers (found as find's phone filter finds them: phoneCond), in number
+// order.
 func (s *Store) CustomersByPhone(ctx context.Context, phone string) ([]*customer.Customer, error) {
-	cs, err := s.queryCustomers(ctx, "phone_numbers @> ARRAY[$1::text] ORDER BY number", phone)
+	w := &where{}
+	cond := phoneCond(w, phone)
+	cs, err := s.queryCustomers(ctx, cond+" ORDER BY number", w.args...)
 	return cs, wrap("customers by phone", err)
 }
 

@@ -137,7 +137,7 @@ func loadCustomers(t testing.TB, e *env, n int) {
 	if _, err := e.pool.Exec(e.ctx, `INSERT INTO customer_groups (external_id, name) VALUES ('vip', 'VIP'), ('b2b', 'B2B')`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.pool.Exec(e.ctx, `DROP INDEX customer_search_idx, customers_phone_numbers_idx, customers_groups_idx`); err != nil {
+	if _, err := e.pool.Exec(e.ctx, `DROP INDEX customer_search_idx, customers_groups_idx`); err != nil {
 		t.Fatal(err)
 	}
 	// The copies of the search text are made below, in one statement, as
@@ -200,7 +200,6 @@ func loadCustomers(t testing.TB, e *env, n int) {
 		`SET maintenance_work_mem = '512MB'`,
 		`INSERT INTO customer_search (customer_id, customer_number, version, search) SELECT id, number, version, search FROM customers`,
 		`CREATE INDEX customer_search_idx ON customer_search USING gin (search gin_trgm_ops)`,
-		`CREATE INDEX customers_phone_numbers_idx ON customers USING gin (phone_numbers)`,
 		`CREATE INDEX customers_groups_idx ON customers USING gin (groups)`,
 		// Links: a third of the customers in WooCommerce, a handful in
 		// Matkahuolto. (The jsonb copy on the row is left empty: only the

@@ -365,3 +365,82 @@ func TestSearchIndexWorker(t *testing.T) {
 		t.Error("the batch that committed while the job waited was not copied")
 	}
 }
+
+// TestPhoneLookupFollowsTheSearchText: with no index of their own, the
+// lookups by phone number (find's phone filter, CustomersByPhone) find
+// their candidates through the search text: a customer written in bulk
+// (copy not made yet), after its copy is made, after its number changes
+// in bulk (stale copy dropped) and one by one (copy rewritten), and never
+// by a number it gave up or that only contains the one asked for.
+func TestPhoneLookupFollowsTheSearchText(t *testing.T) {
+	e := newEnv(t)
+	phones := func(ps ...string) customer.Patch {
+		p := person("Pirjo", "Puhelin")
+		p.PhoneNumbers = customer.Set(ps)
+		return p
+	}
+	pirjo, other := e.build(phones("040 1234567", "+46 70 123 45 67")), e.build(phones("040 12345678"))
+	if err := e.writeNew([]*customer.Customer{pirjo, other}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when, phone string, want ...*customer.Customer) {
+		t.Helper()
+		var nums []int64
+		for _, c := range want {
+			nums = append(nums, c.Number())
+		}
+		page, err := e.store.Find(e.ctx, ports.CustomerQuery{Phone: phone})
+		if err != nil {
+			t.Fatalf("%s: Find phone %q: %v", when, phone, err)
+		}
+		var found []int64
+		for _, c := range page.Items {
+			found = append(found, c.Number())
+		}
+		if !slices.Equal(found, nums) {
+			t.Errorf("%s: find phone %q = %v, want %v", when, phone, found, nums)
+		}
+		norm, err := customer.NormalizePhone(phone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs, err := e.store.CustomersByPhone(e.ctx, norm)
+		if err != nil {
+			t.Fatalf("%s: CustomersByPhone %q: %v", when, norm, err)
+		}
+		found = found[:0]
+		for _, c := range cs {
+			found = append(found, c.Number())
+		}
+		if !slices.Equal(found, nums) {
+			t.Errorf("%s: CustomersByPhone %q = %v, want %v", when, norm, found, nums)
+		}
+	}
+	all := func(when string, pirjo *customer.Customer) {
+		t.Helper()
+		check(when, "0401234567", pirjo)
+		check(when, "+46701234567", pirjo)
+		check(when, "040 12345678", other)
+		check(when, "0501234567")
+	}
+	if e.pendingSearch() != 2 {
+		t.Fatalf("%d pending, want 2", e.pendingSearch())
+	}
+	all("pending", pirjo)
+	e.indexSearch()
+	all("copied", pirjo)
+
+	changed := e.bulkUpdate(map[*customer.Customer]customer.Patch{pirjo: {PhoneNumbers: customer.Set([]string{"050 1234567"})}})[pirjo]
+	check("changed in bulk", "0401234567")
+	check("changed in bulk", "0501234567", changed)
+	e.indexSearch()
+	check("changed in bulk, copied", "0401234567")
+	check("changed in bulk, copied", "0501234567", changed)
+
+	again, err := e.reg.Update(e.ctx, pirjo.ID(), customer.Patch{PhoneNumbers: customer.Set([]string{"044 7654321"})}, 0, caller)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("changed by Update", "0501234567")
+	check("changed by Update", "0447654321", again)
+}
