@@ -98,6 +98,17 @@ type Config struct {
 		MaxCellBytes int   `koanf:"maxCellBytes"`
 		MaxPartBytes int64 `koanf:"maxPartBytes"`
 	} `koanf:"imports"`
+	// Runtime tunes Go's garbage collector for `serve` (runtime.go); the
+	// environment variables GOGC and GOMEMLIMIT, when set, win.
+	Runtime struct {
+		// GCPercent is GOGC: how far the heap grows over what the last
+		// collection kept before the next one starts.
+		GCPercent int `koanf:"gcPercent"`
+		// MemoryLimitBytes is GOMEMLIMIT, a soft limit on the memory the
+		// Go runtime holds: near it, the collector runs sooner than
+		// GCPercent says. 0 sets none.
+		MemoryLimitBytes int64 `koanf:"memoryLimitBytes"`
+	} `koanf:"runtime"`
 	// Connectors holds one section per external system; see connectors.md.
 	Connectors map[string]map[string]any `koanf:"connectors"`
 	// Pushes configures the pushes of changes to external systems
@@ -148,6 +159,8 @@ func defaults() map[string]any {
 		"imports.maxColumns":            1000,
 		"imports.maxCellBytes":          32767 * 3,
 		"imports.maxPartBytes":          int64(2 << 30),
+		"runtime.gcPercent":             400,
+		"runtime.memoryLimitBytes":      int64(224 << 20),
 		"log.level":                     "info",
 		"log.format":                    "json",
 	}
@@ -236,6 +249,12 @@ func (c Config) validate() error {
 	errs = append(errs, c.validateJobs()...)
 	errs = append(errs, c.validateImports()...)
 	errs = append(errs, c.validatePushes()...)
+	if r := c.Runtime; r.GCPercent < 25 || r.GCPercent > 10000 {
+		errs = append(errs, fmt.Errorf("runtime.gcPercent: must be 25 to 10000, not %d", r.GCPercent))
+	}
+	if r := c.Runtime; r.MemoryLimitBytes != 0 && r.MemoryLimitBytes < 64<<20 {
+		errs = append(errs, fmt.Errorf("runtime.memoryLimitBytes: must be 0 (none) or at least 67108864 (64 MiB), not %d", r.MemoryLimitBytes))
+	}
 	if _, err := checkConnectors(c.Connectors); err != nil {
 		errs = append(errs, err)
 	}

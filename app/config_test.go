@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +85,8 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"old keys without a key", "", map[string]string{"KIRJURI_ENCRYPTION_OLD_KEYS": testKeyB64(2)}, "needs encryptionKey"},
 		{"connector enabled: yes", "connectors:\n  testconn:\n    enabled: \"yes\"\n    url: https://x\n", nil, `connectors.testconn.enabled: must be true or false, not the string "yes"`},
 		{"short bootstrap key", "", map[string]string{"KIRJURI_BOOTSTRAP_API_KEY": "abc"}, "at least 20"},
+		{"gc percent off", "runtime:\n  gcPercent: -1\n", nil, "runtime.gcPercent: must be 25 to 10000, not -1"},
+		{"tiny memory limit", "runtime:\n  memoryLimitBytes: 1000\n", nil, "runtime.memoryLimitBytes: must be 0 (none) or at least 67108864"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -292,5 +296,40 @@ func TestEmptyVariableTurnsAuditOff(t *testing.T) {
 	}
 	if c.ClickHouse.URL != "" {
 		t.Errorf("clickhouse.url = %q, want empty (audit off)", c.ClickHouse.URL)
+	}
+}
+
+// TestTuneRuntime: serve sets the collector from the configuration, and
+// the environment's GOGC and GOMEMLIMIT win over it.
+func TestTuneRuntime(t *testing.T) {
+	oldGC, oldLimit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetGCPercent(oldGC); debug.SetMemoryLimit(oldLimit) })
+	unsetEnv(t)
+	for _, v := range []string{"GOGC", "GOMEMLIMIT"} {
+		t.Setenv(v, "") // restored after the test
+		if err := os.Unsetenv(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := LoadConfig(writeConfig(t, "{}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tuneRuntime(c, zap.NewNop())
+	if gc, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1); gc != 400 || limit != 224<<20 {
+		t.Errorf("defaults: GOGC %d, limit %d; want 400, %d", gc, limit, 224<<20)
+	}
+	c.Runtime.MemoryLimitBytes = 0
+	tuneRuntime(c, zap.NewNop())
+	if limit := debug.SetMemoryLimit(-1); limit != math.MaxInt64 {
+		t.Errorf("memoryLimitBytes 0: limit %d, want none", limit)
+	}
+	t.Setenv("GOGC", "150")
+	t.Setenv("GOMEMLIMIT", "1GiB")
+	debug.SetGCPercent(150)
+	debug.SetMemoryLimit(1 << 30)
+	tuneRuntime(c, zap.NewNop())
+	if gc, limit := debug.SetGCPercent(150), debug.SetMemoryLimit(-1); gc != 150 || limit != 1<<30 {
+		t.Errorf("with GOGC and GOMEMLIMIT set: GOGC %d, limit %d; want the environment's 150, %d", gc, limit, 1<<30)
 	}
 }

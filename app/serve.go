@@ -107,6 +107,7 @@ func Serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
+	tuneRuntime(cfg, log)
 	opts, err := Options(cfg, log)
 	if err != nil {
 		return err
