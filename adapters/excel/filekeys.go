@@ -7,53 +7,42 @@ import (
 	"kirjuri/core/register"
 )
 
-// fileKeys is register.FileKeys for one import's file, in little memory.
-// The first pass (which reads every row anyway) notes a 64-bit hash of
-// each row's keys and keeps only the hashes that came more than once: the
-// suspects. The second pass then remembers the exact key and its first row
-// only for keys whose hash is a suspect, so that a file of a million
-// different emails costs about 16 bytes a row for the length of the first
-// pass and next to nothing after it, and a collision of hashes costs an
-// exact comparison, never a wrong rejection.
+// fileKeys is register.FileKeys for one import's file, in one pass and in
+// little memory: for each key (a customer number, an email) the first row
+// that had it, kept under a 128-bit hash of the key rather than the key
+// itself (two 64-bit maphash values under independent random seeds), so
+// that a file of a million different emails costs about 40 bytes a key
+// whatever their length.
+//
+// Two different keys of one file share a hash with a probability of about
+// n²/2¹²⁹ for n keys: 10⁻²⁶ for two million, far below the odds of a
+// memory error; it is treated as never. The single pass lets the rows be
+// written while the first pass (the file errors, the count of rows) still
+// reads (see importRun.run), which a two-pass scheme (exact keys for the
+// hashes seen twice) could not.
 type fileKeys struct {
-	seed     maphash.Seed
-	seen     map[uint64]struct{} // first pass: every hash; nil after it
-	suspects map[uint64]struct{}
-
+	seeds [2]maphash.Seed
 	mu    sync.Mutex
-	first map[string]int // the first row of each suspect key
+	first map[[2]uint64]int32
 }
 
 func newFileKeys() *fileKeys {
-	return &fileKeys{seed: maphash.MakeSeed(), seen: map[uint64]struct{}{}, suspects: map[uint64]struct{}{}, first: map[string]int{}}
+	return &fileKeys{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, first: map[[2]uint64]int32{}}
 }
 
-func (f *fileKeys) hash(key string) uint64 { return maphash.String(f.seed, key) }
-
-// note notes a key of the first pass.
-func (f *fileKeys) note(key string) {
-	h := f.hash(key)
-	if _, ok := f.seen[h]; ok {
-		f.suspects[h] = struct{}{}
-		return
-	}
-	f.seen[h] = struct{}{}
+func (f *fileKeys) hash(key string) [2]uint64 {
+	return [2]uint64{maphash.String(f.seeds[0], key), maphash.String(f.seeds[1], key)}
 }
-
-// endFirstPass drops what only the first pass needs.
-func (f *fileKeys) endFirstPass() { f.seen = nil }
 
 // Earlier is register.FileKeys.Earlier.
 func (f *fileKeys) Earlier(key string, row int) int {
-	if _, ok := f.suspects[f.hash(key)]; !ok {
-		return 0
-	}
+	h := f.hash(key)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if r, ok := f.first[key]; ok && r < row {
-		return r
+	if r, ok := f.first[h]; ok && int(r) < row {
+		return int(r)
 	}
-	f.first[key] = row
+	f.first[h] = int32(row)
 	return 0
 }
 

@@ -4,10 +4,11 @@ import (
 	"testing"
 )
 
-// TestFileKeys: only keys that the first pass saw more than once are
-// remembered by the second, exactly (by the key, not its hash); the
-// second row with one is told the first's number, also when the first
-// was done before a resume (rememberKeys), unless the mapper refused it.
+// TestFileKeys: the second row with a number or email (by the key, so
+// ignoring the email's case) is told the first's number, also when the
+// first was done before a resume (rememberKeys), unless the mapper refused
+// it; the first row, asked again (its batch prepared again), is told
+// none.
 func TestFileKeys(t *testing.T) {
 	m, err := NewMapper(textRow(1, "number", "email", "firstName"))
 	if err != nil {
@@ -24,16 +25,6 @@ func TestFileKeys(t *testing.T) {
 		textRow(9, "", "nelja@example.fi", "H"),
 	}
 	run := &importRun{mapper: m, reason: -1, keys: newFileKeys()}
-	for _, r := range rows {
-		m.rowKeys(r, run.keys.note)
-	}
-	run.keys.endFirstPass()
-	if n := len(run.keys.suspects); n != 3 {
-		t.Errorf("%d suspects, want 3 (kaksi, 10001, nelja)", n)
-	}
-	if j := run.keys.Earlier("email:yksi@example.fi", 3); j != 0 || len(run.keys.first) != 0 {
-		t.Errorf("a key seen once: earlier row %d, %d remembered; want 0 and none", j, len(run.keys.first))
-	}
 	// Resumed after row 5: rows 2 to 5 (and the refused row 8 for the
 	// sake of the test) are only remembered.
 	for _, r := range rows[:4] {
@@ -48,11 +39,18 @@ func TestFileKeys(t *testing.T) {
 		{"email:kaksi@example.fi", 4, 2},
 		{"email:kaksi@example.fi", 2, 0}, // the first row, asked again
 		{"number:10001", 5, 3},
+		{"email:yksi@example.fi", 3, 0},
+		{"email:kolme@example.fi", 5, 0},
 		{"email:nelja@example.fi", 9, 0}, // row 8 was refused: row 9 is the first
 		{"email:nelja@example.fi", 10, 9},
+		{"email:nelja@example.fi", 9, 0}, // asked again
+		{"number:10002", 11, 0},
 	} {
 		if got := run.keys.Earlier(c.key, c.row); got != c.want {
 			t.Errorf("Earlier(%q, row %d) = %d, want %d", c.key, c.row, got, c.want)
 		}
+	}
+	if n := len(run.keys.first); n != 6 {
+		t.Errorf("%d keys remembered, want 6 (kaksi, yksi, 10001, kolme, nelja, 10002)", n)
 	}
 }

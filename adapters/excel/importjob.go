@@ -39,8 +39,10 @@ const DefaultBatchRows = 2000
 
 // ImportWorker runs the jobs of ports.ImportJobKind: it restores the
 // uploaded file, reads it once to count the rows and find file errors
-// (nothing is written when there is one: excel.md), then reads it again and
-// runs its rows through register.ImportBatch in batches.
+// (nothing is written when there is one: excel.md), and reads it again to
+// run its rows through register.ImportBatch in batches. An import that
+// writes batch by batch does both at once and commits no batch before the
+// first reading has passed; a dry run and an atomic import read it first.
 //
 // Each batch is written in one BulkStore.Session together with the
 // import's progress (the last row done, the counts, the errors) and its
@@ -145,9 +147,30 @@ type importRun struct {
 
 func (r *importRun) run(ctx context.Context) error {
 	imp := r.imp
-	total, header, err := r.firstPass(ctx)
+	r.keys = newFileKeys()
+	rd, header, err := r.openHeader()
 	if err != nil {
 		return err
+	}
+	texts := headerTexts(header) // the row's cells are reused by Next
+	// The first pass: every row checked for what makes the file wrong,
+	// and counted. An import that writes batch by batch reads and writes
+	// its rows meanwhile and commits none before the check has passed
+	// (writeBatches); the others check first.
+	writes := !imp.Options.DryRun && !imp.Options.Atomic
+	var check *rowCheck
+	var total int64
+	if writes {
+		checkCtx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		check = r.checkBehind(checkCtx, rd)
+		defer func() { cancel(); <-check.done }()
+	} else {
+		total, err = r.checkRows(ctx, rd)
+		rd.Close()
+		if err != nil {
+			return err
+		}
 	}
 	r.p = imp.Progress
 	if imp.Options.Atomic && !imp.Options.DryRun && r.p.LastRow > 0 {
@@ -157,21 +180,23 @@ func (r *importRun) run(ctx context.Context) error {
 		}
 		r.p = ports.ImportProgress{}
 	}
-	r.p.RowsTotal = total
+	if !writes {
+		r.p.RowsTotal = total
+	}
 	if r.p.Errors == nil {
 		r.p.Errors = []ports.ImportProblem{}
 	}
-	if err := r.w.imports.SetImportStatus(ctx, imp.ID, ports.ImportRunning, header, &r.p); err != nil {
+	if err := r.w.imports.SetImportStatus(ctx, imp.ID, ports.ImportRunning, texts, &r.p); err != nil {
 		return err
 	}
 	if imp.Options.Atomic && !imp.Options.DryRun {
 		return r.atomic(ctx)
 	}
 	opts := register.BatchOptions{DryRun: imp.Options.DryRun}
-	if !imp.Options.DryRun {
+	if writes {
 		// Written batch by batch, BatchWriters at once (1: one after the
 		// other), each committed with its progress.
-		if err := r.writeBatches(ctx, opts, r.w.cfg.BatchWriters); err != nil {
+		if err := r.writeBatches(ctx, opts, r.w.cfg.BatchWriters, check); err != nil {
 			return err
 		}
 		return r.finish(ctx, ports.ImportSucceeded)
@@ -239,21 +264,40 @@ func (r *importRun) finish(ctx context.Context, status string) error {
 	return nil
 }
 
-// firstPass reads the whole file: its header (mapped), every row checked
-// for what makes the file wrong (a value under a column without a header;
-// the reader's limits), and the count of rows.
-func (r *importRun) firstPass(ctx context.Context) (int64, []string, error) {
-	rd, header, err := r.openHeader()
-	if err != nil {
-		return 0, nil, err
+// rowCheck is the first pass run beside the writes (checkBehind): done
+// is closed when it has read the whole file (total rows) or found what
+// makes the file wrong (err).
+type rowCheck struct {
+	done  chan struct{}
+	total int64
+	err   error
+}
+
+// checkBehind runs checkRows on rd on a goroutine of its own and closes
+// rd at its end.
+func (r *importRun) checkBehind(ctx context.Context, rd *Reader) *rowCheck {
+	c := &rowCheck{done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		defer rd.Close()
+		c.total, c.err = r.checkRows(ctx, rd)
+	}()
+	return c
+}
+
+// passed waits for the check and sets the rows' total in p; its error is
+// the file's (nothing may be committed then).
+func (c *rowCheck) passed(ctx context.Context, p *ports.ImportProgress) error {
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	defer rd.Close()
-	texts := headerTexts(header) // the row's cells are reused by Next
-	n, err := r.checkRows(ctx, rd)
-	if err != nil {
-		return 0, nil, err
+	if c.err != nil {
+		return c.err
 	}
-	return n, texts, nil
+	p.RowsTotal = c.total
+	return nil
 }
 
 // openHeader opens the file and reads and maps its header row (setting
@@ -275,14 +319,11 @@ func (r *importRun) openHeader() (*Reader, Row, error) {
 // the file wrong and counts them.
 func (r *importRun) checkRows(ctx context.Context, rd *Reader) (int64, error) {
 	var n int64
-	r.keys = newFileKeys()
-	defer r.keys.endFirstPass()
 	for rd.Next() {
 		row := r.strip(rd.Row())
 		if he := r.mapper.CheckRow(row); he != nil {
 			return 0, FileProblem(he)
 		}
-		r.mapper.rowKeys(row, r.keys.note)
 		if n++; n%4096 == 0 && ctx.Err() != nil {
 			return 0, ctx.Err()
 		}
@@ -506,21 +547,10 @@ func (r *importRun) readBatches(ctx context.Context, rd *Reader, after int, out 
 // without the resume, it has no keys).
 func (r *importRun) rememberKeys(orig Row) {
 	row := r.strip(orig)
-	var keys []string
-	r.mapper.rowKeys(row, func(k string) {
-		if _, ok := r.keys.suspects[r.keys.hash(k)]; ok {
-			keys = append(keys, k)
-		}
-	})
-	if len(keys) == 0 {
-		return
-	}
 	if _, rerr := r.mapper.Row(row); rerr != nil {
 		return
 	}
-	for _, k := range keys {
-		r.keys.Earlier(k, orig.Number)
-	}
+	r.mapper.rowKeys(row, func(k string) { r.keys.Earlier(k, orig.Number) })
 }
 
 // apply runs a batch of a dry run or of an atomic import's session

@@ -110,7 +110,11 @@ func (c *commitLog) overlaps(seen int, p *register.PreparedBatch) bool {
 // them to end and runs then, as it would one after the other. A batch
 // whose customers an earlier batch wrote after it was prepared (Overlaps)
 // runs again after that batch, on what it wrote.
-func (r *importRun) writeBatches(ctx context.Context, opts register.BatchOptions, writers int) error {
+//
+// check is the first pass, reading beside the writes: the first batch
+// waits for it to pass before it commits (and so every batch), and its
+// error (a file error) is the import's, with nothing committed.
+func (r *importRun) writeBatches(ctx context.Context, opts register.BatchOptions, writers int, check *rowCheck) error {
 	log := &commitLog{}
 	prepare := func(ctx context.Context, b *importBatch) {
 		b.seen = log.count()
@@ -177,7 +181,7 @@ dispatch:
 		go func() {
 			defer wg.Done()
 			defer func() { <-slots }()
-			r.fly(ctx, f, opts, log)
+			r.fly(ctx, f, opts, log, check)
 			if f.err != nil && !errors.Is(f.err, errAbandoned) {
 				errMu.Lock()
 				if errSeq < 0 || f.seq < errSeq {
@@ -201,6 +205,8 @@ dispatch:
 	}
 	if prev != nil {
 		r.p = prev.p
+	} else if err := check.passed(ctx, &r.p); err != nil {
+		return err // no batch: the check's verdict is the import's
 	}
 	return readErr
 }
@@ -235,7 +241,7 @@ func sharesFootprint(foot map[string]bool, flying []*flight) bool {
 }
 
 // fly writes one batch of writeBatches and sets its outcome.
-func (r *importRun) fly(ctx context.Context, f *flight, opts register.BatchOptions, log *commitLog) {
+func (r *importRun) fly(ctx context.Context, f *flight, opts register.BatchOptions, log *commitLog, check *rowCheck) {
 	if !f.fresh {
 		err := r.w.bulk.Session(ctx, func(ctx context.Context) error {
 			res, err := f.b.prepared.Write(ctx)
@@ -243,7 +249,11 @@ func (r *importRun) fly(ctx context.Context, f *flight, opts register.BatchOptio
 				return err
 			}
 			base := r.p
-			if f.prev != nil {
+			if f.prev == nil {
+				if err := check.passed(ctx, &base); err != nil {
+					return err
+				}
+			} else {
 				t := time.NewTimer(predecessorWait)
 				defer t.Stop()
 				select {
@@ -293,6 +303,11 @@ func (r *importRun) fly(ctx context.Context, f *flight, opts register.BatchOptio
 		base = f.prev.p
 	}
 	f.err = r.w.bulk.Session(ctx, func(ctx context.Context) error {
+		if f.prev == nil {
+			if err := check.passed(ctx, &base); err != nil {
+				return err
+			}
+		}
 		var res register.BatchResult
 		if len(f.b.rows) > 0 {
 			var err error

@@ -100,29 +100,39 @@ func TestImportPreparedAheadAndSearch(t *testing.T) {
 }
 
 // TestImportFileErrorInALateRow: a file error in a late row (a value under
-// a column without a header), with one row a batch and the batches read
-// and prepared ahead of their writes, fails the import with nothing
-// written.
+// a column without a header) fails the import with nothing written, though
+// the batches are read, prepared and written while the first pass that
+// finds it still reads: with one row a batch, and with 20,000 rows in
+// batches of 100, where many batches are written before the first pass
+// reaches the last row (without the wait for it, they commit).
 func TestImportFileErrorInALateRow(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, serverOptions{config: "imports:\n  batchRows: 1\n"})
-	header := []string{"email", "firstName", "lastName", ""}
-	var rows [][]string
-	for i := range 40 {
-		rows = append(rows, []string{fmt.Sprintf("myohainen%d@example.fi", i), "Ville", "Myöhäinen", ""})
-	}
-	rows = append(rows, []string{"viimeinen@example.fi", "Ville", "Myöhäinen", "arvo ilman otsikkoa"})
-	job := s.waitImport(s.startImport(sheet(t, header, rows), nil).ID, time.Minute)
-	if job.Status != "failed" || len(job.Errors) != 1 || job.Errors[0].Row != 0 || job.Created+job.Updated+job.RowsDone != 0 {
-		t.Fatalf("import: %s; want failed with one file error (row 0), nothing written", job)
-	}
-	pool := pgtest.NewPool(t, s.dbURL)
-	var n int
-	if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM customers WHERE last_name = 'Myöhäinen'`).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	if n != 0 {
-		t.Errorf("%d customers of the failed file were written", n)
+	for _, c := range []struct{ rows, batch int }{{40, 1}, {20000, 100}} {
+		t.Run(fmt.Sprintf("%d rows in batches of %d", c.rows, c.batch), func(t *testing.T) {
+			t.Parallel()
+			s := startServer(t, serverOptions{config: fmt.Sprintf("imports:\n  batchRows: %d\n", c.batch)})
+			header := []string{"email", "firstName", "lastName", ""}
+			var rows [][]string
+			for i := range c.rows {
+				rows = append(rows, []string{fmt.Sprintf("myohainen%d@example.fi", i), "Ville", "Myöhäinen", ""})
+			}
+			rows = append(rows, []string{"viimeinen@example.fi", "Ville", "Myöhäinen", "arvo ilman otsikkoa"})
+			job := s.waitImport(s.startImport(sheet(t, header, rows), nil).ID, 2*time.Minute)
+			if job.Status != "failed" || len(job.Errors) != 1 || job.Errors[0].Row != 0 || job.Created+job.Updated+job.RowsDone != 0 {
+				t.Fatalf("import: %s; want failed with one file error (row 0), nothing written", job)
+			}
+			if e := job.Errors[0]; e.Column != "(column D)" || !strings.Contains(e.Message, fmt.Sprintf("row %d", c.rows+2)) {
+				t.Errorf("file error %+v, want one naming column D and row %d", e, c.rows+2)
+			}
+			pool := pgtest.NewPool(t, s.dbURL)
+			var n int
+			if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM customers WHERE last_name = 'Myöhäinen'`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 0 {
+				t.Errorf("%d customers of the failed file were written", n)
+			}
+		})
 	}
 }
 
