@@ -142,7 +142,9 @@ type importRun struct {
 	// keys are the file's row keys, for the register to find the second
 	// of two rows with the same number or email across batches.
 	keys *fileKeys
-	p    ports.ImportProgress
+	// spool holds the rows the first pass read, for the second.
+	spool *rowSpool
+	p     ports.ImportProgress
 }
 
 func (r *importRun) run(ctx context.Context) error {
@@ -154,9 +156,17 @@ func (r *importRun) run(ctx context.Context) error {
 	}
 	texts := headerTexts(header) // the row's cells are reused by Next
 	// The first pass: every row checked for what makes the file wrong,
-	// and counted. An import that writes batch by batch reads and writes
-	// its rows meanwhile and commits none before the check has passed
+	// counted, and kept in the spool, which the second pass reads. An
+	// import that writes batch by batch reads and writes its rows
+	// meanwhile and commits none before the check has passed
 	// (writeBatches); the others check first.
+	sp, err := newRowSpool(r.w.cfg.TempDir)
+	if err != nil {
+		rd.Close()
+		return err
+	}
+	defer sp.close() // last: after both passes have stopped reading
+	r.spool = sp
 	writes := !imp.Options.DryRun && !imp.Options.Atomic
 	var check *rowCheck
 	var total int64
@@ -316,13 +326,17 @@ func (r *importRun) openHeader() (*Reader, Row, error) {
 }
 
 // checkRows reads the rows after the header, checks each for what makes
-// the file wrong and counts them.
-func (r *importRun) checkRows(ctx context.Context, rd *Reader) (int64, error) {
-	var n int64
+// the file wrong, counts them and keeps them in the spool, which it ends
+// (with its error, if any).
+func (r *importRun) checkRows(ctx context.Context, rd *Reader) (n int64, err error) {
+	defer func() { r.spool.end(err) }()
 	for rd.Next() {
-		row := r.strip(rd.Row())
-		if he := r.mapper.CheckRow(row); he != nil {
+		orig := rd.Row()
+		if he := r.mapper.CheckRow(r.strip(orig)); he != nil {
 			return 0, FileProblem(he)
+		}
+		if err := r.spool.add(orig); err != nil {
+			return 0, err
 		}
 		if n++; n%4096 == 0 && ctx.Err() != nil {
 			return 0, ctx.Err()
@@ -334,7 +348,7 @@ func (r *importRun) checkRows(ctx context.Context, rd *Reader) (int64, error) {
 	if n == 0 {
 		return 0, &ports.ImportFileError{Problems: []ports.ImportProblem{{Message: "the file has a header row but no customer rows under it"}}}
 	}
-	return n, nil
+	return n, r.spool.flush()
 }
 
 // header reads and maps the header row; a column named reason (of a
@@ -377,7 +391,7 @@ type importBatch struct {
 	foot map[string]bool
 }
 
-// rows reads the file again and hands each batch of rows after the last
+// rows reads the rows again (from the spool) and hands each batch of rows after the last
 // row done to fn, in the file's order, on the caller's goroutine (see
 // stream).
 func (r *importRun) rows(ctx context.Context, prepare func(context.Context, *importBatch), fn func(context.Context, *importBatch) error) error {
@@ -405,7 +419,7 @@ type batchStream struct {
 	readErr *error // the reader's, set before batches is closed
 }
 
-// stream reads the file again and hands out each batch of rows after the
+// stream reads the rows again (from the spool) and hands out each batch of rows after the
 // last row done, in the file's order.
 //
 // Reading and mapping run on a goroutine of their own, one batch ahead:
@@ -421,25 +435,16 @@ type batchStream struct {
 // checkpoint (the progress saved with each batch) are as without the
 // goroutines.
 func (r *importRun) stream(ctx context.Context, prepare func(context.Context, *importBatch)) (*batchStream, error) {
-	rd, err := Open(r.path, r.w.cfg.Limits)
-	if err != nil {
-		return nil, FileProblem(err)
-	}
-	// The header was read and mapped by the first pass (openHeader).
-	if !rd.Next() {
-		rd.Close()
-		if err := rd.Err(); err != nil {
-			return nil, FileProblem(err)
-		}
-		return nil, &ports.ImportFileError{Problems: []ports.ImportProblem{{Message: "the first sheet is empty: row 1 must name the columns"}}}
-	}
+	rd := r.spool.rows() // the rows after the header, as the first pass read them
 	after := r.p.LastRow // the caller changes r.p: read it once, here
 	ctx, cancel := context.WithCancel(ctx)
 	read := make(chan *importBatch)
-	st := &batchStream{batches: read, cancel: cancel, readErr: new(error)}
+	st := &batchStream{batches: read, readErr: new(error)}
+	// Stopping the stream also wakes the reader if it waits for the first
+	// pass (which goes on alone: its verdict may still be wanted).
+	st.cancel = func() { cancel(); r.spool.abandonReaders() }
 	go func() {
 		defer close(read)
-		defer rd.Close()
 		*st.readErr = r.readBatches(ctx, rd, after, read)
 	}()
 	if prepare != nil {
@@ -483,7 +488,7 @@ func (s *batchStream) close() error {
 
 // readBatches reads the rows after the row numbered after from rd, maps
 // them and sends them to out in batches of ImportConfig.BatchRows.
-func (r *importRun) readBatches(ctx context.Context, rd *Reader, after int, out chan<- *importBatch) error {
+func (r *importRun) readBatches(ctx context.Context, rd *spoolRows, after int, out chan<- *importBatch) error {
 	size := r.w.cfg.BatchRows
 	newBatch := func() *importBatch {
 		return &importBatch{rows: make([]register.BatchRow, 0, size), sheet: make([]Row, 0, size)}
@@ -536,7 +541,7 @@ func (r *importRun) readBatches(ctx context.Context, rd *Reader, after int, out 
 		}
 	}
 	if err := rd.Err(); err != nil {
-		return FileProblem(err)
+		return err
 	}
 	return send()
 }
