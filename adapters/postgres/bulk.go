@@ -18,7 +18,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
-	"kirjuri/core/consent"
 	"kirjuri/core/customer"
 	"kirjuri/core/fault"
 	"kirjuri/ports"
@@ -95,7 +94,11 @@ func (s *Store) queryCustomers(ctx context.Context, where string, args ...any) (
 type batchWrite struct {
 	after, before customer.Data
 	update        bool
-	args          []any // writeColumns' values and base_version
+	// tuple is the customer as a binary COPY tuple: into customers, or an
+	// update's into the staging table (with its base version); events are
+	// its events' tuples into consent_outbox. Both point into a buffer of
+	// encodeWrites.
+	tuple, events []byte
 	// What the write claims that its stored state does not hold yet.
 	newCards, goneCards []string
 	newLinks, goneLinks []customer.ExternalLink
@@ -133,10 +136,11 @@ func (s *Store) WriteBatch(ctx context.Context, b ports.Batch) ([]ports.BatchRej
 	if len(b.Writes) == 0 && (len(b.Groups) == 0 || b.DryRun) {
 		return nil, nil
 	}
-	ws, err := s.encodeWrites(b.Writes)
+	ws, release, err := s.encodeWrites(b.Writes)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	// A batch of connector drafts (Source) is always optimistic and leaves
 	// checkFirst alone: it is a guess about imports, whose batches are
 	// large, and a draft's conflict says nothing about the next import.
@@ -190,74 +194,92 @@ func retryable(err error) bool {
 	return false
 }
 
-// encodeWrites encodes the writes of a batch (JSON, the search text, the
-// identity code's hashes): on every core for a large batch, since the
-// database waits for them.
-func (s *Store) encodeWrites(writes []ports.BatchWrite) ([]batchWrite, error) {
-	ws := make([]batchWrite, len(writes))
-	parts := min(runtime.GOMAXPROCS(0), len(writes)/encodeChunk)
-	if parts <= 1 {
-		for i, w := range writes {
-			if err := s.encodeWrite(&ws[i], i, w); err != nil {
-				return nil, err
-			}
+// encodeWrites encodes the writes of a batch (the COPY tuples of the
+// customers and their events, the search text, the identity code's
+// hashes): on every core for a large batch, since the database waits for
+// them. Each part encodes into a buffer of its own; release gives the
+// buffers back once the batch is written.
+func (s *Store) encodeWrites(writes []ports.BatchWrite) (ws []batchWrite, release func(), err error) {
+	ws = make([]batchWrite, len(writes))
+	parts := max(1, min(runtime.GOMAXPROCS(0), len(writes)/encodeChunk))
+	bufs := make([]*[]byte, parts)
+	release = func() {
+		for _, b := range bufs {
+			putCopyBuf(b)
 		}
-		return ws, nil
 	}
 	errs := make([]error, parts)
-	var wg sync.WaitGroup
-	for p := range parts {
+	encode := func(p int) {
 		lo, hi := p*len(writes)/parts, (p+1)*len(writes)/parts
-		wg.Go(func() {
-			for i := lo; i < hi; i++ {
-				if err := s.encodeWrite(&ws[i], i, writes[i]); err != nil {
-					errs[p] = err
-					return
-				}
+		buf := getCopyBuf()
+		bufs[p] = buf
+		spans := make([][3]int, hi-lo)
+		for i := lo; i < hi; i++ {
+			if *buf, errs[p] = s.encodeWrite(&ws[i], i, writes[i], *buf, &spans[i-lo]); errs[p] != nil {
+				return
 			}
-		})
-	}
-	wg.Wait()
-	for _, err := range errs { // the first write's error, as one by one
-		if err != nil {
-			return nil, err
+		}
+		// The buffer has grown by now: point into where it ended up.
+		for i, sp := range spans {
+			ws[lo+i].tuple = (*buf)[sp[0]:sp[1]:sp[1]]
+			ws[lo+i].events = (*buf)[sp[1]:sp[2]:sp[2]]
 		}
 	}
-	return ws, nil
+	if parts == 1 {
+		encode(0)
+	} else {
+		var wg sync.WaitGroup
+		for p := range parts {
+			wg.Go(func() { encode(p) })
+		}
+		wg.Wait()
+	}
+	for _, err := range errs { // the first write's error, as one by one
+		if err != nil {
+			release()
+			return nil, nil, err
+		}
+	}
+	return ws, release, nil
 }
 
 // encodeChunk is the fewest writes worth a goroutine of encodeWrites.
 const encodeChunk = 256
 
-// searchArg is the position of the search text in writeArgs' values.
-var searchArg = slices.Index(writeColumns, "search")
-
-func (s *Store) encodeWrite(w *batchWrite, i int, bw ports.BatchWrite) error {
+// encodeWrite encodes the i-th write of a batch into w, its tuples
+// appended to buf; span gets where they start and end in buf (the
+// customer's tuple, then its events').
+func (s *Store) encodeWrite(w *batchWrite, i int, bw ports.BatchWrite, buf []byte, span *[3]int) ([]byte, error) {
 	if bw.Customer == nil {
-		return fmt.Errorf("postgres: write batch: write %d has no customer", i)
+		return buf, fmt.Errorf("postgres: write batch: write %d has no customer", i)
 	}
 	w.after = bw.Customer.Data()
 	var base int64
 	if bw.Before != nil {
 		w.update, w.before, base = true, bw.Before.Data(), bw.Before.Version()
 		if w.before.ID != w.after.ID || w.before.Number != w.after.Number {
-			return fmt.Errorf("postgres: write batch: write %d changes the id or number of customer %s", i, w.before.ID)
+			return buf, fmt.Errorf("postgres: write batch: write %d changes the id or number of customer %s", i, w.before.ID)
 		}
 	}
-	args, err := s.writeArgs(w.after)
+	r, err := s.rowSource(&w.after)
 	if err != nil {
-		return err
+		return buf, err
 	}
-	args[0] = pgUUID(w.after.ID) // writeColumns starts with id
-	w.args = append(args, base)
+	span[0] = len(buf)
+	buf = appendCustomerTuple(buf, &r, w.update, base)
+	span[1] = len(buf)
+	for _, e := range bw.Events {
+		buf = appendEventTuple(buf, e)
+	}
+	span[2] = len(buf)
 	w.newCards, w.goneCards = newEntries(w.before.CustomerCards, w.after.CustomerCards), newEntries(w.after.CustomerCards, w.before.CustomerCards)
 	w.newLinks, w.goneLinks = newEntries(w.before.ExternalSystems, w.after.ExternalSystems), newEntries(w.after.ExternalSystems, w.before.ExternalSystems)
 	w.newGroups = newEntries(w.before.Groups, w.after.Groups)
-	w.newSearch = !w.update || args[searchArg].(string) != searchText(w.before)
+	w.newSearch = !w.update || searchText(w.after) != searchText(w.before)
 	if w.after.SSN != "" && w.after.SSN != w.before.SSN {
-		w.ssnHashes = append([][]byte{s.ssn.Hash(w.after.SSN)}, s.ssn.oldHashes(w.after.SSN)...)
+		w.ssnHashes = append([][]byte{r.ssnHash}, s.ssn.oldHashes(w.after.SSN)...)
 	}
-	return nil
+	return buf, nil
 }
 
 // writeBatch is one attempt, in tx; optimistic leaves out the checks that
@@ -529,25 +551,37 @@ var constraintOf = map[string]string{
 // ... FROM) before the new rows, so that values they give up are free.
 // The copies of the search text are deferred (queueSearch).
 func (s *Store) storeBatch(ctx context.Context, tx pgx.Tx, ws []batchWrite, rejected map[int]ports.BatchRejection, b ports.Batch) error {
-	var (
-		creates, updates [][]any
-		cards, links     [][]any
-		events           [][]any
-		goneCardOwn      []pgtype.UUID
-		goneCards        []string
-		goneLinkOwn      []pgtype.UUID
-		goneLinks        []customer.ExternalLink
-		searchNew        []pgtype.UUID
-		searchStale      []pgtype.UUID
+	type (
+		card struct {
+			card  string
+			owner uuid.UUID
+		}
+		link struct {
+			customer.ExternalLink
+			owner uuid.UUID
+		}
 	)
-	for i, w := range ws {
+	var (
+		creates         []*batchWrite
+		updates, events [][]byte
+		cards           []card
+		links           []link
+		goneCardOwn     []pgtype.UUID
+		goneCards       []string
+		goneLinkOwn     []pgtype.UUID
+		goneLinks       []customer.ExternalLink
+		searchNew       []pgtype.UUID
+		searchStale     []pgtype.UUID
+	)
+	for i := range ws {
 		if _, ok := rejected[i]; ok {
 			continue
 		}
+		w := &ws[i]
 		if w.update {
-			updates = append(updates, w.args)
+			updates = append(updates, w.tuple)
 		} else {
-			creates = append(creates, w.args[:len(w.args)-1])
+			creates = append(creates, w)
 		}
 		switch {
 		case !w.newSearch:
@@ -557,19 +591,19 @@ func (s *Store) storeBatch(ctx context.Context, tx pgx.Tx, ws []batchWrite, reje
 			searchNew = append(searchNew, pgUUID(w.after.ID))
 		}
 		for _, c := range w.newCards {
-			cards = append(cards, []any{c, pgUUID(w.after.ID)})
+			cards = append(cards, card{c, w.after.ID})
 		}
 		for _, c := range w.goneCards {
 			goneCardOwn, goneCards = append(goneCardOwn, pgUUID(w.after.ID)), append(goneCards, c)
 		}
 		for _, l := range w.newLinks {
-			links = append(links, []any{int32(l.SystemID), l.Identifier, pgUUID(w.after.ID)})
+			links = append(links, link{l, w.after.ID})
 		}
 		for _, l := range w.goneLinks {
 			goneLinkOwn, goneLinks = append(goneLinkOwn, pgUUID(w.after.ID)), append(goneLinks, l)
 		}
-		for _, e := range b.Writes[i].Events {
-			events = append(events, eventRow(e))
+		if len(w.events) > 0 {
+			events = append(events, w.events)
 		}
 	}
 	if _, err := tx.Exec(ctx, deferSearchSQL); err != nil {
@@ -580,7 +614,7 @@ func (s *Store) storeBatch(ctx context.Context, tx pgx.Tx, ws []batchWrite, reje
 			` (LIKE customers INCLUDING DEFAULTS, base_version bigint NOT NULL) ON COMMIT DROP`); err != nil {
 			return err
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{stagingTable}, append(slices.Clone(writeColumns), "base_version"), pgx.CopyFromRows(updates)); err != nil {
+		if err := copyBinary(ctx, tx, copyStagingSQL, updates); err != nil {
 			return err
 		}
 		// Values that move between customers of the batch (two customers
@@ -615,25 +649,36 @@ func (s *Store) storeBatch(ctx context.Context, tx pgx.Tx, ws []batchWrite, reje
 	// indexes on number and id are appended to in order. Identifiers in
 	// sorted order (as in syncIdentifiers), so that two writers claiming
 	// the same ones wait for each other instead of deadlocking.
-	slices.SortFunc(creates, func(a, b []any) int { return cmp.Compare(a[1].(int64), b[1].(int64)) })
-	slices.SortFunc(cards, func(a, b []any) int { return strings.Compare(a[0].(string), b[0].(string)) })
-	slices.SortFunc(links, func(a, b []any) int {
-		return cmp.Or(cmp.Compare(a[0].(int32), b[0].(int32)), strings.Compare(a[1].(string), b[1].(string)))
+	slices.SortFunc(creates, func(a, b *batchWrite) int { return cmp.Compare(a.after.Number, b.after.Number) })
+	slices.SortFunc(cards, func(a, b card) int { return strings.Compare(a.card, b.card) })
+	slices.SortFunc(links, func(a, b link) int {
+		return cmp.Or(cmp.Compare(a.SystemID, b.SystemID), strings.Compare(a.Identifier, b.Identifier))
 	})
+	createTuples := make([][]byte, len(creates))
+	for i, w := range creates {
+		createTuples[i] = w.tuple
+	}
+	// The cards and links are few and small: one buffer each.
+	var cardTuples, linkTuples []byte
+	for _, c := range cards {
+		cardTuples = appendCardTuple(cardTuples, c.card, c.owner)
+	}
+	for _, l := range links {
+		linkTuples = appendLinkTuple(linkTuples, int32(l.SystemID), l.Identifier, l.owner)
+	}
 	for _, c := range []struct {
-		table string
-		cols  []string
-		rows  [][]any
+		sql    string
+		tuples [][]byte
 	}{
-		{"customers", writeColumns, creates},
-		{"customer_cards", []string{"card", "customer_id"}, cards},
-		{"customer_links", []string{"system_id", "identifier", "customer_id"}, links},
-		{"consent_outbox", eventColumns, events},
+		{copyCustomersSQL, createTuples},
+		{copyCardsSQL, [][]byte{cardTuples}},
+		{copyLinksSQL, [][]byte{linkTuples}},
+		{copyEventsSQL, events},
 	} {
-		if len(c.rows) == 0 {
+		if len(c.tuples) == 0 || len(c.tuples[0]) == 0 { // nothing to copy
 			continue
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.cols, pgx.CopyFromRows(c.rows)); err != nil {
+		if err := copyBinary(ctx, tx, c.sql, c.tuples); err != nil {
 			return err
 		}
 	}
@@ -725,15 +770,6 @@ func recordSources(ctx context.Context, tx pgx.Tx, writes []ports.BatchWrite, re
 		WHERE l.system_id = u.sys AND l.identifier = u.v AND l.customer_id = u.owner
 		AND (l.source_updated_at IS NULL OR l.source_updated_at < u.at)`, sys, links, owner, at)
 	return err
-}
-
-// eventColumns are outboxColumns as a list, in eventRow's order.
-var eventColumns = []string{"event_id", "occurred_at", "customer_id", "customer_number", "consent", "old_value",
-	"new_value", "source", "source_system_id", "actor", "request_id", "import_id", "evidence"}
-
-func eventRow(e consent.Event) []any {
-	return []any{pgUUID(e.ID), e.OccurredAt.UTC(), pgUUID(e.CustomerID), e.CustomerNumber, string(e.Consent), e.OldValue,
-		e.NewValue, string(e.Source), int32(e.SourceSystemID), e.Actor, e.RequestID, e.ImportID, e.Evidence}
 }
 
 var (

@@ -9,17 +9,20 @@ import (
 )
 
 // CopyFloor stores new customers with nothing but one COPY straight into
-// customers, with the same encoding as WriteBatch: no checks, no side
-// tables, no events. It is the floor BenchmarkWriteBatch compares with.
+// customers, with the same encoding as WriteBatch (binary COPY,
+// copybin.go): no checks, no side tables, no events. It is the floor
+// BenchmarkWriteBatch compares with.
 func (s *Store) CopyFloor(ctx context.Context, cs []*customer.Customer) error {
-	rows := make([][]any, len(cs))
-	for i, c := range cs {
-		args, err := s.writeArgs(c.Data())
+	var tuples []byte
+	for _, c := range cs {
+		d := c.Data()
+		r, err := s.rowSource(&d)
 		if err != nil {
 			return err
 		}
-		rows[i] = args
+		tuples = appendCustomerTuple(tuples, &r, false, 0)
 	}
-	_, err := s.pool.CopyFrom(ctx, pgx.Identifier{"customers"}, writeColumns, pgx.CopyFromRows(rows))
-	return err
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		return copyBinary(ctx, tx, copyCustomersSQL, [][]byte{tuples})
+	})
 }

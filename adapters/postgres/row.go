@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -20,14 +22,147 @@ const readColumns = `id, number, type, first_name, last_name, company_name, busi
 	customer_cards, groups, addresses, phone_numbers, e_invoice, contacts, version,
 	created_at, updated_at, erased_at`
 
-// writeColumns are written by insert and update, in writeArgs' order.
-var writeColumns = []string{
-	"id", "number", "type", "first_name", "last_name", "company_name", "business_id",
-	"vat_number", "vat_status", "email", "language", "ssn_enc", "ssn_hash",
-	"marketing_email", "marketing_sms", "gdpr_restricted", "credit_allowed",
-	"external_id", "netvisor_id", "external_systems", "customer_cards", "groups",
-	"addresses", "phone_numbers", "e_invoice", "contacts", "version", "created_at",
-	"updated_at", "erased_at", "search",
+// writeColumns are written by insert and update, in customerColumns' order.
+var writeColumns = func() []string {
+	names := make([]string, len(customerColumns))
+	for i, c := range customerColumns {
+		names[i] = c.name
+	}
+	return names
+}()
+
+// customerColumns are the columns that insert and update write, each with
+// its kind and where its value comes from. It is the one description of a
+// stored customer's row: writeArgs (one customer, by SQL) and
+// appendCustomerTuple (a batch, by binary COPY) both read it, so the two
+// cannot store different values.
+var customerColumns = []customerColumn{
+	column("id", uuidKind, func(r *rowSource) uuid.UUID { return r.ID }),
+	column("number", int8Kind, func(r *rowSource) int64 { return r.Number }),
+	column("type", textKind, func(r *rowSource) string { return string(r.Type) }),
+	column("first_name", textKind, func(r *rowSource) string { return r.FirstName }),
+	column("last_name", textKind, func(r *rowSource) string { return r.LastName }),
+	column("company_name", textKind, func(r *rowSource) string { return r.CompanyName }),
+	column("business_id", textKind, func(r *rowSource) string { return r.BusinessID }),
+	column("vat_number", textKind, func(r *rowSource) string { return r.VATNumber }),
+	column("vat_status", int2Kind, func(r *rowSource) int16 { return int16(r.VATStatus) }),
+	column("email", nullTextKind, func(r *rowSource) string { return r.Email }),
+	column("language", textKind, func(r *rowSource) string { return string(r.Language) }),
+	column("ssn_enc", byteaKind, func(r *rowSource) []byte { return r.ssnEnc }),
+	column("ssn_hash", byteaKind, func(r *rowSource) []byte { return r.ssnHash }),
+	column("marketing_email", boolKind, func(r *rowSource) bool { return r.MarketingEmail }),
+	column("marketing_sms", boolKind, func(r *rowSource) bool { return r.MarketingSMS }),
+	column("gdpr_restricted", boolKind, func(r *rowSource) bool { return r.GDPRRestricted }),
+	column("credit_allowed", boolKind, func(r *rowSource) bool { return r.CreditAllowed }),
+	column("external_id", nullTextKind, func(r *rowSource) string { return r.ExternalID }),
+	column("netvisor_id", nullTextKind, func(r *rowSource) string { return r.NetvisorID }),
+	appendedColumn("external_systems", jsonbValue, appendLinksJSON),
+	column("customer_cards", textArrayKind, func(r *rowSource) []string { return r.CustomerCards }),
+	column("groups", textArrayKind, func(r *rowSource) []string { return r.Groups }),
+	appendedColumn("addresses", jsonbValue, appendAddressesJSON),
+	column("phone_numbers", textArrayKind, func(r *rowSource) []string { return r.PhoneNumbers }),
+	appendedColumn("e_invoice", jsonbValue, appendEInvoiceJSON),
+	appendedColumn("contacts", jsonbValue, appendContactsJSON),
+	column("version", int8Kind, func(r *rowSource) int64 { return r.Version }),
+	column("created_at", timeKind, func(r *rowSource) time.Time { return r.CreatedAt }),
+	column("updated_at", timeKind, func(r *rowSource) time.Time { return r.UpdatedAt }),
+	column("erased_at", nullTimeKind, func(r *rowSource) *time.Time { return r.ErasedAt }),
+	appendedColumn("search", textValue, appendSearch),
+}
+
+// rowSource is what a customer's columns are read from: its data, and
+// what is derived from it at a cost (the sealed identity code and its
+// lookup hash, nil without a code), made once per write.
+type rowSource struct {
+	*customer.Data
+	ssnEnc, ssnHash []byte
+}
+
+func (s *Store) rowSource(d *customer.Data) (rowSource, error) {
+	r := rowSource{Data: d}
+	if d.SSN != "" {
+		var err error
+		if r.ssnEnc, err = s.ssn.Seal(d.ID, d.SSN); err != nil {
+			return rowSource{}, err
+		}
+		r.ssnHash = s.ssn.Hash(d.SSN)
+	}
+	return r, nil
+}
+
+// customerColumn is one column of customerColumns: its value as a query
+// argument (for pgx to encode) and as a field of binary COPY (length, then
+// bytes: copybin.go), both made from one getter by the column's kind.
+type customerColumn struct {
+	name string
+	arg  func(*rowSource) any
+	put  func([]byte, *rowSource) []byte
+}
+
+// columnKind is how a Go value is passed as one PostgreSQL type.
+type columnKind[T any] struct {
+	arg func(T) any
+	put func([]byte, T) []byte
+}
+
+func column[T any](name string, k columnKind[T], get func(*rowSource) T) customerColumn {
+	return customerColumn{
+		name: name,
+		arg:  func(r *rowSource) any { return k.arg(get(r)) },
+		put:  func(b []byte, r *rowSource) []byte { return k.put(b, get(r)) },
+	}
+}
+
+// The kinds of customerColumns. The optional identifiers are NULL when
+// empty (their unique indexes must not see empty strings), as are the
+// identity code's columns without a code; the lists are empty arrays when
+// empty, never NULL; times are stored in UTC.
+var (
+	uuidKind     = columnKind[uuid.UUID]{func(u uuid.UUID) any { return pgUUID(u) }, appendUUIDField}
+	int8Kind     = columnKind[int64]{func(v int64) any { return v }, appendInt8Field}
+	int2Kind     = columnKind[int16]{func(v int16) any { return v }, appendInt2Field}
+	boolKind     = columnKind[bool]{func(v bool) any { return v }, appendBoolField}
+	textKind     = columnKind[string]{func(s string) any { return s }, appendTextField}
+	nullTextKind = columnKind[string]{func(s string) any { return nullText(s) }, appendNullTextField}
+	// A nil []byte is NULL to pgx as well.
+	byteaKind     = columnKind[[]byte]{func(b []byte) any { return b }, appendByteaField}
+	textArrayKind = columnKind[[]string]{func(s []string) any { return textArray(s) }, appendTextArrayField}
+	timeKind      = columnKind[time.Time]{func(t time.Time) any { return t.UTC() }, appendTimeField}
+	nullTimeKind  = columnKind[*time.Time]{nullTime, appendNullTimeField}
+)
+
+func nullTime(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// appendedValue is the type of an appendedColumn.
+type appendedValue bool
+
+const (
+	textValue  appendedValue = false
+	jsonbValue appendedValue = true
+)
+
+// appendedColumn is a text or jsonb column whose value app writes
+// straight into the buffer: the search text and the JSON of the lists,
+// made without a string or a []byte of their own on the COPY path.
+func appendedColumn(name string, typ appendedValue, app func([]byte, *customer.Data) []byte) customerColumn {
+	return customerColumn{
+		name: name,
+		arg:  func(r *rowSource) any { return string(app(nil, r.Data)) },
+		put: func(b []byte, r *rowSource) []byte {
+			at := len(b)
+			b = appendInt32(b, 0) // the length, set below
+			if typ == jsonbValue {
+				b = append(b, jsonbVersion)
+			}
+			return setFieldLength(app(b, r.Data), at)
+		},
+	}
 }
 
 var (
@@ -81,53 +216,157 @@ type (
 	}
 )
 
+// The JSON of the list columns is written by hand, in the shapes above
+// (their members, omitempty as their tags say): encoding/json's reflection
+// and allocations were a large share of encoding a batch. The tests hold
+// both to the same values (TestListJSONMatchesEncodingJSON).
+
+func appendLinksJSON(b []byte, d *customer.Data) []byte {
+	b = append(b, '[')
+	for i, l := range d.ExternalSystems {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"systemId":`...)
+		b = strconv.AppendInt(b, int64(l.SystemID), 10)
+		b = appendJSONMember(b, "identifier", l.Identifier)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+func appendAddressesJSON(b []byte, d *customer.Data) []byte {
+	b = append(b, '[')
+	for i, a := range d.Addresses {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '{')
+		b = appendJSONMember(b, "type", string(a.Type))
+		b = appendJSONOptional(b, "streetAddress1", a.StreetAddress1)
+		b = appendJSONOptional(b, "streetAddress2", a.StreetAddress2)
+		b = appendJSONOptional(b, "postalCode", a.PostalCode)
+		b = appendJSONOptional(b, "city", a.City)
+		b = appendJSONOptional(b, "country", a.Country)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+func appendEInvoiceJSON(b []byte, d *customer.Data) []byte {
+	b = append(b, '{')
+	b = appendJSONOptional(b, "mode", string(d.EInvoice.Mode))
+	b = appendJSONOptional(b, "broker", d.EInvoice.Broker)
+	b = appendJSONOptional(b, "address", d.EInvoice.Address)
+	b = appendJSONOptional(b, "email", d.EInvoice.Email)
+	return append(b, '}')
+}
+
+func appendContactsJSON(b []byte, d *customer.Data) []byte {
+	b = append(b, '[')
+	for i, c := range d.Contacts {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"id":"`...)
+		b = appendUUIDText(b, c.ID)
+		b = append(b, '"')
+		b = appendJSONMember(b, "name", c.Name)
+		b = appendJSONOptional(b, "role", c.Role)
+		b = appendJSONOptional(b, "email", c.Email)
+		b = appendJSONOptional(b, "phone", c.Phone)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+// appendJSONMember appends "key":"value" to the object b ends in, after a
+// comma unless the object has just begun. Keys are written as they are.
+func appendJSONMember(b []byte, key, value string) []byte {
+	if b[len(b)-1] != '{' {
+		b = append(b, ',')
+	}
+	b = append(b, '"')
+	b = append(b, key...)
+	b = append(b, '"', ':')
+	return appendJSONString(b, value)
+}
+
+// appendJSONOptional is appendJSONMember leaving out an empty value
+// (omitempty).
+func appendJSONOptional(b []byte, key, value string) []byte {
+	if value == "" {
+		return b
+	}
+	return appendJSONMember(b, key, value)
+}
+
+// appendJSONString appends s as a JSON string. Like encoding/json, it
+// turns each byte of invalid UTF-8 into U+FFFD; it leaves <, > and & as
+// they are (jsonb keeps the characters, not their escapes).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				b = append(b, s[start:i]...)
+				b = append(b, `\ufffd`...)
+				start = i + 1
+			}
+			i += size
+			continue
+		}
+		if c >= 0x20 && c != '"' && c != '\\' {
+			i++
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		i++
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// appendUUIDText appends u in its text form (as uuid.UUID.String).
+func appendUUIDText(b []byte, u uuid.UUID) []byte {
+	const hex = "0123456789abcdef"
+	for i, x := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b = append(b, '-')
+		}
+		b = append(b, hex[x>>4], hex[x&0xf])
+	}
+	return b
+}
+
 // writeArgs are the values of writeColumns for d.
 func (s *Store) writeArgs(d customer.Data) ([]any, error) {
-	var ssnEnc, ssnHash []byte
-	if d.SSN != "" {
-		var err error
-		if ssnEnc, err = s.ssn.Seal(d.ID, d.SSN); err != nil {
-			return nil, err
-		}
-		ssnHash = s.ssn.Hash(d.SSN)
+	r, err := s.rowSource(&d)
+	if err != nil {
+		return nil, err
 	}
-	links := make([]linkJSON, len(d.ExternalSystems))
-	for i, l := range d.ExternalSystems {
-		links[i] = linkJSON{SystemID: int(l.SystemID), Identifier: l.Identifier}
+	args := make([]any, len(customerColumns))
+	for i, c := range customerColumns {
+		args[i] = c.arg(&r)
 	}
-	addrs := make([]addressJSON, len(d.Addresses))
-	for i, a := range d.Addresses {
-		addrs[i] = addressJSON{
-			Type: string(a.Type), StreetAddress1: a.StreetAddress1, StreetAddress2: a.StreetAddress2,
-			PostalCode: a.PostalCode, City: a.City, Country: a.Country,
-		}
-	}
-	contacts := make([]contactJSON, len(d.Contacts))
-	for i, c := range d.Contacts {
-		contacts[i] = contactJSON{ID: c.ID, Name: c.Name, Role: c.Role, Email: c.Email, Phone: c.Phone}
-	}
-	ei := eInvoiceJSON{Mode: string(d.EInvoice.Mode), Broker: d.EInvoice.Broker, Address: d.EInvoice.Address, Email: d.EInvoice.Email}
-	var js [4][]byte
-	for i, v := range []any{links, addrs, ei, contacts} {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("postgres: encode customer %s: %w", d.ID, err)
-		}
-		js[i] = b
-	}
-	var erasedAt *time.Time
-	if d.ErasedAt != nil {
-		t := d.ErasedAt.UTC()
-		erasedAt = &t
-	}
-	return []any{
-		d.ID, d.Number, string(d.Type), d.FirstName, d.LastName, d.CompanyName, d.BusinessID,
-		d.VATNumber, int16(d.VATStatus), nullText(d.Email), string(d.Language), ssnEnc, ssnHash,
-		d.MarketingEmail, d.MarketingSMS, d.GDPRRestricted, d.CreditAllowed,
-		nullText(d.ExternalID), nullText(d.NetvisorID), string(js[0]), textArray(d.CustomerCards), textArray(d.Groups),
-		string(js[1]), textArray(d.PhoneNumbers), string(js[2]), string(js[3]), d.Version, d.CreatedAt.UTC(),
-		d.UpdatedAt.UTC(), erasedAt, searchText(d),
-	}, nil
+	return args, nil
 }
 
 // scanCustomer reads one row of readColumns and rebuilds the customer
@@ -230,21 +469,46 @@ func decodeListsJSON(d *customer.Data, links, addrs, einvoice, contacts []byte) 
 // searchText is what free-text search matches: lower-cased names, company
 // name, email, phone numbers with and without the +, and the number. An
 // erased customer is never listed and keeps nothing here.
-func searchText(d customer.Data) string {
+func searchText(d customer.Data) string { return string(appendSearch(nil, &d)) }
+
+// appendSearch appends d's searchText to b: the words joined by spaces,
+// lower-cased as strings.ToLower does (rune by rune, an invalid byte
+// becoming U+FFFD).
+func appendSearch(b []byte, d *customer.Data) []byte {
 	if d.ErasedAt != nil {
-		return ""
+		return b
 	}
-	parts := make([]string, 0, 5+2*len(d.PhoneNumbers))
-	for _, s := range []string{d.FirstName, d.LastName, d.CompanyName, d.Email} {
+	first := true
+	word := func(s string) {
+		if !first {
+			b = append(b, ' ')
+		}
+		first = false
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if c >= utf8.RuneSelf {
+				for _, r := range s[i:] {
+					b = utf8.AppendRune(b, unicode.ToLower(r))
+				}
+				return
+			}
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b = append(b, c)
+		}
+	}
+	for _, s := range [...]string{d.FirstName, d.LastName, d.CompanyName, d.Email} {
 		if s != "" {
-			parts = append(parts, s)
+			word(s)
 		}
 	}
 	for _, p := range d.PhoneNumbers {
-		parts = append(parts, p, strings.TrimPrefix(p, "+"))
+		word(p)
+		word(strings.TrimPrefix(p, "+"))
 	}
-	parts = append(parts, strconv.FormatInt(d.Number, 10))
-	return strings.ToLower(strings.Join(parts, " "))
+	word("")
+	return strconv.AppendInt(b, d.Number, 10)
 }
 
 func nullText(s string) *string {
