@@ -64,12 +64,19 @@ func (s *Store) CustomersByNumber(ctx context.Context, numbers []int64) ([]*cust
 }
 
 // CustomersByEmail reads the customers with these emails, ignoring case, in
-// one query (on the unique index of lower(email)).
+// one query (on the unique index of lower(email)). The emails are lowered
+// here: an index scan for the array as it is takes half the time of a
+// join with a lowered copy of it. Stored emails are ASCII (ParseEmail), and
+// lower() under their C collation lowers ASCII as strings.ToLower does.
 func (s *Store) CustomersByEmail(ctx context.Context, emails []string) ([]*customer.Customer, error) {
 	if len(emails) == 0 {
 		return nil, nil
 	}
-	cs, err := s.queryCustomers(ctx, "lower(email) = ANY(SELECT lower(e) FROM unnest($1::text[]) AS e)", emails)
+	lowered := make([]string, len(emails))
+	for i, e := range emails {
+		lowered[i] = strings.ToLower(e)
+	}
+	cs, err := s.queryCustomers(ctx, "lower(email) = ANY($1::text[])", lowered)
 	return cs, wrap("customers by email", err)
 }
 

@@ -62,8 +62,11 @@ func queueSearch(ctx context.Context, tx pgx.Tx, created, stale []pgtype.UUID) e
 		return err
 	}
 	if len(created) > 0 {
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"customer_search_pending"}, []string{"customer_id"},
-			pgx.CopyFromSlice(len(created), func(i int) ([]any, error) { return []any{created[i]}, nil })); err != nil {
+		tuples := make([]byte, 0, len(created)*22)
+		for _, id := range created {
+			tuples = appendUUIDField(appendInt16(tuples, 1), id.Bytes)
+		}
+		if err := copyBinary(ctx, tx, copyPendingSQL, [][]byte{tuples}); err != nil {
 			return err
 		}
 	}
