@@ -13,6 +13,10 @@ import (
 // DefaultBatchWriters is ImportConfig.BatchWriters when 0.
 const DefaultBatchWriters = 2
 
+// earlyFlights is how many batches beyond the writers' may be in the
+// store at once while the first pass still reads (writeBatches).
+const earlyFlights = 4
+
 // predecessorWait bounds how long a written batch waits, its transaction
 // open, for the batch before it to end. The wait is in this process, out
 // of PostgreSQL's sight: should the batch before it wait for a lock this
@@ -132,6 +136,31 @@ func (r *importRun) writeBatches(ctx context.Context, opts register.BatchOptions
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	slots := make(chan struct{}, writers)
+	// While the first pass still reads, earlyFlights more batches may be
+	// written beside the writers', each waiting, its transaction open, for
+	// the one before it: the first pass then has one core and the writes
+	// the other, instead of the writes stopping after the first few
+	// batches until it ends.
+	early := make(chan struct{}, earlyFlights)
+	acquire := func() (chan struct{}, bool) {
+		for {
+			earlyCh, gate := early, check.done
+			select {
+			case <-check.done:
+				earlyCh, gate = nil, nil
+			default:
+			}
+			select {
+			case slots <- struct{}{}:
+				return slots, true
+			case earlyCh <- struct{}{}:
+				return early, true
+			case <-gate: // the first pass ended: no more early flights
+			case <-ctx.Done():
+				return nil, false
+			}
+		}
+	}
 	var (
 		prev   *flight
 		flying []*flight // dispatched, in order; ended ones are dropped
@@ -150,13 +179,12 @@ func (r *importRun) writeBatches(ctx context.Context, opts register.BatchOptions
 	}
 dispatch:
 	for b, ok := st.next(); ok; b, ok = st.next() {
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
+		slot, ok := acquire()
+		if !ok {
 			break dispatch
 		}
 		if failed() {
-			<-slots
+			<-slot
 			break
 		}
 		alive := flying[:0]
@@ -180,7 +208,7 @@ dispatch:
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer func() { <-slots }()
+			defer func() { <-slot }()
 			r.fly(ctx, f, opts, log, check)
 			if f.err != nil && !errors.Is(f.err, errAbandoned) {
 				errMu.Lock()
