@@ -577,7 +577,7 @@ func (s *Store) storeBatch(ctx context.Context, tx pgx.Tx, ws []batchWrite, reje
 		goneCards       []string
 		goneLinkOwn     []pgtype.UUID
 		goneLinks       []customer.ExternalLink
-		searchNew       []pgtype.UUID
+		searchNew       []int64 // the new customers' numbers
 		searchStale     []pgtype.UUID
 	)
 	for i := range ws {
@@ -595,7 +595,7 @@ func (s *Store) storeBatch(ctx context.Context, tx pgx.Tx, ws []batchWrite, reje
 		case w.update:
 			searchStale = append(searchStale, pgUUID(w.after.ID))
 		default:
-			searchNew = append(searchNew, pgUUID(w.after.ID))
+			searchNew = append(searchNew, w.after.Number)
 		}
 		for _, c := range w.newCards {
 			cards = append(cards, card{c, w.after.ID})
@@ -691,9 +691,7 @@ func (s *Store) storeBatch(ctx context.Context, tx pgx.Tx, ws []batchWrite, reje
 	}
 	// In id order, as the other identifiers, so that two writers listing
 	// the same customers wait for each other instead of deadlocking.
-	for _, ids := range [][]pgtype.UUID{searchNew, searchStale} {
-		slices.SortFunc(ids, func(a, b pgtype.UUID) int { return bytes.Compare(a.Bytes[:], b.Bytes[:]) })
-	}
+	slices.SortFunc(searchStale, func(a, b pgtype.UUID) int { return bytes.Compare(a.Bytes[:], b.Bytes[:]) })
 	if err := queueSearch(ctx, tx, searchNew, searchStale); err != nil {
 		return err
 	}

@@ -60,7 +60,6 @@ var (
 	copyCardsSQL     = copySQL("customer_cards", "card", "customer_id")
 	copyLinksSQL     = copySQL("customer_links", "system_id", "identifier", "customer_id")
 	copyEventsSQL    = copySQL("consent_outbox", eventColumns...)
-	copyPendingSQL   = copySQL("customer_search_pending", "customer_id")
 )
 
 // copyBinary runs sql, a COPY ... FROM STDIN BINARY, in tx with tuples

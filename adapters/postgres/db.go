@@ -57,8 +57,9 @@ var conflicts = map[string]fault.Conflict{
 	"connector_drains_pkey":  {Field: "connector", Message: "this connector's drain state is already stored"},
 	// The search text's copies are upserted and listed with ON CONFLICT:
 	// these never reach a caller.
-	"customer_search_pkey":         {Field: "id", Message: "this customer's search text is already copied"},
-	"customer_search_pending_pkey": {Field: "id", Message: "this customer's search text is already waiting to be copied"},
+	"customer_search_pkey":                {Field: "id", Message: "this customer's search text is already copied"},
+	"customer_search_pending_pkey":        {Field: "id", Message: "this customer's search text is already waiting to be copied"},
+	"customer_search_pending_ranges_pkey": {Field: "id", Message: "this range of customers is already waiting for its search text"},
 }
 
 // mapError turns a unique violation into a *fault.Conflict naming the field

@@ -109,14 +109,21 @@ func (s *Store) Find(ctx context.Context, q ports.CustomerQuery) (ports.Page, er
 //     match, walks the copies in number order, matching each on its own
 //     narrow row, and reads the customer only for those that match (as it
 //     walked the customers themselves when their row had the index);
-//   - the customers the bulk path wrote whose copy is not made yet
+//   - the customers the bulk path updated whose copy is not made yet
 //     (customer_search_pending: few, or none, so the branch starts from
 //     that list whatever the statistics say), matched on their own
-//     search column.
+//     search column;
+//   - the customers in the ranges of numbers the bulk path created whose
+//     copies are not made yet (customer_search_pending_ranges), matched
+//     on their own search column too: the branch starts from the few
+//     ranges (merged, so that none meets a customer twice) and reads each
+//     through the number index, ordered and limited in it (LATERAL: the
+//     customers cannot be the outer side, so PostgreSQL never walks them
+//     all looking for the ranges, even when there are none).
 //
-// A customer in both (its copy was made meanwhile, and holds the same
+// A customer in two (its copy was made meanwhile, and holds the same
 // text) is listed once. An all-digit text is also a customer number: a
-// third branch.
+// fourth branch.
 func findSQL(w *where, text, orderBy string, limit int, after int64) string {
 	lim := " LIMIT " + strconv.Itoa(limit)
 	if text == "" {
@@ -136,6 +143,9 @@ func findSQL(w *where, text, orderBy string, limit int, after int64) string {
 		branch("customer_search s JOIN customers ON customers.id = s.customer_id", copies,
 			strings.Replace(orderBy, "number", "s.customer_number", 1)),
 		branch("customers", like("customers.search")+" AND customers.id = ANY(ARRAY(SELECT customer_id FROM customer_search_pending))", orderBy),
+		"(SELECT f.* FROM " + pendingSpans("r") + " CROSS JOIN LATERAL (SELECT " + readColumns + " FROM customers WHERE " + w.sql() +
+			" AND " + like("customers.search") + " AND " + spanHolds("customers.number", "r") + " ORDER BY " + orderBy + lim + ") f" +
+			" ORDER BY f.number" + lim + ")",
 	}
 	if number > 0 {
 		branches = append(branches, branch("customers", "customers.number = "+w.arg(number), orderBy))
@@ -234,8 +244,9 @@ func (s *Store) fewUpdatedSince(ctx context.Context, since time.Time) (bool, err
 //
 // The search text is matched in its copies under the trigram index
 // (customer_search), and, for the customers the bulk path wrote whose copy
-// is not made yet (customer_search_pending, which have no copy or a stale
-// one deleted), in their own search column: the answer is that of the
+// is not made yet (customer_search_pending and the ranges of numbers in
+// customer_search_pending_ranges, which have no copy or a stale one
+// deleted), in their own search column: the answer is that of the
 // customers' search column as of the query's snapshot either way. The
 // customer's own filters (erased, restricted, …) apply as to any find.
 //
@@ -248,7 +259,8 @@ func addSearch(w *where, text string) {
 	_, number := searchTerms(text)
 	cond := "id IN (SELECT customer_id FROM customer_search WHERE " + like("search") +
 		" UNION ALL SELECT p.customer_id FROM customer_search_pending p JOIN customers c ON c.id = p.customer_id WHERE " +
-		like("c.search")
+		like("c.search") +
+		" UNION ALL " + pendingCustomers("id", like("customers.search"))
 	if number > 0 {
 		cond += " UNION ALL SELECT id FROM customers WHERE number = " + w.arg(number)
 	}
@@ -323,13 +335,15 @@ func phoneDigits(text string) (string, bool) {
 // bulk write's time): the customer's search text holds each of its phone
 // numbers, so the candidates are the customers whose copy of that text
 // (customer_search, trigram index) contains p, and those whose copy is
-// not made yet (customer_search_pending), as for free text; the array
+// not made yet (customer_search_pending and the customers in the ranges of
+// customer_search_pending_ranges), as for free text; the array
 // holds them first (ARRAY: PostgreSQL cannot misjudge how many), and
 // phone_numbers decides.
 func phoneCond(w *where, p string) string {
 	arr, like := w.arg([]string{p}), w.arg(likeContains(strings.ToLower(p)))
 	return "phone_numbers @> " + arr + "::text[] AND id = ANY(ARRAY(SELECT customer_id FROM customer_search WHERE search LIKE " + like +
-		" UNION ALL SELECT pp.customer_id FROM customer_search_pending pp JOIN customers pc ON pc.id = pp.customer_id WHERE pc.phone_numbers @> " + arr + "::text[]))"
+		" UNION ALL SELECT pp.customer_id FROM customer_search_pending pp JOIN customers pc ON pc.id = pp.customer_id WHERE pc.phone_numbers @> " + arr + "::text[]" +
+		" UNION ALL " + pendingCustomers("id", "customers.phone_numbers @> "+arr+"::text[]") + "))"
 }
 
 // normalizePhone reads a phone filter the way the core stores numbers,

@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"kirjuri/adapters/postgres"
 	"kirjuri/core/customer"
@@ -237,13 +239,18 @@ func TestBulkSearchErasedBeforeCopied(t *testing.T) {
 	if err := e.writeNew([]*customer.Customer{c}); err != nil {
 		t.Fatal(err)
 	}
+	e.wantPendingRanges("written", [2]int64{c.Number(), c.Number()})
 	e.wantFound("unohdettava", false, c)
 	erased, err := e.reg.Erase(e.ctx, c.ID(), 0, caller)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.wantFound("unohdettava", true)
+	if got := e.exported("unohdettava", true); len(got) != 0 {
+		t.Errorf("the export of the erased customer's name gave %v", got)
+	}
 	e.indexSearch()
+	e.wantPendingRanges("copied")
 	e.wantFound("unohdettava", true)
 	if v, text, ok := e.copyOf(c.ID()); !ok || text != "" || v != erased.Version() {
 		t.Errorf("copy (%d, %q, %v), want an empty text at the erasure's version %d", v, text, ok, erased.Version())
@@ -335,7 +342,7 @@ func TestSearchIndexWorker(t *testing.T) {
 	if err := e.writeNew([]*customer.Customer{late}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.pool.Exec(e.ctx, `DELETE FROM customer_search_pending WHERE customer_id = $1`, late.ID()); err != nil {
+	if _, err := e.pool.Exec(e.ctx, `DELETE FROM customer_search_pending_ranges WHERE $1 BETWEEN lo AND hi`, late.Number()); err != nil {
 		t.Fatal(err)
 	}
 	tx, err := e.pool.Begin(e.ctx)
@@ -343,7 +350,7 @@ func TestSearchIndexWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback(e.ctx)
-	if _, err := tx.Exec(e.ctx, `INSERT INTO customer_search_pending (customer_id) VALUES ($1)`, late.ID()); err != nil {
+	if _, err := tx.Exec(e.ctx, `INSERT INTO customer_search_pending_ranges (lo, hi) VALUES ($1, $1)`, late.Number()); err != nil {
 		t.Fatal(err)
 	}
 	quiet := postgres.NewSearchIndexWorkerWith(e.store, 0, time.Hour, 10*time.Second)
@@ -443,4 +450,398 @@ func TestPhoneLookupFollowsTheSearchText(t *testing.T) {
 	}
 	check("changed by Update", "0501234567")
 	check("changed by Update", "0447654321", again)
+}
+
+// wantPendingRanges checks what the bulk path left to copy: no customer
+// listed one by one, and these ranges of numbers (first, last), in order.
+func (e *env) wantPendingRanges(when string, want ...[2]int64) {
+	e.t.Helper()
+	var listed int
+	if err := e.pool.QueryRow(e.ctx, `SELECT count(*) FROM customer_search_pending`).Scan(&listed); err != nil {
+		e.t.Fatal(err)
+	}
+	rows, err := e.pool.Query(e.ctx, `SELECT lo, hi FROM customer_search_pending_ranges ORDER BY lo, hi`)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) ([2]int64, error) {
+		var g [2]int64
+		err := r.Scan(&g[0], &g[1])
+		return g, err
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if listed != 0 || !slices.Equal(got, want) {
+		e.t.Errorf("%s: %d customers listed one by one and the ranges %v, want none and %v", when, listed, got, want)
+	}
+}
+
+// exported lists the numbers an export with q gives.
+func (e *env) exported(q string, restricted bool) []int64 {
+	e.t.Helper()
+	var out []int64
+	err := e.store.Export(e.ctx, ports.ExportQuery{CustomerQuery: ports.CustomerQuery{Q: q, IncludeRestricted: restricted}},
+		func(ports.ExportShape) error { return nil },
+		func(c *customer.Customer) error { out = append(out, c.Number()); return nil })
+	if err != nil {
+		e.t.Fatalf("Export %q: %v", q, err)
+	}
+	return out
+}
+
+// wantByPhone checks that find's phone filter and CustomersByPhone give
+// the customers want for phone.
+func (e *env) wantByPhone(when, phone string, want ...*customer.Customer) {
+	e.t.Helper()
+	nums := numbers(want)
+	page, err := e.store.Find(e.ctx, ports.CustomerQuery{Phone: phone})
+	if err != nil {
+		e.t.Fatalf("%s: Find phone %q: %v", when, phone, err)
+	}
+	if got := numbers(page.Items); !slices.Equal(got, nums) {
+		e.t.Errorf("%s: find phone %q = %v, want %v", when, phone, got, nums)
+	}
+	norm, err := customer.NormalizePhone(phone)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	cs, err := e.store.CustomersByPhone(e.ctx, norm)
+	if err != nil {
+		e.t.Fatalf("%s: CustomersByPhone %q: %v", when, norm, err)
+	}
+	if got := numbers(cs); !slices.Equal(got, nums) {
+		e.t.Errorf("%s: CustomersByPhone %q = %v, want %v", when, norm, got, nums)
+	}
+}
+
+func numbers(cs []*customer.Customer) []int64 {
+	var out []int64
+	for _, c := range cs {
+		out = append(out, c.Number())
+	}
+	return out
+}
+
+// TestBulkSearchPendingAsRanges: WriteBatch lists the customers it
+// creates as one range of their numbers, not one by one; every reader of
+// what is pending (find by q, with pages, and by phone, CustomersByPhone,
+// the export, PendingSearch) finds them there, and IndexSearch copies
+// them and takes the range off.
+func TestBulkSearchPendingAsRanges(t *testing.T) {
+	e := newEnv(t)
+	withPhone := func(first, last, phone string) customer.Patch {
+		p := person(first, last)
+		p.PhoneNumbers = customer.Set([]string{phone})
+		return p
+	}
+	cs := []*customer.Customer{
+		e.build(withPhone("Raili", "Rajala", "040 1111111")),
+		e.build(withPhone("Rauno", "Rajala", "040 2222222")),
+		e.build(withPhone("Reija", "Reunanen", "040 3333333")),
+	}
+	if err := e.writeNew(cs); err != nil {
+		t.Fatal(err)
+	}
+	e.wantPendingRanges("written", [2]int64{cs[0].Number(), cs[2].Number()})
+	if n := e.pendingSearch(); n != 3 {
+		t.Errorf("PendingSearch = %d, want 3", n)
+	}
+	check := func(when string) {
+		t.Helper()
+		e.wantFound("rajala", false, cs[0], cs[1])
+		e.wantFound("reunanen", false, cs[2])
+		e.wantFound("040 3333333", false, cs[2])
+		first, err := e.store.Find(e.ctx, ports.CustomerQuery{Q: "rajala", Limit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		next, err := e.store.Find(e.ctx, ports.CustomerQuery{Q: "rajala", Limit: 1, Cursor: first.NextCursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := append(numbers(first.Items), numbers(next.Items)...); first.NextCursor == "" || next.NextCursor != "" ||
+			!slices.Equal(got, numbers(cs[:2])) {
+			t.Errorf("%s: pages of one gave %v (cursors %q, %q), want %v in two pages", when, got, first.NextCursor, next.NextCursor, numbers(cs[:2]))
+		}
+		if got := e.exported("rajala", false); !slices.Equal(got, numbers(cs[:2])) {
+			t.Errorf("%s: export of q rajala = %v, want %v", when, got, numbers(cs[:2]))
+		}
+		e.wantByPhone(when, "040 2222222", cs[1])
+		e.wantByPhone(when, "040 4444444")
+		if t.Failed() {
+			t.Fatalf("%s: wrong answers", when)
+		}
+	}
+	check("pending as a range")
+
+	if n := e.indexSearch(); n != 3 {
+		t.Errorf("IndexSearch took %d customers, want 3", n)
+	}
+	e.wantPendingRanges("copied")
+	if n := e.pendingSearch(); n != 0 {
+		t.Errorf("PendingSearch = %d after IndexSearch", n)
+	}
+	for _, c := range cs {
+		want := strings.ToLower(c.Data().LastName)
+		if v, text, ok := e.copyOf(c.ID()); !ok || v != c.Version() || !strings.Contains(text, want) {
+			t.Errorf("copy of %d: (%d, %q, %v), want version %d with %q", c.Number(), v, text, ok, c.Version(), want)
+		}
+	}
+	check("copied")
+}
+
+// TestBulkSearchRangeHoldsOthers: a pending range also holds the
+// customers that other writers made with numbers between its batch's
+// (here one created through the API, then renamed): they are found once,
+// as they are now, and after IndexSearch their copy is still the current
+// one.
+func TestBulkSearchRangeHoldsOthers(t *testing.T) {
+	e := newEnv(t)
+	first := e.build(person("Kalle", "Kirjava"))
+	api := e.create(person("Anni", "Apila"))
+	last := e.build(person("Kaisa", "Kirjava"))
+	if err := e.writeNew([]*customer.Customer{first, last}); err != nil {
+		t.Fatal(err)
+	}
+	if !(first.Number() < api.Number() && api.Number() < last.Number()) {
+		t.Fatalf("numbers %d, %d, %d: the API's customer is not between the batch's", first.Number(), api.Number(), last.Number())
+	}
+	e.wantPendingRanges("written", [2]int64{first.Number(), last.Number()})
+	renamed, err := e.reg.Update(e.ctx, api.ID(), customer.Patch{LastName: customer.Set("Omena")}, 0, caller)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string) {
+		t.Helper()
+		e.wantFound("kirjava", false, first, last)
+		e.wantFound("omena", false, renamed)
+		e.wantFound("apila", false)
+		if got := e.exported("omena", false); !slices.Equal(got, numbers([]*customer.Customer{renamed})) {
+			t.Errorf("%s: export of q omena = %v, want %d once", when, got, renamed.Number())
+		}
+		if t.Failed() {
+			t.Fatalf("%s: wrong answers", when)
+		}
+	}
+	check("pending")
+	if n := e.pendingSearch(); n != 3 {
+		t.Errorf("PendingSearch = %d, want 3 (the range holds the API's customer too)", n)
+	}
+	if n := e.indexSearch(); n != 3 {
+		t.Errorf("IndexSearch took %d customers, want 3", n)
+	}
+	for _, c := range []*customer.Customer{first, renamed, last} {
+		want := strings.ToLower(c.Data().LastName)
+		if v, text, ok := e.copyOf(c.ID()); !ok || v != c.Version() || !strings.Contains(text, want) {
+			t.Errorf("copy of %d: (%d, %q, %v), want version %d with %q", c.Number(), v, text, ok, c.Version(), want)
+		}
+	}
+	check("copied")
+}
+
+// TestBulkSearchOverlappingRanges: the ranges of batches written at the
+// same time overlap (their numbers interleave); a customer in two is
+// still one customer to find (full pages), to count, and to copy.
+func TestBulkSearchOverlappingRanges(t *testing.T) {
+	e := newEnv(t)
+	cs := []*customer.Customer{e.build(person("Olavi", "Limittäinen")), e.build(person("Oona", "Limittäinen")), e.build(person("Otto", "Limittäinen"))}
+	if err := e.writeNew(cs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pool.Exec(e.ctx, `INSERT INTO customer_search_pending_ranges (lo, hi) VALUES ($1, $2), ($1, $1)`,
+		cs[0].Number(), cs[1].Number()); err != nil {
+		t.Fatal(err)
+	}
+	page, err := e.store.Find(e.ctx, ports.CustomerQuery{Q: "limittäinen", Limit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := numbers(page.Items); !slices.Equal(got, numbers(cs[:2])) || page.NextCursor == "" {
+		t.Errorf("first page of two: %v (cursor %q), want %v and a cursor", got, page.NextCursor, numbers(cs[:2]))
+	}
+	if n := e.pendingSearch(); n != 3 {
+		t.Errorf("PendingSearch = %d, want 3", n)
+	}
+	if n := e.indexSearch(); n != 3 {
+		t.Errorf("IndexSearch took %d customers, want 3", n)
+	}
+	e.wantPendingRanges("copied")
+	e.wantFound("limittäinen", false, cs...)
+}
+
+// TestBulkSearchRangesAreBounded: a batch whose numbers leave a wide gap
+// (numbers another writer took meanwhile) lists two ranges rather than
+// one that holds every customer between; and no range spans more than
+// the 2,000 numbers one transaction of IndexSearch copies.
+func TestBulkSearchRangesAreBounded(t *testing.T) {
+	e := newEnv(t)
+	a := e.build(person("Aapo", "Aukko"))
+	if _, err := e.store.NextNumbers(e.ctx, 500); err != nil {
+		t.Fatal(err)
+	}
+	b := e.build(person("Bertta", "Aukko"))
+	if err := e.writeNew([]*customer.Customer{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	e.wantPendingRanges("a gap of 500", [2]int64{a.Number(), a.Number()}, [2]int64{b.Number(), b.Number()})
+	e.wantFound("aukko", false, a, b)
+	e.indexSearch()
+
+	// 40 customers 63 numbers apart span 2,458 numbers.
+	var cs []*customer.Customer
+	for i := range 40 {
+		if i > 0 {
+			if _, err := e.store.NextNumbers(e.ctx, 62); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cs = append(cs, e.build(person("Laura", "Laaja")))
+	}
+	if err := e.writeNew(cs); err != nil {
+		t.Fatal(err)
+	}
+	// The first 32 (1,954 numbers), then the other 8.
+	e.wantPendingRanges("wide", [2]int64{cs[0].Number(), cs[31].Number()}, [2]int64{cs[32].Number(), cs[39].Number()})
+	e.wantFound("laaja", false, cs...)
+	if n := e.indexSearch(); n != 40 {
+		t.Errorf("IndexSearch took %d customers, want 40", n)
+	}
+	e.wantPendingRanges("copied")
+}
+
+// TestBulkSearchStaleWaitsForRangeCopy: a batch that changes the text of
+// a customer whose range a job is copying (the job has taken the range
+// and written the copy of the old text, not committed yet) waits for the
+// job, then deletes that copy: no stale copy is left to match.
+func TestBulkSearchStaleWaitsForRangeCopy(t *testing.T) {
+	e := newEnv(t)
+	c := e.build(person("Veikko", "Vanhanimi"))
+	if err := e.writeNew([]*customer.Customer{c}); err != nil {
+		t.Fatal(err)
+	}
+	job, err := e.pool.Begin(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer job.Rollback(e.ctx)
+	if _, err := job.Exec(e.ctx, `DELETE FROM customer_search_pending_ranges WHERE $1 BETWEEN lo AND hi`, c.Number()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := job.Exec(e.ctx, `INSERT INTO customer_search (customer_id, customer_number, version, search)
+		SELECT id, number, version, search FROM customers WHERE id = $1`, c.ID()); err != nil {
+		t.Fatal(err)
+	}
+
+	after, err := customer.FromStorage(c.Data())
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := after.Apply(customer.Patch{LastName: customer.Set("Uusinimi")}, bulkChange())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		rej, err := e.store.WriteBatch(e.ctx, ports.Batch{Writes: []ports.BatchWrite{{Customer: after, Before: c, Events: events}}, AllOrNothing: true})
+		if err == nil && len(rej) > 0 {
+			err = rej[0].Err
+		}
+		done <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("the batch ended (%v) while the job held the range of its customer", err)
+	default:
+	}
+	if err := job.Commit(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if v, text, ok := e.copyOf(c.ID()); ok {
+		t.Errorf("the copy of the old text (%d, %q) survived the change", v, text)
+	}
+	e.wantFound("vanhanimi", false)
+	e.wantFound("uusinimi", false, after)
+	e.indexSearch()
+	if v, text, _ := e.copyOf(c.ID()); v != after.Version() || !strings.Contains(text, "uusinimi") {
+		t.Errorf("copy (%d, %q) after IndexSearch, want version %d with the new name", v, text, after.Version())
+	}
+	e.wantFound("vanhanimi", false)
+	e.wantFound("uusinimi", false, after)
+}
+
+// TestBulkSearchJobSkipsWhatABatchHolds: a batch that changed the text of
+// customers pending in a range and listed one by one holds both until it
+// commits; a job that runs meanwhile leaves them (it would copy the state
+// before the batch, after the batch deleted the stale copies), and copies
+// them once the batch is committed.
+func TestBulkSearchJobSkipsWhatABatchHolds(t *testing.T) {
+	e := newEnv(t)
+	x, y := e.build(person("Ximena", "Entinen")), e.build(person("Yrjö", "Entinen"))
+	if err := e.writeNew([]*customer.Customer{x, y}); err != nil {
+		t.Fatal(err)
+	}
+	e.indexSearch()
+	// y is listed one by one (its copy is gone), x is in a range again.
+	y = e.bulkUpdate(map[*customer.Customer]customer.Patch{y: {LastName: customer.Set("Välinen")}})[y]
+	if _, err := e.pool.Exec(e.ctx, `DELETE FROM customer_search WHERE customer_id = $1`, x.ID()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pool.Exec(e.ctx, `INSERT INTO customer_search_pending_ranges (lo, hi) VALUES ($1, $1)`, x.Number()); err != nil {
+		t.Fatal(err)
+	}
+
+	var writes []ports.BatchWrite
+	var changed []*customer.Customer
+	for _, c := range []*customer.Customer{x, y} {
+		after, err := customer.FromStorage(c.Data())
+		if err != nil {
+			t.Fatal(err)
+		}
+		events, err := after.Apply(customer.Patch{LastName: customer.Set("Viimeinen")}, bulkChange())
+		if err != nil {
+			t.Fatal(err)
+		}
+		writes = append(writes, ports.BatchWrite{Customer: after, Before: c, Events: events})
+		changed = append(changed, after)
+	}
+	written, commit := make(chan error, 1), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- e.store.Session(e.ctx, func(ctx context.Context) error {
+			rej, err := e.store.WriteBatch(ctx, ports.Batch{Writes: writes, AllOrNothing: true})
+			if err == nil && len(rej) > 0 {
+				err = rej[0].Err
+			}
+			written <- err
+			<-commit
+			return err
+		})
+	}()
+	if err := <-written; err != nil {
+		close(commit)
+		t.Fatal(err)
+	}
+	n := e.indexSearch()
+	close(commit)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("IndexSearch took %d customers while the batch held them", n)
+	}
+	e.wantFound("entinen", false)
+	e.wantFound("välinen", false)
+	e.wantFound("viimeinen", false, changed...)
+	e.indexSearch()
+	for _, c := range changed {
+		if v, text, _ := e.copyOf(c.ID()); v != c.Version() || !strings.Contains(text, "viimeinen") {
+			t.Errorf("copy of %d: (%d, %q), want version %d with the last name", c.Number(), v, text, c.Version())
+		}
+	}
+	e.wantFound("viimeinen", false, changed...)
 }

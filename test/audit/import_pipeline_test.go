@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"kirjuri/adapters/postgres"
 	"kirjuri/adapters/postgres/pgtest"
 )
 
@@ -84,14 +85,16 @@ func TestImportPreparedAheadAndSearch(t *testing.T) {
 			}
 		}
 	}
-	pool := pgtest.NewPool(t, s.dbURL)
-	var pending int
-	if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM customer_search_pending`).Scan(&pending); err != nil {
+	// The store's count of pending customers: those listed one by one and
+	// those in the ranges of numbers the batches listed.
+	store := postgres.New(pgtest.NewPool(t, s.dbURL), nil)
+	pending, err := store.PendingSearch(t.Context())
+	if err != nil {
 		t.Fatal(err)
 	}
 	check(fmt.Sprintf("right after the import (%d customers' search text not copied yet)", pending))
 	eventually(t, time.Minute, "the search.index job copies every search text", func() (bool, string) {
-		if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM customer_search_pending`).Scan(&pending); err != nil {
+		if pending, err = store.PendingSearch(t.Context()); err != nil {
 			return false, err.Error()
 		}
 		return pending == 0, fmt.Sprintf("%d pending", pending)

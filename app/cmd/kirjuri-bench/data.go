@@ -240,7 +240,7 @@ func prepareData(ctx context.Context, pool *pgxpool.Pool, store *postgres.Store,
 		return 0, 0, false, err
 	}
 	for _, stmt := range []string{
-		`TRUNCATE customers, customer_search, customer_search_pending, customer_links, customer_cards, customer_groups, consent_outbox, idempotency_keys`,
+		`TRUNCATE customers, customer_search, customer_search_pending, customer_search_pending_ranges, customer_links, customer_cards, customer_groups, consent_outbox, idempotency_keys`,
 		`ALTER SEQUENCE customer_number_seq RESTART`,
 	} {
 		if _, err := pool.Exec(ctx, stmt); err != nil {
