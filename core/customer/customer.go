@@ -111,6 +111,13 @@ func FromStorage(d Data) (*Customer, error) {
 // Data returns a copy of the customer's data.
 func (c *Customer) Data() Data { return cloneData(c.d) }
 
+// UniqueValues is UniqueValues of the customer's data, without copying it
+// first (a batch asks it of thousands of customers).
+func (c *Customer) UniqueValues() []UniqueValue { return UniqueValues(c.d) }
+
+// Groups returns a copy of the groups the customer is in.
+func (c *Customer) Groups() []string { return slices.Clone(c.d.Groups) }
+
 func (c *Customer) ID() uuid.UUID    { return c.d.ID }
 func (c *Customer) Number() int64    { return c.d.Number }
 func (c *Customer) Version() int64   { return c.d.Version }

@@ -378,28 +378,28 @@ func (p *PreparedBatch) Footprint() map[string]bool {
 		if w.Before != nil {
 			fp["id:"+w.Before.ID().String()] = true
 		}
-		d := w.Customer.Data()
-		for _, k := range customerKeys(d) {
-			if k != "" {
-				fp[k] = true
+		// The values the customer holds, under the keys the rows use
+		// (NumberKey, emailKey) and the others': read without copying
+		// the customer (Customer.UniqueValues).
+		for _, u := range w.Customer.UniqueValues() {
+			field, value, _ := strings.Cut(u.Key, "\x00")
+			if prefix, ok := footprintPrefix[field]; ok {
+				fp[prefix+value] = true
 			}
-		}
-		for _, v := range [...]string{"externalId:" + d.ExternalID, "netvisorId:" + d.NetvisorID, "ssn:" + d.SSN} {
-			if !strings.HasSuffix(v, ":") {
-				fp[v] = true
-			}
-		}
-		for _, c := range d.CustomerCards {
-			fp["card:"+c] = true
-		}
-		for _, l := range d.ExternalSystems {
-			fp["link:"+l.String()] = true
 		}
 	}
 	for _, g := range p.first.w.newGroups {
 		fp["group:"+g.ExternalID] = true
 	}
 	return fp
+}
+
+// footprintPrefix is the footprint key's prefix of each field of
+// customer.UniqueValues (the id is the customer's own, named by the rows
+// that reach it: not a value another batch could take).
+var footprintPrefix = map[string]string{
+	"number": "number:", "email": "email:", "externalId": "externalId:", "netvisorId": "netvisorId:",
+	"ssn": "ssn:", "customerCards": "card:", "externalSystems": "link:",
 }
 
 // customerKeys are the keys a row can name a customer by: its number and
@@ -620,10 +620,10 @@ func (b *batchRun) plan(ctx context.Context, rows []int, ch customer.Change) (wo
 func (b *batchRun) addGroups(w *work, i int, before, after *customer.Customer) bool {
 	var had []string
 	if before != nil {
-		had = before.Data().Groups
+		had = before.Groups()
 	}
 	v := &fault.Validation{}
-	for k, g := range after.Data().Groups {
+	for k, g := range after.Groups() {
 		if b.groups[g] || slices.Contains(had, g) {
 			continue
 		}
