@@ -3,8 +3,8 @@ package app
 import (
 	"math"
 	"os"
-	"strconv"
 	"runtime/debug"
+	"strconv"
 
 	"go.uber.org/zap"
 )
