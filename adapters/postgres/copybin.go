@@ -36,8 +36,6 @@ var copyTrailer = []byte{0xff, 0xff}
 const (
 	// textOID is the type of text[]'s elements (pg_type.oid of text).
 	textOID = 25
-	// jsonbVersion starts jsonb's binary form; the JSON text follows.
-	jsonbVersion = 1
 	// pgEpochMicros is 2000-01-01 00:00 UTC, where timestamptz counts
 	// microseconds from, in microseconds since the Unix epoch.
 	pgEpochMicros = 946_684_800 * 1_000_000

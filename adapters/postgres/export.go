@@ -41,7 +41,7 @@ func (s *Store) Export(ctx context.Context, q ports.ExportQuery, start func(port
 	var shape ports.ExportShape
 	err = tx.QueryRow(ctx, `SELECT count(*),
 		coalesce(max(cardinality(customer_cards)), 0),
-		coalesce(max(jsonb_array_length(addresses)), 0),
+		coalesce(max(json_array_length(addresses)), 0),
 		coalesce(max(cardinality(phone_numbers)), 0)
 		FROM customers WHERE `+w.sql(), args...).
 		Scan(&shape.Customers, &shape.CustomerCards, &shape.Addresses, &shape.PhoneNumbers)

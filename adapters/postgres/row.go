@@ -56,18 +56,18 @@ var customerColumns = []customerColumn{
 	column("credit_allowed", boolKind, func(r *rowSource) bool { return r.CreditAllowed }),
 	column("external_id", nullTextKind, func(r *rowSource) string { return r.ExternalID }),
 	column("netvisor_id", nullTextKind, func(r *rowSource) string { return r.NetvisorID }),
-	appendedColumn("external_systems", jsonbValue, appendLinksJSON),
+	appendedColumn("external_systems", appendLinksJSON),
 	column("customer_cards", textArrayKind, func(r *rowSource) []string { return r.CustomerCards }),
 	column("groups", textArrayKind, func(r *rowSource) []string { return r.Groups }),
-	appendedColumn("addresses", jsonbValue, appendAddressesJSON),
+	appendedColumn("addresses", appendAddressesJSON),
 	column("phone_numbers", textArrayKind, func(r *rowSource) []string { return r.PhoneNumbers }),
-	appendedColumn("e_invoice", jsonbValue, appendEInvoiceJSON),
-	appendedColumn("contacts", jsonbValue, appendContactsJSON),
+	appendedColumn("e_invoice", appendEInvoiceJSON),
+	appendedColumn("contacts", appendContactsJSON),
 	column("version", int8Kind, func(r *rowSource) int64 { return r.Version }),
 	column("created_at", timeKind, func(r *rowSource) time.Time { return r.CreatedAt }),
 	column("updated_at", timeKind, func(r *rowSource) time.Time { return r.UpdatedAt }),
 	column("erased_at", nullTimeKind, func(r *rowSource) *time.Time { return r.ErasedAt }),
-	appendedColumn("search", textValue, appendSearch),
+	appendedColumn("search", appendSearch),
 }
 
 // rowSource is what a customer's columns are read from: its data, and
@@ -139,27 +139,17 @@ func nullTime(t *time.Time) any {
 	return &u
 }
 
-// appendedValue is the type of an appendedColumn.
-type appendedValue bool
-
-const (
-	textValue  appendedValue = false
-	jsonbValue appendedValue = true
-)
-
-// appendedColumn is a text or jsonb column whose value app writes
-// straight into the buffer: the search text and the JSON of the lists,
-// made without a string or a []byte of their own on the COPY path.
-func appendedColumn(name string, typ appendedValue, app func([]byte, *customer.Data) []byte) customerColumn {
+// appendedColumn is a text or json column (json since migration 00017:
+// its binary form is its text) whose value app writes straight into the
+// buffer: the search text and the JSON of the lists, made without a string
+// or a []byte of their own on the COPY path.
+func appendedColumn(name string, app func([]byte, *customer.Data) []byte) customerColumn {
 	return customerColumn{
 		name: name,
 		arg:  func(r *rowSource) any { return string(app(nil, r.Data)) },
 		put: func(b []byte, r *rowSource) []byte {
 			at := len(b)
 			b = appendInt32(b, 0) // the length, set below
-			if typ == jsonbValue {
-				b = append(b, jsonbVersion)
-			}
 			return setFieldLength(app(b, r.Data), at)
 		},
 	}
