@@ -2,10 +2,12 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"kirjuri/ports"
@@ -218,8 +220,20 @@ func (s *Store) indexSearchChunk(ctx context.Context) (taken int, more bool, err
 			return err
 		}
 		more = true
+		// The copy waits for a customer's copy that a batch holds (it
+		// deleted the copy, stale). That batch, in an atomic import's
+		// long transaction, may next wait for a range this transaction
+		// took: the job gives way (errSearchBusy) before PostgreSQL would
+		// find the deadlock and perhaps end the import instead.
+		if _, err := tx.Exec(ctx, searchCopyLockTimeoutSQL); err != nil {
+			return err
+		}
 		var listed, found int
 		if err := tx.QueryRow(ctx, copySearchSQL, ids, lo, hi).Scan(&listed, &found); err != nil {
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) && pgErr.Code == lockNotAvailable {
+				return errSearchBusy
+			}
 			return err
 		}
 		// Gone customers' ids count as taken, customers in both the
@@ -227,11 +241,27 @@ func (s *Store) indexSearchChunk(ctx context.Context) (taken int, more bool, err
 		taken = len(ids) + found - listed
 		return nil
 	})
+	if errors.Is(err, errSearchBusy) {
+		return 0, false, err
+	}
 	if err != nil {
 		return 0, false, wrap("copy search texts", err)
 	}
 	return taken, more, nil
 }
+
+// searchCopyLockTimeoutSQL bounds the copy's wait for a row lock to less
+// than PostgreSQL's deadlock_timeout (1 s by default), so that the job,
+// not a batch, gives way when the two wait for each other.
+const searchCopyLockTimeoutSQL = `SET LOCAL lock_timeout = '500ms'`
+
+// lockNotAvailable is the SQLSTATE of a lock_timeout.
+const lockNotAvailable = "55P03"
+
+// errSearchBusy is indexSearchChunk's when a batch held a copy longer than
+// the copy would wait (searchCopyLockTimeoutSQL): nothing was taken off
+// the lists; the job tries again later.
+var errSearchBusy = errors.New("postgres: search copies held by a write in progress; try again later")
 
 // claimSearch reads the answers of claimPendingSQL and claimRangesSQL.
 func claimSearch(br pgx.BatchResults) (ids []pgtype.UUID, lo, hi []int64, err error) {
@@ -356,6 +386,9 @@ func (w *SearchIndexWorker) Work(ctx context.Context, _ ports.RunningJob) error 
 			return ports.SnoozeJob(w.quiet)
 		}
 		_, more, err := w.store.indexSearchChunk(ctx)
+		if errors.Is(err, errSearchBusy) {
+			return ports.SnoozeJob(w.quiet)
+		}
 		if err != nil {
 			return err
 		}

@@ -845,3 +845,63 @@ func TestBulkSearchJobSkipsWhatABatchHolds(t *testing.T) {
 	}
 	e.wantFound("viimeinen", false, changed...)
 }
+
+// TestSearchJobGivesWayToALongTransaction: a long transaction (an atomic
+// import's) that deleted a customer's stale copy and then waits for a
+// pending range the job took, while the job waits to copy that customer,
+// is not ended by a deadlock: the job gives way within its lock timeout
+// (errSearchBusy, which its worker turns into a snooze), the transaction
+// goes on and commits, and the job's next run copies the customer's
+// current text.
+func TestSearchJobGivesWayToALongTransaction(t *testing.T) {
+	e := newEnv(t)
+	aino := e.build(person("Aino", "Ahonen"))
+	if err := e.writeNew([]*customer.Customer{aino}); err != nil {
+		t.Fatal(err)
+	}
+	e.indexSearch() // aino's copy exists; nothing pending
+	tx, err := e.pool.Begin(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(e.ctx)
+	// As a batch of the long transaction that made aino's copy stale.
+	if _, err := tx.Exec(e.ctx, `DELETE FROM customer_search WHERE customer_id = $1`, aino.ID()); err != nil {
+		t.Fatal(err)
+	}
+	// A later range over aino's number (a range may hold any customer).
+	if _, err := e.pool.Exec(e.ctx, `INSERT INTO customer_search_pending_ranges (lo, hi) VALUES ($1, $1)`, aino.Number()); err != nil {
+		t.Fatal(err)
+	}
+	jobErr := make(chan error, 1)
+	go func() {
+		_, err := e.store.IndexSearch(e.ctx)
+		jobErr <- err
+	}()
+	time.Sleep(200 * time.Millisecond) // the job has taken the range and waits for aino's copy
+	// The transaction's next batch lists aino again and waits for the job
+	// holding the range, as queueSearch does.
+	start := time.Now()
+	if _, err := tx.Exec(e.ctx, `SELECT 1 FROM customer_search_pending_ranges r JOIN customers c ON c.number BETWEEN r.lo AND r.hi
+		WHERE c.id = $1 FOR SHARE OF r`, aino.ID()); err != nil {
+		t.Fatalf("the long transaction's wait for the range ended in %v", err)
+	}
+	if err := tx.Commit(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 900*time.Millisecond {
+		t.Errorf("the long transaction waited %s for the job: want it to give way within its lock timeout", took)
+	}
+	if err := <-jobErr; err == nil || !strings.Contains(err.Error(), "try again later") {
+		t.Errorf("the job: %v, want it to give way (errSearchBusy)", err)
+	}
+	// Nothing was lost: the range is still pending, and the next run
+	// copies aino.
+	if n := e.pendingSearch(); n != 1 {
+		t.Errorf("%d pending after the job gave way, want 1 (aino)", n)
+	}
+	e.indexSearch()
+	if v, text, ok := e.copyOf(aino.ID()); !ok || v != aino.Version() || !strings.Contains(text, "aino ahonen") {
+		t.Errorf("aino's copy after the next run: (%d, %q, %v)", v, text, ok)
+	}
+}
