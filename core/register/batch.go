@@ -70,7 +70,14 @@ type FileKeys interface {
 }
 
 // NumberKey is the key FileKeys gets for a row's customer number.
-func NumberKey(n int64) string { return "number:" + strconv.FormatInt(n, 10) }
+func NumberKey(n int64) string { return numberPrefix + strconv.FormatInt(n, 10) }
+
+// The prefixes of the keys of a customer number and an email (NumberKey,
+// EmailKey, footprintPrefix).
+const (
+	numberPrefix = "number:"
+	emailPrefix  = "email:"
+)
 
 // EmailKey is the key FileKeys gets for a row's email, as ImportBatch
 // compares them (ignoring case); false when email is not one.
@@ -82,7 +89,7 @@ func EmailKey(email string) (string, bool) {
 	return emailKey(strings.ToLower(e)), true
 }
 
-func emailKey(lower string) string { return "email:" + lower }
+func emailKey(lower string) string { return emailPrefix + lower }
 
 // Outcome is what became of a row.
 type Outcome string
@@ -304,7 +311,7 @@ func (p *PreparedBatch) Write(ctx context.Context) (BatchResult, error) {
 		res.touched = map[string]bool{}
 		for i, r := range b.res {
 			if r.Outcome == Created || r.Outcome == Updated {
-				after := customerKeys(r.Customer.Data())
+				after := customerKeys(r.Customer)
 				for _, k := range [...]string{b.beforeKeys[i][0], b.beforeKeys[i][1], after[0], after[1]} {
 					if k != "" {
 						res.touched[k] = true
@@ -378,15 +385,7 @@ func (p *PreparedBatch) Footprint() map[string]bool {
 		if w.Before != nil {
 			fp["id:"+w.Before.ID().String()] = true
 		}
-		// The values the customer holds, under the keys the rows use
-		// (NumberKey, emailKey) and the others': read without copying
-		// the customer (Customer.UniqueValues).
-		for _, u := range w.Customer.UniqueValues() {
-			field, value, _ := strings.Cut(u.Key, "\x00")
-			if prefix, ok := footprintPrefix[field]; ok {
-				fp[prefix+value] = true
-			}
-		}
+		heldKeys(w.Customer, func(_, key string) { fp[key] = true })
 	}
 	for _, g := range p.first.w.newGroups {
 		fp["group:"+g.ExternalID] = true
@@ -398,17 +397,34 @@ func (p *PreparedBatch) Footprint() map[string]bool {
 // customer.UniqueValues (the id is the customer's own, named by the rows
 // that reach it: not a value another batch could take).
 var footprintPrefix = map[string]string{
-	"number": "number:", "email": "email:", "externalId": "externalId:", "netvisorId": "netvisorId:",
+	"number": numberPrefix, "email": emailPrefix, "externalId": "externalId:", "netvisorId": "netvisorId:",
 	"ssn": "ssn:", "customerCards": "card:", "externalSystems": "link:",
+}
+
+// heldKeys calls fn with each value c holds that no other customer may
+// have, as a footprint key (the number and email as NumberKey and emailKey
+// make them), read without copying the customer (Customer.UniqueValues).
+func heldKeys(c *customer.Customer, fn func(field, key string)) {
+	for _, u := range c.UniqueValues() {
+		field, value, _ := strings.Cut(u.Key, "\x00")
+		if prefix, ok := footprintPrefix[field]; ok {
+			fn(field, prefix+value)
+		}
+	}
 }
 
 // customerKeys are the keys a row can name a customer by: its number and
 // its email, ignoring case.
-func customerKeys(d customer.Data) [2]string {
-	k := [2]string{NumberKey(d.Number)}
-	if d.Email != "" {
-		k[1] = emailKey(strings.ToLower(d.Email))
-	}
+func customerKeys(c *customer.Customer) [2]string {
+	var k [2]string
+	heldKeys(c, func(field, key string) {
+		switch field {
+		case "number":
+			k[0] = key
+		case "email":
+			k[1] = key
+		}
+	})
 	return k
 }
 
@@ -575,8 +591,8 @@ func (b *batchRun) plan(ctx context.Context, rows []int, ch customer.Change) (wo
 				continue
 			}
 			b.matched[before.ID()] = i
+			b.beforeKeys[i] = customerKeys(before)
 			bd := before.Data()
-			b.beforeKeys[i] = customerKeys(bd)
 			after, err := customer.FromStorage(bd)
 			if err != nil {
 				return work{}, err
