@@ -58,6 +58,14 @@ type Batch struct {
 	// are checked; a write may refer to them. Other groups a write adds
 	// must exist.
 	Groups []customer.Group
+	// Promised are groups a write may add that an earlier batch creates,
+	// committed before this one is: an import's batches, which commit in
+	// the file's order, the later ones abandoned when an earlier one
+	// fails (register.BatchOptions.PromisedGroups). They are neither
+	// checked nor created: a batch written while the earlier one is still
+	// open would not see them, and creating them too would make it wait
+	// for that one.
+	Promised []string
 	// AllOrNothing stores nothing when any write is rejected.
 	AllOrNothing bool
 	// DryRun checks every write as for storing (versions, uniqueness

@@ -120,12 +120,22 @@ func (c *commitLog) overlaps(seen int, p *register.PreparedBatch) bool {
 // error (a file error) is the import's, with nothing committed.
 func (r *importRun) writeBatches(ctx context.Context, opts register.BatchOptions, writers int, check *rowCheck) error {
 	log := &commitLog{}
+	// The groups that the batches prepared so far create: the batches
+	// after them count on them (BatchOptions.PromisedGroups) instead of
+	// creating them too, which would make each wait for the one before it
+	// (their footprints would share the groups). A batch commits only
+	// after the ones before it, and is abandoned when one of them fails;
+	// one run again (fresh) plans on what they committed.
+	var promised []string
 	prepare := func(ctx context.Context, b *importBatch) {
 		b.seen = log.count()
 		if len(b.rows) > 0 {
-			b.prepared, _ = r.w.reg.PrepareBatch(ctx, b.rows, r.batchOptions(opts), r.caller())
+			o := r.batchOptions(opts)
+			o.PromisedGroups = promised
+			b.prepared, _ = r.w.reg.PrepareBatch(ctx, b.rows, o, r.caller())
 			if b.prepared != nil {
 				b.foot = b.prepared.Footprint()
+				promised = append(promised, b.prepared.CreatesGroups()...)
 			}
 		}
 	}

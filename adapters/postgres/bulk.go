@@ -443,7 +443,7 @@ func (s *Store) checkStored(ctx context.Context, tx pgx.Tx, b ports.Batch, ws []
 			newI, newIDs, newNums = append(newI, i32), append(newIDs, pgUUID(d.ID)), append(newNums, d.Number)
 		}
 		for _, g := range w.newGroups {
-			if !slices.Contains(groups, g) {
+			if !slices.Contains(groups, g) && !slices.Contains(b.Promised, g) {
 				groups = append(groups, g)
 			}
 		}

@@ -49,6 +49,13 @@ type BatchOptions struct {
 	// not exist yet, named after their ids (the spreadsheet's rule). Without
 	// it such a row is rejected, as an API change is.
 	CreateGroups bool
+	// PromisedGroups are groups that an earlier batch of the same run
+	// creates (PreparedBatch.CreatesGroups) and that are to exist when
+	// this one commits: the caller commits the batches in order and
+	// abandons the later ones when an earlier one fails. The batch counts
+	// them as existing, so it neither creates them nor waits for the one
+	// that does (nor shares a footprint with it for them).
+	PromisedGroups []string
 	// FileKeys, when set, holds the keys of the rows of the whole file the
 	// batch is part of, so that the second of two rows with the same
 	// number or email is rejected also when the two are in different
@@ -216,6 +223,12 @@ func (s *Service) PrepareBatch(ctx context.Context, rows []BatchRow, opts BatchO
 	for _, g := range groups {
 		b.groups[g.ExternalID] = true
 	}
+	for _, g := range opts.PromisedGroups {
+		if !b.groups[g] {
+			b.groups[g] = true
+			b.promised = append(b.promised, g)
+		}
+	}
 	p := &PreparedBatch{b: b, ch: s.change(c), pending: pending}
 	if len(pending) > 0 {
 		step, err := b.prepare(ctx, pending, p.ch, 1)
@@ -234,7 +247,7 @@ func (b *batchRun) prepare(ctx context.Context, pending []int, ch customer.Chang
 		return batchStep{}, err
 	}
 	step := batchStep{w: w, last: n == maxBatchRounds,
-		batch: ports.Batch{Writes: w.writes, Groups: w.newGroups, AllOrNothing: b.opts.Atomic, DryRun: b.opts.DryRun}}
+		batch: ports.Batch{Writes: w.writes, Groups: w.newGroups, Promised: b.promised, AllOrNothing: b.opts.Atomic, DryRun: b.opts.DryRun}}
 	if b.opts.Atomic && b.anyRejected() {
 		// Nothing will be written: check the rest against the store
 		// too, so that every row error is reported at once.
@@ -393,6 +406,19 @@ func (p *PreparedBatch) Footprint() map[string]bool {
 	return fp
 }
 
+// CreatesGroups lists the ids of the groups the batch is to create, as
+// prepared (BatchOptions.PromisedGroups of the batches after it).
+func (p *PreparedBatch) CreatesGroups() []string {
+	if p.first == nil {
+		return nil
+	}
+	ids := make([]string, len(p.first.w.newGroups))
+	for i, g := range p.first.w.newGroups {
+		ids[i] = g.ExternalID
+	}
+	return ids
+}
+
 // footprintPrefix is the footprint key's prefix of each field of
 // customer.UniqueValues (the id is the customer's own, named by the rows
 // that reach it: not a value another batch could take).
@@ -441,6 +467,9 @@ type batchRun struct {
 	// matched tells which row took each customer.
 	matched map[uuid.UUID]int
 	groups  map[string]bool
+	// promised are the groups of BatchOptions.PromisedGroups that do not
+	// exist yet.
+	promised []string
 	// beforeKeys are the keys of the stored customer each row matched.
 	beforeKeys [][2]string
 }

@@ -3,6 +3,8 @@ package register_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -287,6 +289,59 @@ func TestImportBatchGroups(t *testing.T) {
 	groups, _ := f.svc.ListGroups(ctx)
 	if len(groups) != 3 || groups[1] != (customer.Group{ExternalID: "kanta-asiakkaat", Name: "kanta-asiakkaat"}) {
 		t.Errorf("groups %v, want kanta-asiakkaat created under its id", groups)
+	}
+}
+
+// TestPrepareBatchPromisedGroups: a batch prepared before the one that
+// creates a group has been written counts on that group when told it is
+// promised: it does not create it, its footprint does not name it, and
+// its rows are written in the group once the earlier batch has created
+// it. Not promised, the later batch would create the group too.
+func TestPrepareBatchPromisedGroups(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	row := func(n int) register.BatchRow {
+		email := fmt.Sprintf("ryhma%d@example.fi", n)
+		return register.BatchRow{Row: n, Email: email, Patch: withEmail(email, func(p *customer.Patch) {
+			p.GroupMembership = map[string]bool{"uusi": true}
+		})}
+	}
+	opts := register.BatchOptions{ImportID: "imp-7", CreateGroups: true}
+	first, err := f.svc.PrepareBatch(ctx, []register.BatchRow{row(2)}, opts, importer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := first.CreatesGroups(); !slices.Equal(got, []string{"uusi"}) {
+		t.Fatalf("the first batch creates groups %v, want [uusi]", got)
+	}
+	alone, err := f.svc.PrepareBatch(ctx, []register.BatchRow{row(3)}, opts, importer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := alone.CreatesGroups(); !slices.Equal(got, []string{"uusi"}) || !alone.Footprint()["group:uusi"] {
+		t.Errorf("unpromised, the second batch creates %v (footprint %v), want [uusi] in both", got, alone.Footprint())
+	}
+	opts.PromisedGroups = first.CreatesGroups()
+	second, err := f.svc.PrepareBatch(ctx, []register.BatchRow{row(3)}, opts, importer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := second.CreatesGroups(); len(got) != 0 || second.Footprint()["group:uusi"] {
+		t.Errorf("promised, the second batch creates %v (footprint %v), want none", got, second.Footprint())
+	}
+	for i, p := range []*register.PreparedBatch{first, second} {
+		res, err := p.Write(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantRow(t, res, 0, register.Created, "")
+		if g := res.Rows[0].Customer.Data().Groups; !slices.Equal(g, []string{"uusi"}) {
+			t.Errorf("batch %d: customer in groups %v, want [uusi]", i+1, g)
+		}
+	}
+	groups, _ := f.svc.ListGroups(ctx)
+	if !slices.Contains(groups, customer.Group{ExternalID: "uusi", Name: "uusi"}) {
+		t.Errorf("groups %v, want uusi among them", groups)
 	}
 }
 

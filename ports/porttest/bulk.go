@@ -23,6 +23,7 @@ func testBulk(t *testing.T, open opener) {
 	t.Run("Conflicts", func(t *testing.T) { testBulkConflicts(t, open) })
 	t.Run("WithinBatch", func(t *testing.T) { testBulkWithinBatch(t, open) })
 	t.Run("Modes", func(t *testing.T) { testBulkModes(t, open) })
+	t.Run("PromisedGroups", func(t *testing.T) { testBulkPromisedGroups(t, open) })
 	t.Run("Stale", func(t *testing.T) { testBulkStale(t, open) })
 	t.Run("Concurrent", func(t *testing.T) { testBulkConcurrent(t, open) })
 	t.Run("ConcurrentCreates", func(t *testing.T) { testBulkConcurrentCreates(t, open) })
@@ -203,6 +204,36 @@ func testBulkWrite(t *testing.T, open opener) {
 	}())
 	wantRejected(t, f.writeBatch(ports.Batch{Writes: []ports.BatchWrite{freed, reuse}}), nil)
 	assertData(t, "customer with the freed card", f.get(reuse.Customer.ID()), reuse.Customer.Data())
+}
+
+// testBulkPromisedGroups: a group of Batch.Promised is neither checked nor
+// created; any other group a write adds must exist or be created with the
+// batch.
+func testBulkPromisedGroups(t *testing.T, open opener) {
+	f := setup(t, open)
+	joiner := func(name string, groups ...string) ports.BatchWrite {
+		p := person(name, "Ryhmäläinen")
+		p.Groups = customer.Set(groups)
+		return f.newWrite(p)
+	}
+	unpromised := joiner("Ilman", "later")
+	wantRejected(t, f.writeBatch(ports.Batch{Writes: []ports.BatchWrite{unpromised}}), map[int]string{0: "groups"})
+	promised := joiner("Luvattu", "later")
+	other := joiner("Toinen", "later", "never")
+	wantRejected(t, f.writeBatch(ports.Batch{Writes: []ports.BatchWrite{promised, other}, Promised: []string{"later"}}),
+		map[int]string{1: "groups"})
+	assertData(t, "the customer in a promised group", f.get(promised.Customer.ID()), promised.Customer.Data())
+	groups, err := f.Customers.ListGroups(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(groups) != 0 {
+		t.Errorf("groups %v after the batch, want none: a promised group is created by the batch that promised it", groups)
+	}
+	wantRejected(t, f.writeBatch(ports.Batch{Groups: []customer.Group{{ExternalID: "later", Name: "later"}}}), nil)
+	if groups, err = f.Customers.ListGroups(f.ctx); err != nil || len(groups) != 1 || groups[0].ExternalID != "later" {
+		t.Errorf("groups %v, %v after the batch that creates it, want later", groups, err)
+	}
 }
 
 // testBulkConflicts: a write whose unique value a stored customer holds is

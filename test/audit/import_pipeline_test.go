@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -136,6 +138,64 @@ func TestImportFileErrorInALateRow(t *testing.T) {
 				t.Errorf("%d customers of the failed file were written", n)
 			}
 		})
+	}
+}
+
+// TestImportNewGroupsDoNotHoldBackTheBatches: every row of the file adds its
+// customer to two groups that do not exist yet. The first batch creates
+// them, and the batches prepared before it has committed count on them
+// (register.BatchOptions.PromisedGroups) instead of creating them too: so
+// every batch is written beside the others as prepared, none waits for
+// the one before it to end and runs again. Before, each batch prepared
+// while the first was still open (the first pass still reading) shared
+// its footprint (the groups to create) and ran after it.
+func TestImportNewGroupsDoNotHoldBackTheBatches(t *testing.T) {
+	t.Parallel()
+	const rows, batch = 60, 3
+	s := startServer(t, serverOptions{config: fmt.Sprintf("imports:\n  batchRows: %d\n  batchWriters: 2\n", batch)})
+	header := []string{"email", "firstName", "lastName", "group:uusi-a", "group:uusi-b"}
+	var file [][]string
+	for i := range rows {
+		file = append(file, []string{fmt.Sprintf("ryhmaton%d@example.fi", i), "Ryhmä", fmt.Sprintf("Jäsen%d", i), "true", "true"})
+	}
+	job := s.waitImport(s.startImport(sheet(t, header, file), nil).ID, 2*time.Minute)
+	if job.Status != "succeeded" || job.Created != rows || job.Rejected != 0 {
+		t.Fatalf("import: %s; want %d created", job, rows)
+	}
+	pool := pgtest.NewPool(t, s.dbURL)
+	var members, groups int
+	if err := pool.QueryRow(t.Context(), `SELECT
+			(SELECT count(*) FROM customers WHERE groups @> ARRAY['uusi-a', 'uusi-b']),
+			(SELECT count(*) FROM customer_groups WHERE external_id IN ('uusi-a', 'uusi-b') AND name = external_id)`).Scan(&members, &groups); err != nil {
+		t.Fatal(err)
+	}
+	if members != rows || groups != 2 {
+		t.Errorf("%d customers in both groups, %d of the groups created; want %d and 2", members, groups, rows)
+	}
+	var done struct {
+		Beside int `json:"batches_beside"`
+		After  int `json:"batches_after"`
+		Again  int `json:"batches_again"`
+	}
+	found := false
+	log, err := os.ReadFile(filepath.Join(s.dir, "serve-1.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(log), "\n") {
+		if strings.Contains(line, `"msg":"import finished"`) {
+			if err := json.Unmarshal([]byte(line), &done); err != nil {
+				t.Fatal(err)
+			}
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("no \"import finished\" line in the service's log")
+	}
+	if done.Beside != rows/batch || done.After != 0 || done.Again != 0 {
+		t.Errorf("batches written beside the others %d, after the one before %d, again %d; want %d, 0, 0",
+			done.Beside, done.After, done.Again, rows/batch)
 	}
 }
 

@@ -161,7 +161,7 @@ func (s *Store) WriteBatch(ctx context.Context, b ports.Batch) ([]ports.BatchRej
 			before = w.Before.Data().Groups
 		}
 		for _, g := range after[i].Groups {
-			if _, ok := s.groups[g]; !ok && !made[g] && !slices.Contains(before, g) {
+			if _, ok := s.groups[g]; !ok && !made[g] && !slices.Contains(before, g) && !slices.Contains(b.Promised, g) {
 				reject(i, fault.Invalid("groups", "group %q does not exist; create it first", g), -1)
 				break
 			}
