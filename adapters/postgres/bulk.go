@@ -103,9 +103,11 @@ type batchWrite struct {
 	update        bool
 	// tuple is the customer as a binary COPY tuple: into customers, or an
 	// update's into the staging table (with its base version); events are
-	// its events' tuples into consent_outbox. Both point into a buffer of
-	// encodeWrites.
+	// its events as the outbox keeps them (appendOutboxEvent, separated by
+	// commas), outbox their count and earliest. Both point into a buffer
+	// of encodeWrites.
 	tuple, events []byte
+	outbox        outboxRow
 	// What the write claims that its stored state does not hold yet.
 	newCards, goneCards []string
 	newLinks, goneLinks []customer.ExternalLink
@@ -275,8 +277,12 @@ func (s *Store) encodeWrite(w *batchWrite, i int, bw ports.BatchWrite, buf []byt
 	span[0] = len(buf)
 	buf = appendCustomerTuple(buf, &r, w.update, base)
 	span[1] = len(buf)
-	for _, e := range bw.Events {
-		buf = appendEventTuple(buf, e)
+	for k, e := range bw.Events {
+		if k > 0 {
+			buf = append(buf, ',')
+		}
+		buf = appendOutboxEvent(buf, e)
+		w.outbox.add(e)
 	}
 	span[2] = len(buf)
 	w.newCards, w.goneCards = newEntries(w.before.CustomerCards, w.after.CustomerCards), newEntries(w.after.CustomerCards, w.before.CustomerCards)
@@ -569,16 +575,18 @@ func (s *Store) storeBatch(ctx context.Context, tx pgx.Tx, ws []batchWrite, reje
 		}
 	)
 	var (
-		creates         []*batchWrite
-		updates, events [][]byte
-		cards           []card
-		links           []link
-		goneCardOwn     []pgtype.UUID
-		goneCards       []string
-		goneLinkOwn     []pgtype.UUID
-		goneLinks       []customer.ExternalLink
-		searchNew       []int64 // the new customers' numbers
-		searchStale     []pgtype.UUID
+		creates     []*batchWrite
+		updates     [][]byte
+		events      []byte // the outbox row's (insertOutboxRow)
+		outbox      outboxRow
+		cards       []card
+		links       []link
+		goneCardOwn []pgtype.UUID
+		goneCards   []string
+		goneLinkOwn []pgtype.UUID
+		goneLinks   []customer.ExternalLink
+		searchNew   []int64 // the new customers' numbers
+		searchStale []pgtype.UUID
 	)
 	for i := range ws {
 		if _, ok := rejected[i]; ok {
@@ -609,8 +617,14 @@ func (s *Store) storeBatch(ctx context.Context, tx pgx.Tx, ws []batchWrite, reje
 		for _, l := range w.goneLinks {
 			goneLinkOwn, goneLinks = append(goneLinkOwn, pgUUID(w.after.ID)), append(goneLinks, l)
 		}
-		if len(w.events) > 0 {
-			events = append(events, w.events)
+		if w.outbox.count > 0 {
+			sep := byte(',')
+			if outbox.count == 0 {
+				sep = '['
+			}
+			events = append(events, sep)
+			events = append(events, w.events...)
+			outbox.merge(w.outbox)
 		}
 	}
 	if _, err := tx.Exec(ctx, deferSearchSQL); err != nil {
@@ -680,7 +694,6 @@ func (s *Store) storeBatch(ctx context.Context, tx pgx.Tx, ws []batchWrite, reje
 		{copyCustomersSQL, createTuples},
 		{copyCardsSQL, [][]byte{cardTuples}},
 		{copyLinksSQL, [][]byte{linkTuples}},
-		{copyEventsSQL, events},
 	} {
 		if len(c.tuples) == 0 || len(c.tuples[0]) == 0 { // nothing to copy
 			continue
@@ -688,6 +701,9 @@ func (s *Store) storeBatch(ctx context.Context, tx pgx.Tx, ws []batchWrite, reje
 		if err := copyBinary(ctx, tx, c.sql, c.tuples); err != nil {
 			return err
 		}
+	}
+	if err := insertOutboxRow(ctx, tx, append(events, ']'), outbox); err != nil {
+		return err
 	}
 	// In id order, as the other identifiers, so that two writers listing
 	// the same customers wait for each other instead of deadlocking.

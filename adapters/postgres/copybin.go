@@ -10,8 +10,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-
-	"kirjuri/core/consent"
 )
 
 // A batch's rows go to PostgreSQL by COPY in its binary format, encoded
@@ -57,7 +55,6 @@ var (
 	copyStagingSQL   = copySQL(stagingTable, append(writeColumns[:len(writeColumns):len(writeColumns)], "base_version")...)
 	copyCardsSQL     = copySQL("customer_cards", "card", "customer_id")
 	copyLinksSQL     = copySQL("customer_links", "system_id", "identifier", "customer_id")
-	copyEventsSQL    = copySQL("consent_outbox", eventColumns...)
 )
 
 // copyBinary runs sql, a COPY ... FROM STDIN BINARY, in tx with tuples
@@ -110,28 +107,6 @@ func appendCustomerTuple(b []byte, r *rowSource, staged bool, base int64) []byte
 		b = appendInt8Field(b, base)
 	}
 	return b
-}
-
-// eventColumns are outboxColumns as a list, in appendEventTuple's order.
-var eventColumns = []string{"event_id", "occurred_at", "customer_id", "customer_number", "consent", "old_value",
-	"new_value", "source", "source_system_id", "actor", "request_id", "import_id", "evidence"}
-
-// appendEventTuple appends e as a tuple of eventColumns.
-func appendEventTuple(b []byte, e consent.Event) []byte {
-	b = appendInt16(b, int16(len(eventColumns)))
-	b = appendUUIDField(b, e.ID)
-	b = appendTimeField(b, e.OccurredAt)
-	b = appendUUIDField(b, e.CustomerID)
-	b = appendInt8Field(b, e.CustomerNumber)
-	b = appendTextField(b, string(e.Consent))
-	b = appendBoolField(b, e.OldValue)
-	b = appendBoolField(b, e.NewValue)
-	b = appendTextField(b, string(e.Source))
-	b = appendInt4Field(b, int32(e.SourceSystemID))
-	b = appendTextField(b, e.Actor)
-	b = appendTextField(b, e.RequestID)
-	b = appendTextField(b, e.ImportID)
-	return appendTextField(b, e.Evidence)
 }
 
 // appendCardTuple appends a tuple of customer_cards (card, customer_id).

@@ -52,7 +52,7 @@ func BenchmarkOutboxRelay(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				for range total / 50_000 {
-					seedEvents(b, e.ctx, e.pool, 50_000)
+					seedEvents(b, e.ctx, e.pool, 50_000, 100)
 				}
 				if _, err := e.pool.Exec(e.ctx, "VACUUM ANALYZE consent_outbox"); err != nil {
 					b.Fatal(err)

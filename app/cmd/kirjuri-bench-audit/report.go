@@ -217,10 +217,10 @@ func (r *report) markdown(b *bench) string {
 		p("")
 		p("## Relay (the real `clickhouse.Relay` over the real `postgres.Store` outbox)")
 		p("")
-		p("Each trial: %s unshipped events copied into `consent_outbox` (then `VACUUM ANALYZE` and `CHECKPOINT`), the relay started with `RelayConfig{BatchSize: n}` (other settings default), timed until the last batch was committed. Each `Outbox.Relay` call is split at the ship callback: *claim* is `SELECT … FOR UPDATE SKIP LOCKED` and reading the rows, *append* is `Audit.Append` into ClickHouse, *mark* is `UPDATE … SET shipped_at` and `COMMIT` (fsync %s).",
+		p("Each trial: %s unshipped events written to the outbox, one a row as API changes write them (then `VACUUM ANALYZE` and `CHECKPOINT`), the relay started with `RelayConfig{BatchSize: n}` (other settings default), timed until the last batch was committed. Each `Outbox.Relay` call is split at the ship callback: *claim* is `SELECT … FOR UPDATE SKIP LOCKED` and reading the rows, *append* is `Audit.Append` into ClickHouse, *mark* is `UPDATE … SET shipped_at` and `COMMIT` (fsync %s).",
 			thousands(float64(o.relayEvents)), m.pgFsync)
 		p("")
-		p("| batch | events/s | wall | batches | claim | append (ClickHouse) | of which server-side INSERT | mark + commit | relay's own time | outbox fill (COPY) | parts left in the relay's partition |")
+		p("| batch | events/s | wall | batches | claim | append (ClickHouse) | of which server-side INSERT | mark + commit | relay's own time | outbox fill | parts left in the relay's partition |")
 		p("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 		for _, t := range r.relay {
 			if t.wall == 0 {

@@ -42,7 +42,7 @@ func (b *bench) database() benchkit.Database {
 // of the bench database, so that each import starts from the same empty
 // register.
 func (b *bench) emptyRegister(ctx context.Context) error {
-	tables := []string{"customers", "customer_search", "customer_search_pending", "customer_search_pending_ranges", "customer_links", "customer_cards", "customer_groups", "consent_outbox"}
+	tables := []string{"customers", "customer_search", "customer_search_pending", "customer_search_pending_ranges", "customer_links", "customer_cards", "customer_groups", "consent_outbox_batches"}
 	rows, err := b.pool.Query(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = 'public'
 		AND (tablename LIKE 'import%' OR tablename IN ('river_job'))`)
 	if err != nil {

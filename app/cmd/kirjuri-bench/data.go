@@ -240,7 +240,7 @@ func prepareData(ctx context.Context, pool *pgxpool.Pool, store *postgres.Store,
 		return 0, 0, false, err
 	}
 	for _, stmt := range []string{
-		`TRUNCATE customers, customer_search, customer_search_pending, customer_search_pending_ranges, customer_links, customer_cards, customer_groups, consent_outbox, idempotency_keys`,
+		`TRUNCATE customers, customer_search, customer_search_pending, customer_search_pending_ranges, customer_links, customer_cards, customer_groups, consent_outbox_batches, idempotency_keys`,
 		`ALTER SEQUENCE customer_number_seq RESTART`,
 	} {
 		if _, err := pool.Exec(ctx, stmt); err != nil {
@@ -358,7 +358,7 @@ func dropCreated(ctx context.Context, pool *pgxpool.Pool, loaded int64) error {
 	if _, err := pool.Exec(ctx, `DELETE FROM customer_search WHERE customer_number > $1`, last); err != nil {
 		return fmt.Errorf("drop created customers' search texts: %w", err)
 	}
-	if _, err := pool.Exec(ctx, `DELETE FROM consent_outbox`); err != nil {
+	if _, err := pool.Exec(ctx, `DELETE FROM consent_outbox_batches`); err != nil {
 		return err
 	}
 	if _, err := pool.Exec(ctx, `SELECT setval('customer_number_seq', $1)`, last); err != nil {
