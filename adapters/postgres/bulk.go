@@ -354,21 +354,21 @@ func (s *Store) writeBatch(ctx context.Context, tx pgx.Tx, b ports.Batch, ws []b
 	}
 
 	// Within the batch: the first write to claim a value keeps it.
-	claimedBy := map[string]int{}
+	claimedBy := map[customer.UniqueKey]int{}
 	for i, w := range ws {
 		if _, ok := rejected[i]; ok {
 			continue
 		}
 		cs := customer.UniqueValues(w.after)
 		for _, c := range cs {
-			if j, ok := claimedBy[c.Key]; ok {
+			if j, ok := claimedBy[c.Key()]; ok {
 				reject(i, &fault.Conflict{Field: c.Field, Message: "an earlier customer of the same batch has this " + c.What}, j)
 				break
 			}
 		}
 		if _, ok := rejected[i]; !ok {
 			for _, c := range cs {
-				claimedBy[c.Key] = i
+				claimedBy[c.Key()] = i
 			}
 		}
 	}

@@ -9,14 +9,20 @@ import (
 // (domain.md: email, externalId, netvisorId, the identity code, customer
 // cards and external links, besides the id and the number).
 type UniqueValue struct {
-	// Key compares values: the field and the value as uniqueness sees it
-	// (an email in lower case).
-	Key string
 	// Field names the field in errors (email, externalId, customerCards …).
 	Field string
+	// Value is the value as uniqueness sees it (an email in lower case).
+	Value string
 	// What says it in words: "email address", "customer card".
 	What string
 }
+
+// UniqueKey compares unique values: two are the same when their fields and
+// values are.
+type UniqueKey struct{ Field, Value string }
+
+// Key is the value's UniqueKey.
+func (u UniqueValue) Key() UniqueKey { return UniqueKey{u.Field, u.Value} }
 
 // UniqueValues lists the values of d that no other customer may have, in a
 // fixed order: id, number, email, externalId, netvisorId, ssn, then each
@@ -24,7 +30,7 @@ type UniqueValue struct {
 func UniqueValues(d Data) []UniqueValue {
 	out := make([]UniqueValue, 0, 6+len(d.CustomerCards)+len(d.ExternalSystems))
 	add := func(field, what, value string) {
-		out = append(out, UniqueValue{Key: field + "\x00" + value, Field: field, What: what})
+		out = append(out, UniqueValue{Field: field, Value: value, What: what})
 	}
 	add("id", "id", d.ID.String())
 	add("number", "customer number", strconv.FormatInt(d.Number, 10))

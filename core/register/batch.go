@@ -432,9 +432,8 @@ var footprintPrefix = map[string]string{
 // make them), read without copying the customer (Customer.UniqueValues).
 func heldKeys(c *customer.Customer, fn func(field, key string)) {
 	for _, u := range c.UniqueValues() {
-		field, value, _ := strings.Cut(u.Key, "\x00")
-		if prefix, ok := footprintPrefix[field]; ok {
-			fn(field, prefix+value)
+		if prefix, ok := footprintPrefix[u.Field]; ok {
+			fn(u.Field, prefix+u.Value)
 		}
 	}
 }

@@ -287,9 +287,8 @@ func draftKeys(in *draft) map[string]bool {
 // a new customer has none yet (the id names it as well).
 func addCustomerKeys(keys map[string]bool, d customer.Data) {
 	for _, u := range customer.UniqueValues(d) {
-		field, value, _ := strings.Cut(u.Key, "\x00")
-		if field != "number" {
-			keys[uniqueKey(field, value)] = true
+		if u.Field != "number" {
+			keys[uniqueKey(u.Field, u.Value)] = true
 		}
 	}
 	for _, ph := range d.PhoneNumbers {

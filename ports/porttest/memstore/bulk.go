@@ -168,13 +168,13 @@ func (s *Store) WriteBatch(ctx context.Context, b ports.Batch) ([]ports.BatchRej
 		}
 	}
 	// Within the batch: the first write to claim a value keeps it.
-	claimedBy := map[string]int{}
+	claimedBy := map[customer.UniqueKey]int{}
 	for i := range b.Writes {
 		if _, ok := rejected[i]; ok {
 			continue
 		}
 		for _, c := range customer.UniqueValues(after[i]) {
-			if j, ok := claimedBy[c.Key]; ok {
+			if j, ok := claimedBy[c.Key()]; ok {
 				reject(i, &fault.Conflict{Field: c.Field, Message: "an earlier customer of the same batch has this " + c.What}, j)
 				break
 			}
@@ -183,7 +183,7 @@ func (s *Store) WriteBatch(ctx context.Context, b ports.Batch) ([]ports.BatchRej
 			continue
 		}
 		for _, c := range customer.UniqueValues(after[i]) {
-			claimedBy[c.Key] = i
+			claimedBy[c.Key()] = i
 		}
 	}
 	// Against stored customers that the batch does not change; a write
