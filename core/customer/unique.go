@@ -24,6 +24,12 @@ type UniqueKey struct{ Field, Value string }
 // Key is the value's UniqueKey.
 func (u UniqueValue) Key() UniqueKey { return UniqueKey{u.Field, u.Value} }
 
+// UniqueEmail is an email address as uniqueness sees it: in lower case.
+func UniqueEmail(email string) string { return strings.ToLower(email) }
+
+// UniqueEmail is the customer's email as uniqueness sees it, "" for none.
+func (c *Customer) UniqueEmail() string { return UniqueEmail(c.d.Email) }
+
 // UniqueValues lists the values of d that no other customer may have, in a
 // fixed order: id, number, email, externalId, netvisorId, ssn, then each
 // card and each external link.
@@ -35,7 +41,7 @@ func UniqueValues(d Data) []UniqueValue {
 	add("id", "id", d.ID.String())
 	add("number", "customer number", strconv.FormatInt(d.Number, 10))
 	if d.Email != "" {
-		add("email", "email address", strings.ToLower(d.Email))
+		add("email", "email address", UniqueEmail(d.Email))
 	}
 	if d.ExternalID != "" {
 		add("externalId", "external id", d.ExternalID)

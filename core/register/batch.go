@@ -439,17 +439,12 @@ func heldKeys(c *customer.Customer, fn func(field, key string)) {
 }
 
 // customerKeys are the keys a row can name a customer by: its number and
-// its email, ignoring case.
+// its email, ignoring case (as heldKeys makes them, without the rest).
 func customerKeys(c *customer.Customer) [2]string {
-	var k [2]string
-	heldKeys(c, func(field, key string) {
-		switch field {
-		case "number":
-			k[0] = key
-		case "email":
-			k[1] = key
-		}
-	})
+	k := [2]string{NumberKey(c.Number())}
+	if e := c.UniqueEmail(); e != "" {
+		k[1] = emailKey(e)
+	}
 	return k
 }
 
