@@ -354,7 +354,7 @@ func (s *Store) writeBatch(ctx context.Context, tx pgx.Tx, b ports.Batch, ws []b
 	}
 
 	// Within the batch: the first write to claim a value keeps it.
-	claimedBy := map[customer.UniqueKey]int{}
+	claimedBy := make(map[customer.UniqueKey]int, 4*len(ws)) // id, number, email, external id …
 	for i, w := range ws {
 		if _, ok := rejected[i]; ok {
 			continue
@@ -588,6 +588,11 @@ func (s *Store) storeBatch(ctx context.Context, tx pgx.Tx, ws []batchWrite, reje
 		searchNew   []int64 // the new customers' numbers
 		searchStale []pgtype.UUID
 	)
+	size := 2 // the outbox row's brackets
+	for i := range ws {
+		size += len(ws[i].events) + 1
+	}
+	events = make([]byte, 0, size)
 	for i := range ws {
 		if _, ok := rejected[i]; ok {
 			continue
