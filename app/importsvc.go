@@ -30,12 +30,23 @@ func importOptions(cfg Config) fx.Option {
 	limits := importLimits(cfg)
 	return fx.Module("imports",
 		fx.Provide(
-			func(s *postgres.Store) httpapi.ImportDeps {
-				return httpapi.ImportDeps{Store: s, Sheets: excel.NewImportSheets(limits), MaxUploadBytes: cfg.Imports.MaxUploadBytes}
+			// The uploads the HTTP operation hands to this process's worker.
+			func(lc fx.Lifecycle) *excel.KeptUploads {
+				k := excel.NewKeptUploads()
+				lc.Append(fx.StopHook(k.Close))
+				return k
 			},
-			jobs.AsWorker(func(reg *register.Service, s *postgres.Store, log *zap.Logger) *excel.ImportWorker {
+			func(s *postgres.Store, kept *excel.KeptUploads) httpapi.ImportDeps {
+				d := httpapi.ImportDeps{Store: s, Sheets: excel.NewImportSheets(limits), MaxUploadBytes: cfg.Imports.MaxUploadBytes}
+				if cfg.Imports.Workers > 0 { // else no worker here would take them
+					d.Uploads = kept
+				}
+				return d
+			},
+			jobs.AsWorker(func(reg *register.Service, s *postgres.Store, kept *excel.KeptUploads, log *zap.Logger) *excel.ImportWorker {
 				return excel.NewImportWorker(reg, s, s, excel.ImportConfig{
 					BatchRows: cfg.Imports.BatchRows, BatchWriters: cfg.Imports.BatchWriters, Limits: limits, Timeout: cfg.Imports.Timeout,
+					Uploads: kept,
 				}, log.Named("import"))
 			}),
 			jobs.AsWorker(postgres.NewSearchIndexWorker),

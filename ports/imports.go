@@ -136,6 +136,18 @@ type ImportStore interface {
 	RejectedRows(ctx context.Context, id uuid.UUID, fn func(RejectedRow) error) error
 }
 
+// ImportUploads hands an import's spooled upload to the worker of the same
+// process, so that it need not read the file back from the store. The
+// store keeps the file all the same (for a worker of another process, or
+// after a restart).
+type ImportUploads interface {
+	// Keep takes the file at path as the upload of import id: the caller
+	// no longer removes it.
+	Keep(id uuid.UUID, path string)
+	// Drop removes the file kept for id, if any (the import was not made).
+	Drop(id uuid.UUID)
+}
+
 // ImportSheets reads and writes the workbooks of imports (the spreadsheet
 // adapter implements it): the HTTP adapter checks an upload with it and
 // serves the template and the rejected rows.

@@ -32,13 +32,18 @@ type ImportConfig struct {
 	Timeout time.Duration
 	// TempDir holds the restored files; os.TempDir() when "".
 	TempDir string
+	// Uploads, when set, has the uploads of this process's HTTP
+	// operation: an import whose file it kept is read from there, not
+	// restored from the store.
+	Uploads *KeptUploads
 }
 
 // DefaultBatchRows is ImportConfig.BatchRows when 0.
 const DefaultBatchRows = 2000
 
-// ImportWorker runs the jobs of ports.ImportJobKind: it restores the
-// uploaded file, reads it once to count the rows and find file errors
+// ImportWorker runs the jobs of ports.ImportJobKind: it takes the uploaded
+// file (kept by this process's upload, KeptUploads, else restored from the
+// store), reads it once to count the rows and find file errors
 // (nothing is written when there is one: excel.md), and reads it again to
 // run its rows through register.ImportBatch in batches. An import that
 // writes batch by batch does both at once and commits no batch before the
@@ -81,6 +86,30 @@ func (w *ImportWorker) Kind() string { return ports.ImportJobKind }
 // Timeout is ImportConfig.Timeout (0: the runner's default).
 func (w *ImportWorker) Timeout() time.Duration { return w.cfg.Timeout }
 
+// file is the import's file: the upload kept in this process when it is
+// there whole (kept), else a copy restored from the store. The caller
+// removes it.
+func (w *ImportWorker) file(ctx context.Context, imp ports.Import) (path string, kept bool, err error) {
+	if w.cfg.Uploads != nil {
+		if p, ok := w.cfg.Uploads.Take(imp.ID); ok {
+			if st, err := os.Stat(p); err == nil && st.Size() == imp.FileSize {
+				return p, true, nil
+			}
+			os.Remove(p)
+		}
+	}
+	f, err := os.CreateTemp(w.cfg.TempDir, "kirjuri-import-*.xlsx")
+	if err != nil {
+		return "", false, err
+	}
+	path = f.Name()
+	if err := w.imports.ImportFile(ctx, imp.ID, f); err != nil {
+		_ = f.Close()
+		return path, false, err
+	}
+	return path, false, f.Close()
+}
+
 // Work runs one import.
 func (w *ImportWorker) Work(ctx context.Context, job ports.RunningJob) error {
 	var args ports.ImportJobArgs
@@ -97,20 +126,14 @@ func (w *ImportWorker) Work(ctx context.Context, job ports.RunningJob) error {
 	if imp.Status == ports.ImportSucceeded || imp.Status == ports.ImportFailed {
 		return nil
 	}
-	f, err := os.CreateTemp(w.cfg.TempDir, "kirjuri-import-*.xlsx")
+	path, kept, err := w.file(ctx, imp)
+	if path != "" {
+		defer os.Remove(path)
+	}
 	if err != nil {
 		return err
 	}
-	path := f.Name()
-	defer os.Remove(path)
-	if err := w.imports.ImportFile(ctx, imp.ID, f); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	run := &importRun{w: w, imp: imp, path: path, start: time.Now()}
+	run := &importRun{w: w, imp: imp, path: path, kept: kept, start: time.Now()}
 	err = run.run(ctx)
 	var fe *ports.ImportFileError
 	if errors.As(err, &fe) {
@@ -131,6 +154,7 @@ type importRun struct {
 	w      *ImportWorker
 	imp    ports.Import
 	path   string
+	kept   bool // path is the upload this process kept (KeptUploads), not restored
 	start  time.Time
 	mapper *Mapper
 	reason int // the position of a reason column, -1 when none
@@ -270,6 +294,7 @@ func (r *importRun) finish(ctx context.Context, status string) error {
 	r.w.log.Info("import finished", zap.String("import", r.imp.ID.String()), zap.String("status", status),
 		zap.Int64("rows", r.p.RowsDone), zap.Int64("created", r.p.Created), zap.Int64("updated", r.p.Updated),
 		zap.Int64("unchanged", r.p.Unchanged), zap.Int64("rejected", r.p.Rejected), zap.Duration("took", time.Since(r.start)),
+		zap.Bool("upload_kept", r.kept),
 		zap.Int64("batches_beside", r.beside.Load()), zap.Int64("batches_after", r.after.Load()), zap.Int64("batches_again", r.again.Load()))
 	return nil
 }

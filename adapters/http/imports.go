@@ -46,6 +46,9 @@ type ImportDeps struct {
 	MaxUploadBytes int64
 	// TempDir holds uploads while they are checked; os.TempDir() when "".
 	TempDir string
+	// Uploads, when set, takes each accepted upload for the worker of
+	// this process.
+	Uploads ports.ImportUploads
 }
 
 // uploadRoute is the one operation whose body streams to disk: the
@@ -227,8 +230,13 @@ func (a *API) createImport(ctx context.Context, in *createImportInput) (*importO
 		return nil, huma.Error500InternalServerError("no request")
 	}
 	up, err := a.receiveUpload(in)
+	kept := false // up.path handed to Uploads
 	if up != nil {
-		defer os.Remove(up.path)
+		defer func() {
+			if !kept {
+				os.Remove(up.path)
+			}
+		}()
 	}
 	if err != nil {
 		return nil, err
@@ -263,9 +271,17 @@ func (a *API) createImport(ctx context.Context, in *createImportInput) (*importO
 		IdempotencyKey: in.IdempotencyKey,
 	}
 	imp.Progress.Errors = []ports.ImportProblem{}
+	// Kept before the job is stored, which a worker may take at once.
+	if a.imports.Uploads != nil {
+		a.imports.Uploads.Keep(imp.ID, up.path)
+		kept = true
+	}
 	stored, existing, err := a.imports.Store.CreateImport(ctx, imp, f, ports.Job{
 		Args: ports.ImportJobArgs{ImportID: imp.ID}, Queue: ports.ImportQueue, MaxAttempts: 10,
 	})
+	if kept && (err != nil || existing) {
+		a.imports.Uploads.Drop(imp.ID) // no job of imp.ID will take it
+	}
 	if errors.Is(err, ports.ErrImportKeyReused) {
 		return nil, huma.Error422UnprocessableEntity("Idempotency-Key reused",
 			&huma.ErrorDetail{Location: "header.Idempotency-Key", Message: "was used with another file or other options"})

@@ -137,7 +137,11 @@ func startServer(t *testing.T, opts serverOptions) *server {
 		"KIRJURI_CLICKHOUSE_URL="+u.String(),
 		"KIRJURI_BOOTSTRAP_API_KEY="+bootstrapSecret,
 		"KIRJURI_ENCRYPTION_KEY="+e2e.RandomKey(),
+		"TMPDIR="+s.tmpDir(), // the uploads, restored files and spools: see what is left
 	)
+	if err := os.Mkdir(s.tmpDir(), 0o700); err != nil {
+		t.Fatal(err)
+	}
 
 	s.cli("migrate")
 	s.clerk = s.newKey(clerkName, "customers:read,customers:write,admin")
@@ -296,6 +300,9 @@ func (s *server) stop() {
 	}
 	s.checkLog(p.log)
 }
+
+// tmpDir is the server's TMPDIR.
+func (s *server) tmpDir() string { return filepath.Join(s.dir, "tmp") }
 
 // finish stops the server and shows its log when the test failed.
 func (s *server) finish() {

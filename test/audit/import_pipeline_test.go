@@ -176,6 +176,8 @@ func TestImportNewGroupsDoNotHoldBackTheBatches(t *testing.T) {
 		Beside int `json:"batches_beside"`
 		After  int `json:"batches_after"`
 		Again  int `json:"batches_again"`
+		// The worker read the upload the HTTP operation kept.
+		UploadKept bool `json:"upload_kept"`
 	}
 	found := false
 	log, err := os.ReadFile(filepath.Join(s.dir, "serve-1.log"))
@@ -192,6 +194,12 @@ func TestImportNewGroupsDoNotHoldBackTheBatches(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("no \"import finished\" line in the service's log")
+	}
+	if !done.UploadKept {
+		t.Error("the worker restored the file from the store, though this process had the upload (excel.KeptUploads)")
+	}
+	if left, err := os.ReadDir(s.tmpDir()); err != nil || len(left) != 0 {
+		t.Errorf("left in the server's TMPDIR after the import: %v (%v)", left, err)
 	}
 	if done.Beside != rows/batch || done.After != 0 || done.Again != 0 {
 		t.Errorf("batches written beside the others %d, after the one before %d, again %d; want %d, 0, 0",
