@@ -413,7 +413,7 @@ type importBatch struct {
 	// seen is how many batches were committed when its preparation began,
 	// and foot its footprint (writeBatches).
 	seen int
-	foot map[string]bool
+	foot register.Footprint
 }
 
 // rows reads the rows again (from the spool) and hands each batch of rows after the last

@@ -40,8 +40,8 @@ var (
 type flight struct {
 	seq  int // its place in the file, from 0
 	b    *importBatch
-	foot map[string]bool // b's footprint (b goes when the batch ends)
-	prev *flight         // nil once read: flights do not keep each other
+	foot register.Footprint // b's footprint, nil when not prepared (b goes when the batch ends)
+	prev *flight            // nil once read: flights do not keep each other
 	// fresh: run through register.ImportBatch once prev has ended, rather
 	// than written as prepared.
 	fresh bool
@@ -250,7 +250,7 @@ dispatch:
 }
 
 // sharesFootprint tells whether foot shares a key with a batch in flight.
-func sharesFootprint(foot map[string]bool, flying []*flight) bool {
+func sharesFootprint(foot register.Footprint, flying []*flight) bool {
 	for _, g := range flying {
 		select {
 		case <-g.done:
@@ -261,18 +261,8 @@ func sharesFootprint(foot map[string]bool, flying []*flight) bool {
 		// by its footprint as prepared: what it does differently comes of
 		// what they committed, and the batches after it check Overlaps
 		// against what it really wrote before they commit.
-		other := g.foot
-		if other == nil {
-			return true // not prepared: it may touch anything
-		}
-		small, large := foot, other
-		if len(small) > len(large) {
-			small, large = large, small
-		}
-		for k := range small {
-			if large[k] {
-				return true
-			}
+		if g.foot == nil || foot.Shares(g.foot) {
+			return true // not prepared (it may touch anything), or shares
 		}
 	}
 	return false

@@ -79,8 +79,8 @@ type FileKeys interface {
 // NumberKey is the key FileKeys gets for a row's customer number.
 func NumberKey(n int64) string { return numberPrefix + strconv.FormatInt(n, 10) }
 
-// The prefixes of the keys of a customer number and an email (NumberKey,
-// EmailKey, footprintPrefix).
+// The prefixes of the keys FileKeys gets for a customer number and an email
+// (NumberKey, EmailKey).
 const (
 	numberPrefix = "number:"
 	emailPrefix  = "email:"
@@ -93,7 +93,7 @@ func EmailKey(email string) (string, bool) {
 	if err != nil || e == "" {
 		return "", false
 	}
-	return emailKey(strings.ToLower(e)), true
+	return emailKey(customer.UniqueEmail(e)), true
 }
 
 func emailKey(lower string) string { return emailPrefix + lower }
@@ -131,9 +131,9 @@ type BatchResult struct {
 	// Committed tells whether the rows that are not rejected were written:
 	// false for a dry run and for an atomic batch with a rejected row.
 	Committed bool
-	// touched are the keys (see rowKeys) of the customers the batch wrote,
-	// as they were and as they became, when Committed.
-	touched map[string]bool
+	// touched are the keys (customerKeys) of the customers the batch
+	// wrote, as they were and as they became, when Committed.
+	touched Footprint
 }
 
 // maxBatchRounds bounds how often a row whose customer changed during the
@@ -177,6 +177,7 @@ type PreparedBatch struct {
 	pending []int      // the rows to write
 	first   *batchStep // their first round, planned and numbered
 	written bool
+	names   Footprint // the keys its rows name customers by (Overlaps), once asked
 }
 
 // batchStep is one round of a batch, ready for the store.
@@ -213,7 +214,7 @@ func (s *Service) PrepareBatch(ctx context.Context, rows []BatchRow, opts BatchO
 	}
 	b := &batchRun{s: s, bulk: bulk, rows: rows, opts: opts, c: c,
 		res: make([]RowResult, len(rows)), keys: make([]string, len(rows)), matched: map[uuid.UUID]int{},
-		beforeKeys: make([][2]string, len(rows))}
+		beforeKeys: make([][2]uint64, len(rows))}
 	pending := b.checkKeys()
 	groups, err := s.store.ListGroups(ctx)
 	if err != nil {
@@ -321,17 +322,18 @@ func (p *PreparedBatch) Write(ctx context.Context) (BatchResult, error) {
 	}
 	res := BatchResult{Rows: b.res, Committed: committed}
 	if committed {
-		res.touched = map[string]bool{}
+		var keys []uint64
 		for i, r := range b.res {
 			if r.Outcome == Created || r.Outcome == Updated {
 				after := customerKeys(r.Customer)
-				for _, k := range [...]string{b.beforeKeys[i][0], b.beforeKeys[i][1], after[0], after[1]} {
-					if k != "" {
-						res.touched[k] = true
+				for _, k := range [...]uint64{b.beforeKeys[i][0], b.beforeKeys[i][1], after[0], after[1]} {
+					if k != 0 {
+						keys = append(keys, k)
 					}
 				}
 			}
 		}
+		res.touched = footprintOf(keys)
 	}
 	return res, nil
 }
@@ -354,15 +356,19 @@ func (p *PreparedBatch) Overlaps(earlier BatchResult) bool {
 	if len(earlier.touched) == 0 {
 		return false
 	}
-	for i, r := range p.b.rows {
-		if p.b.keys[i] != "" && earlier.touched[emailKey(p.b.keys[i])] {
-			return true
+	if p.names == nil {
+		keys := make([]uint64, 0, 2*len(p.b.rows))
+		for i, r := range p.b.rows {
+			if p.b.keys[i] != "" {
+				keys = append(keys, emailKeyOf(p.b.keys[i]))
+			}
+			if r.Number > 0 {
+				keys = append(keys, numberKey(r.Number))
+			}
 		}
-		if r.Number > 0 && earlier.touched[NumberKey(r.Number)] {
-			return true
-		}
+		p.names = footprintOf(keys)
 	}
-	return false
+	return p.names.Shares(earlier.touched)
 }
 
 // Footprint is what the batch, written as prepared, names and writes: the
@@ -374,36 +380,35 @@ func (p *PreparedBatch) Overlaps(earlier BatchResult) bool {
 // each other's, so they may be written at once, each in its own
 // transaction, and end as if written one after the other; otherwise the
 // later one waits and is prepared again (ImportBatch) once the earlier is
-// committed. The strings are for comparing footprints only.
-func (p *PreparedBatch) Footprint() map[string]bool {
+// committed.
+func (p *PreparedBatch) Footprint() Footprint {
 	b := p.b
-	fp := make(map[string]bool, 4*len(b.rows))
+	keys := make([]uint64, 0, 8*len(b.rows))
 	for i, r := range b.rows {
 		if r.Number > 0 {
-			fp[NumberKey(r.Number)] = true
+			keys = append(keys, numberKey(r.Number))
 		}
 		if b.keys[i] != "" {
-			fp[emailKey(b.keys[i])] = true
+			keys = append(keys, emailKeyOf(b.keys[i]))
 		}
 		for _, k := range b.beforeKeys[i] {
-			if k != "" {
-				fp[k] = true
+			if k != 0 {
+				keys = append(keys, k)
 			}
 		}
 	}
-	if p.first == nil {
-		return fp
-	}
-	for _, w := range p.first.w.writes {
-		if w.Before != nil {
-			fp["id:"+w.Before.ID().String()] = true
+	if p.first != nil {
+		for _, w := range p.first.w.writes {
+			if w.Before != nil {
+				keys = append(keys, idKey(w.Before.ID()))
+			}
+			heldKeys(w.Customer, func(_ footKind, k uint64) { keys = append(keys, k) })
 		}
-		heldKeys(w.Customer, func(_, key string) { fp[key] = true })
+		for _, g := range p.first.w.newGroups {
+			keys = append(keys, footKey(footGroup, g.ExternalID))
+		}
 	}
-	for _, g := range p.first.w.newGroups {
-		fp["group:"+g.ExternalID] = true
-	}
-	return fp
+	return footprintOf(keys)
 }
 
 // CreatesGroups lists the ids of the groups the batch is to create, as
@@ -417,35 +422,6 @@ func (p *PreparedBatch) CreatesGroups() []string {
 		ids[i] = g.ExternalID
 	}
 	return ids
-}
-
-// footprintPrefix is the footprint key's prefix of each field of
-// customer.UniqueValues (the id is the customer's own, named by the rows
-// that reach it: not a value another batch could take).
-var footprintPrefix = map[string]string{
-	"number": numberPrefix, "email": emailPrefix, "externalId": "externalId:", "netvisorId": "netvisorId:",
-	"ssn": "ssn:", "customerCards": "card:", "externalSystems": "link:",
-}
-
-// heldKeys calls fn with each value c holds that no other customer may
-// have, as a footprint key (the number and email as NumberKey and emailKey
-// make them), read without copying the customer (Customer.UniqueValues).
-func heldKeys(c *customer.Customer, fn func(field, key string)) {
-	for _, u := range c.UniqueValues() {
-		if prefix, ok := footprintPrefix[u.Field]; ok {
-			fn(u.Field, prefix+u.Value)
-		}
-	}
-}
-
-// customerKeys are the keys a row can name a customer by: its number and
-// its email, ignoring case (as heldKeys makes them, without the rest).
-func customerKeys(c *customer.Customer) [2]string {
-	k := [2]string{NumberKey(c.Number())}
-	if e := c.UniqueEmail(); e != "" {
-		k[1] = emailKey(e)
-	}
-	return k
 }
 
 // batchRun is the state of one ImportBatch.
@@ -464,8 +440,9 @@ type batchRun struct {
 	// promised are the groups of BatchOptions.PromisedGroups that do not
 	// exist yet.
 	promised []string
-	// beforeKeys are the keys of the stored customer each row matched.
-	beforeKeys [][2]string
+	// beforeKeys are the keys of the stored customer each row matched
+	// (customerKeys).
+	beforeKeys [][2]uint64
 }
 
 // work is one round's writes.
