@@ -55,6 +55,9 @@ type Data struct {
 }
 
 // Customer is the aggregate. Its fields are unexported: read them with Data.
+// Its data is never changed in place: a change builds new data (apply
+// starts from a copy) and replaces it whole, so two customers may share
+// the slices of their data (Numbered).
 type Customer struct {
 	d Data
 }

@@ -13,7 +13,7 @@ const Unnumbered int64 = 0
 // Only a new customer that has not been stored may be numbered: its version
 // is 1.
 func Numbered(c *Customer, events []consent.Event, n int64) (*Customer, []consent.Event) {
-	d := cloneData(c.d)
+	d := c.d // the lists shared: neither customer changes them in place
 	d.Number = n
 	out := make([]consent.Event, len(events))
 	for i, e := range events {
