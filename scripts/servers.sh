@@ -46,8 +46,13 @@ case "$PROFILE" in
     # shared buffers, 4MB of WAL buffers, a checkpoint every 1GB of WAL):
     # with those, an import's backends write out dirty pages and WAL
     # themselves (measured: 9.5M backend buffer writes, 24k times the WAL
-    # buffers were full in one run of bench:excel).
-    PG_EXTRA_OPTS="-c shared_buffers=512MB -c wal_buffers=32MB -c max_wal_size=4GB" ;;
+    # buffers were full in one run of bench:excel). An import of 100,000
+    # rows writes about 300MB of WAL: with min_wal_size at its 80MB, the
+    # segments were removed after each checkpoint and made anew, each
+    # filled with zeros first (13% of PostgreSQL's CPU during the import,
+    # in perf); 1GB of them is kept for reuse, and a new one is not zeroed
+    # (ext4 allocates as it writes).
+    PG_EXTRA_OPTS="-c shared_buffers=512MB -c wal_buffers=32MB -c max_wal_size=4GB -c min_wal_size=1GB -c wal_init_zero=off" ;;
   test)
     PG_PORT=25432 CH_TCP_PORT=29000 CH_HTTP_PORT=28123 CH_INTERSERVER_PORT=29009
     # Durability is worthless for throw-away test data; these make the test
