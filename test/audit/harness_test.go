@@ -218,6 +218,10 @@ func (s *server) trySpawn() error {
 	cmd.Dir = s.dir
 	cmd.Env = append(append([]string{}, s.env...), "KIRJURI_HTTP_ADDR="+addr)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// Killed with the test binary, should it end without stopping the
+	// server (one was found still running, orphaned, an hour after a
+	// passing run).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return err
 	}
