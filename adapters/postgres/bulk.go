@@ -103,8 +103,8 @@ type batchWrite struct {
 	update        bool
 	// tuple is the customer as a binary COPY tuple: into customers, or an
 	// update's into the staging table (with its base version); events are
-	// its events as the outbox keeps them (appendOutboxEvent, separated by
-	// commas), outbox their count and earliest. Both point into a buffer
+	// its events as the outbox keeps them (appendOutboxEvents), outbox
+	// their count and earliest. Both point into a buffer
 	// of encodeWrites.
 	tuple, events []byte
 	outbox        outboxRow
@@ -277,13 +277,7 @@ func (s *Store) encodeWrite(w *batchWrite, i int, bw ports.BatchWrite, buf []byt
 	span[0] = len(buf)
 	buf = appendCustomerTuple(buf, &r, w.update, base)
 	span[1] = len(buf)
-	for k, e := range bw.Events {
-		if k > 0 {
-			buf = append(buf, ',')
-		}
-		buf = appendOutboxEvent(buf, e)
-		w.outbox.add(e)
-	}
+	buf = appendOutboxEvents(buf, bw.Events, &w.outbox)
 	span[2] = len(buf)
 	w.newCards, w.goneCards = newEntries(w.before.CustomerCards, w.after.CustomerCards), newEntries(w.after.CustomerCards, w.before.CustomerCards)
 	w.newLinks, w.goneLinks = newEntries(w.before.ExternalSystems, w.after.ExternalSystems), newEntries(w.after.ExternalSystems, w.before.ExternalSystems)

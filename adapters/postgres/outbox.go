@@ -100,17 +100,23 @@ func insertOutboxRow(ctx context.Context, q querier, events []byte, row outboxRo
 
 const insertOutboxSQL = `INSERT INTO consent_outbox_batches (events, count, oldest) VALUES ($1, $2, $3)`
 
+// appendOutboxEvents appends the objects of events (appendOutboxEvent),
+// separated by commas, and counts them into row.
+func appendOutboxEvents(b []byte, events []consent.Event, row *outboxRow) []byte {
+	for i, e := range events {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendOutboxEvent(b, e)
+		row.add(e)
+	}
+	return b
+}
+
 // outboxRowOf encodes events as a row of the outbox.
 func outboxRowOf(events []consent.Event) ([]byte, outboxRow) {
 	var row outboxRow
-	body := []byte{'['}
-	for i, e := range events {
-		if i > 0 {
-			body = append(body, ',')
-		}
-		body = appendOutboxEvent(body, e)
-		row.add(e)
-	}
+	body := appendOutboxEvents([]byte{'['}, events, &row)
 	return append(body, ']'), row
 }
 

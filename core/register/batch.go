@@ -357,18 +357,23 @@ func (p *PreparedBatch) Overlaps(earlier BatchResult) bool {
 		return false
 	}
 	if p.names == nil {
-		keys := make([]uint64, 0, 2*len(p.b.rows))
-		for i, r := range p.b.rows {
-			if p.b.keys[i] != "" {
-				keys = append(keys, emailKeyOf(p.b.keys[i]))
-			}
-			if r.Number > 0 {
-				keys = append(keys, numberKey(r.Number))
-			}
-		}
-		p.names = footprintOf(keys)
+		p.names = footprintOf(p.b.rowNames(make([]uint64, 0, 2*len(p.b.rows))))
 	}
 	return p.names.Shares(earlier.touched)
+}
+
+// rowNames appends the keys the rows name customers by: their numbers and
+// emails (Overlaps, Footprint).
+func (b *batchRun) rowNames(keys []uint64) []uint64 {
+	for i, r := range b.rows {
+		if r.Number > 0 {
+			keys = append(keys, numberKey(r.Number))
+		}
+		if b.keys[i] != "" {
+			keys = append(keys, emailKeyOf(b.keys[i]))
+		}
+	}
+	return keys
 }
 
 // Footprint is what the batch, written as prepared, names and writes: the
@@ -383,15 +388,9 @@ func (p *PreparedBatch) Overlaps(earlier BatchResult) bool {
 // committed.
 func (p *PreparedBatch) Footprint() Footprint {
 	b := p.b
-	keys := make([]uint64, 0, 8*len(b.rows))
-	for i, r := range b.rows {
-		if r.Number > 0 {
-			keys = append(keys, numberKey(r.Number))
-		}
-		if b.keys[i] != "" {
-			keys = append(keys, emailKeyOf(b.keys[i]))
-		}
-		for _, k := range b.beforeKeys[i] {
+	keys := b.rowNames(make([]uint64, 0, 8*len(b.rows)))
+	for _, before := range b.beforeKeys {
+		for _, k := range before {
 			if k != 0 {
 				keys = append(keys, k)
 			}
