@@ -27,13 +27,37 @@ func Main(args []string) int {
 	root.SetArgs(args)
 	// SIGHUP too: a closed terminal stops the service gracefully instead
 	// of killing it.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	ctx, stop := stopContext(os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "kirjuri:", err)
 		return 1
 	}
 	return 0
+}
+
+// stopContext is cancelled by the first of sigs, with the signal as its
+// cause ("interrupt signal received"). Unlike signal.NotifyContext, it
+// keeps catching sigs until the process exits: a later one is dropped,
+// never given its default action, which killed the process with its work
+// already done (exit 130 after "stopped gracefully"). One Ctrl-C under
+// `go tool task run` reaches kirjuri up to three times, through the
+// process group and passed on by the launcher (test/run:
+// TestServeOutlastsRepeatedStopSignals); undoing the catch before the
+// exit, as NotifyContext's stop and signal.Ignore do, leaves a moment in
+// which such a copy kills the process. stop only cancels the context.
+func stopContext(sigs ...os.Signal) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, sigs...)
+	go func() {
+		select {
+		case sig := <-ch:
+			cancel(fmt.Errorf("%v signal received", sig))
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { cancel(context.Canceled) }
 }
 
 func rootCommand() *cobra.Command {

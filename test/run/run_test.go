@@ -270,3 +270,98 @@ func TestServiceModuleHoldsNoTaskDependencies(t *testing.T) {
 		t.Errorf("go tool lists no kirjuri/tools/task:\n%s", out)
 	}
 }
+
+// One Ctrl-C reaches kirjuri up to three times under `go tool task run`:
+// through the process group, and passed on by the launcher for each copy
+// the go commands pass on to it. However many stop signals arrive, and
+// whenever (during the stop, or as the process exits), kirjuri stops
+// gracefully and exits 0; it never dies of a later one.
+func TestServeOutlastsRepeatedStopSignals(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "kirjuri")
+	build := exec.Command("go", "build", "-o", bin, "./app/cmd/kirjuri")
+	build.Dir = repoRoot(t)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for i := range 20 {
+		dbURL := pgtest.NewEmptyDatabase(t)
+		chURL := chtest.NewDatabase(t)
+		addr := freeAddr(t)
+		var env []string
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "KIRJURI_") {
+				env = append(env, kv)
+			}
+		}
+		env = append(env,
+			"KIRJURI_DATABASE_URL="+dbURL,
+			"KIRJURI_CLICKHOUSE_URL="+chURL,
+			"KIRJURI_HTTP_ADDR="+addr,
+			"KIRJURI_DATA_DIR="+t.TempDir(),
+			"KIRJURI_MODE=development",
+			"KIRJURI_LOG_FORMAT=json",
+		)
+		migrate := exec.Command(bin, "migrate")
+		migrate.Env = env
+		if out, err := migrate.CombinedOutput(); err != nil {
+			t.Fatalf("kirjuri migrate: %v\n%s", err, out)
+		}
+		out := &syncBuffer{}
+		cmd := exec.Command(bin, "serve")
+		cmd.Env = env
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		waitHealthy(t, "http://"+addr, done, out)
+
+		// Signals, one after another, until the process is gone.
+		var err error
+	signals:
+		for n := 0; ; n++ {
+			select {
+			case err = <-done:
+				break signals
+			default:
+			}
+			sig := []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP}[n%3]
+			_ = cmd.Process.Signal(sig)
+			if n > 2_000_000 {
+				_ = cmd.Process.Kill()
+				t.Fatalf("round %d: kirjuri did not end under repeated stop signals; output:\n%s", i, out)
+			}
+		}
+		if err != nil {
+			t.Fatalf("round %d: kirjuri serve ended with %v under repeated stop signals, want exit status 0; output:\n%s", i, err, out)
+		}
+		if !strings.Contains(out.String(), `"msg":"stopped gracefully"`) {
+			t.Fatalf("round %d: no graceful stop in the log; output:\n%s", i, out)
+		}
+	}
+}
+
+// waitHealthy waits until base/healthz answers 200, failing the test when
+// the process ends first (done) or a minute passes.
+func waitHealthy(t *testing.T, base string, done <-chan error, out *syncBuffer) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("kirjuri serve ended before serving (%v); output:\n%s", err, out)
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/healthz did not answer within a minute; output:\n%s", out)
+		}
+	}
+}
