@@ -83,13 +83,11 @@ func (a *API) exportCustomers(ctx context.Context, in *exportCustomersInput) (*h
 		return nil, huma.Error503ServiceUnavailable("spreadsheet export is not configured on this server")
 	}
 	ex := a.startExport(ctx, q, register.ExportOptions{IncludeSSN: in.IncludeSSN}, caller(ctx, ""))
-	select {
-	case <-ex.planned:
-	case <-ex.done:
+	if err := <-ex.started; err != nil {
 		// Refused or failed before the plan: nothing is sent yet, so it
 		// is still a problem response.
 		ex.cancel()
-		return nil, a.problem(ctx, ex.err, inQuery)
+		return nil, a.problem(ctx, err, inQuery)
 	}
 	return &huma.StreamResponse{Body: func(hctx huma.Context) { a.streamExport(hctx, ex) }}, nil
 }
@@ -112,7 +110,12 @@ const (
 // that both run at once.
 type exportRun struct {
 	plan    *register.ExportPlan
-	planned chan struct{} // closed once plan is set
+	// started receives one value: nil once plan is set, or the error that
+	// ended the export before there was a plan. One channel, not a
+	// "planned" and a "done" to choose from: a small export is often read
+	// whole before the handler waits, and a choice between the two, both
+	// ready, took it for a failure now and then (200 with no body).
+	started chan error
 	rows    chan []customer.Data
 	done    chan struct{} // closed once err is set and rows closed
 	err     error
@@ -122,7 +125,7 @@ type exportRun struct {
 func (a *API) startExport(ctx context.Context, q ports.CustomerQuery, opts register.ExportOptions, c register.Caller) *exportRun {
 	ctx, cancel := context.WithCancel(ctx)
 	ex := &exportRun{
-		planned: make(chan struct{}),
+		started: make(chan error, 1),
 		rows:    make(chan []customer.Data, exportQueue),
 		done:    make(chan struct{}),
 		cancel:  cancel,
@@ -138,8 +141,11 @@ func (a *API) startExport(ctx context.Context, q ports.CustomerQuery, opts regis
 	go func() {
 		batch := make([]customer.Data, 0, exportBatch)
 		err := a.reg.Export(ctx, q, opts, c, func(p *register.ExportPlan) error {
+			if ex.plan != nil {
+				return errors.New("export: planned twice")
+			}
 			ex.plan = p
-			close(ex.planned)
+			ex.started <- nil
 			return nil
 		}, func(d customer.Data) error {
 			batch = append(batch, d)
@@ -154,6 +160,12 @@ func (a *API) startExport(ctx context.Context, q ports.CustomerQuery, opts regis
 		})
 		if err == nil && len(batch) > 0 {
 			err = send(batch)
+		}
+		if ex.plan == nil {
+			if err == nil {
+				err = errors.New("export: ended without a plan")
+			}
+			ex.started <- err
 		}
 		ex.err = err
 		close(ex.rows)

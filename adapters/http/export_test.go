@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -262,5 +263,45 @@ func TestExportIsOneSnapshot(t *testing.T) {
 	}
 	if calls := h.logs.FilterMessageSnippet("export aborted").Len(); calls != 0 {
 		t.Errorf("the export was aborted")
+	}
+}
+
+// An export so small that it is read whole before the response starts
+// (its planning and its end come together) is still sent whole: the
+// response never takes the end for a failure before the plan and answers
+// 200 with no body (once in a CI run of TestExportCommand). Many at once,
+// so that a handler is now and then held up between starting the export
+// and waiting for its plan.
+func TestExportReadWholeBeforeTheResponse(t *testing.T) {
+	for _, customers := range []int{0, 2} {
+		_, srv := exportServer(t, customers, func(context.Context, int) error { return nil }, 0)
+		var wg sync.WaitGroup
+		errs := make(chan error, 16)
+		for range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 200 {
+					rq, _ := http.NewRequest(http.MethodGet, srv.URL+"/v1/exports/customers.xlsx", nil)
+					rq.Header.Set("Authorization", "Bearer "+secret("reader"))
+					resp, err := srv.Client().Do(rq)
+					if err != nil {
+						errs <- err
+						return
+					}
+					b, err := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if err != nil || resp.StatusCode != http.StatusOK || len(b) == 0 {
+						errs <- fmt.Errorf("%d customers, export %d: status %d, %d bytes, %v", customers, i, resp.StatusCode, len(b), err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
 	}
 }
