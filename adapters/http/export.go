@@ -109,7 +109,7 @@ const (
 // response's goroutine writes the sheet (cells, compression, network), so
 // that both run at once.
 type exportRun struct {
-	plan    *register.ExportPlan
+	plan *register.ExportPlan
 	// started receives one value: nil once plan is set, or the error that
 	// ended the export before there was a plan. One channel, not a
 	// "planned" and a "done" to choose from: a small export is often read
