@@ -101,22 +101,7 @@ type run struct {
 // waits until /healthz answers.
 func startRun(t *testing.T) *run {
 	t.Helper()
-	dbURL := pgtest.NewEmptyDatabase(t) // `kirjuri migrate` (in the task) makes the schema
-	chURL := chtest.NewDatabase(t)
-	addr := freeAddr(t)
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "KIRJURI_") {
-			env = append(env, kv)
-		}
-	}
-	env = append(env,
-		"KIRJURI_DATABASE_URL="+dbURL,
-		"KIRJURI_CLICKHOUSE_URL="+chURL,
-		"KIRJURI_HTTP_ADDR="+addr,
-		"KIRJURI_DATA_DIR="+t.TempDir(),
-		"KIRJURI_LOG_FORMAT=json",
-	)
+	env, addr := serviceEnv(t) // `kirjuri migrate` (in the task) makes the schema
 	r := &run{base: "http://" + addr, out: &syncBuffer{}, done: make(chan struct{})}
 	r.cmd = exec.Command("go", "tool", "task", "run", "DEV_SERVERS=false")
 	r.cmd.Dir = repoRoot(t)
@@ -137,27 +122,8 @@ func startRun(t *testing.T) *run {
 	})
 
 	// A cold build of bin/kirjuri takes minutes; a warm one seconds.
-	deadline := time.Now().Add(5 * time.Minute)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.base+"/healthz", nil)
-		resp, err := http.DefaultClient.Do(req)
-		cancel()
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return r
-			}
-		}
-		select {
-		case <-r.done:
-			t.Fatalf("the run ended before serving (%v); output:\n%s", r.err, r.out)
-		case <-time.After(200 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/healthz did not answer within 5 minutes; output:\n%s", r.out)
-		}
-	}
+	waitHealthy(t, r.base, r.done, 5*time.Minute, r.out)
+	return r
 }
 
 // wait returns the run's exit status, failing the test when it does not
@@ -204,6 +170,30 @@ func groupMembers(pgid int) []string {
 		}
 	}
 	return out
+}
+
+// serviceEnv is this process's environment without its KIRJURI_
+// variables, plus fresh, empty databases on the test servers, a free
+// address, a data folder of the test's and JSON logs: for one kirjuri
+// service. It returns the address too.
+func serviceEnv(t *testing.T) ([]string, string) {
+	t.Helper()
+	dbURL := pgtest.NewEmptyDatabase(t)
+	chURL := chtest.NewDatabase(t)
+	addr := freeAddr(t)
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "KIRJURI_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env,
+		"KIRJURI_DATABASE_URL="+dbURL,
+		"KIRJURI_CLICKHOUSE_URL="+chURL,
+		"KIRJURI_HTTP_ADDR="+addr,
+		"KIRJURI_DATA_DIR="+t.TempDir(),
+		"KIRJURI_LOG_FORMAT=json",
+	), addr
 }
 
 func freeAddr(t *testing.T) string {
@@ -284,23 +274,8 @@ func TestServeOutlastsRepeatedStopSignals(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	for i := range 20 {
-		dbURL := pgtest.NewEmptyDatabase(t)
-		chURL := chtest.NewDatabase(t)
-		addr := freeAddr(t)
-		var env []string
-		for _, kv := range os.Environ() {
-			if !strings.HasPrefix(kv, "KIRJURI_") {
-				env = append(env, kv)
-			}
-		}
-		env = append(env,
-			"KIRJURI_DATABASE_URL="+dbURL,
-			"KIRJURI_CLICKHOUSE_URL="+chURL,
-			"KIRJURI_HTTP_ADDR="+addr,
-			"KIRJURI_DATA_DIR="+t.TempDir(),
-			"KIRJURI_MODE=development",
-			"KIRJURI_LOG_FORMAT=json",
-		)
+		env, addr := serviceEnv(t)
+		env = append(env, "KIRJURI_MODE=development") // as the run task sets it
 		migrate := exec.Command(bin, "migrate")
 		migrate.Env = env
 		if out, err := migrate.CombinedOutput(); err != nil {
@@ -313,16 +288,16 @@ func TestServeOutlastsRepeatedStopSignals(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		waitHealthy(t, "http://"+addr, done, out)
+		var err error
+		done := make(chan struct{})
+		go func() { err = cmd.Wait(); close(done) }()
+		waitHealthy(t, "http://"+addr, done, time.Minute, out)
 
 		// Signals, one after another, until the process is gone.
-		var err error
 	signals:
 		for n := 0; ; n++ {
 			select {
-			case err = <-done:
+			case <-done:
 				break signals
 			default:
 			}
@@ -343,12 +318,15 @@ func TestServeOutlastsRepeatedStopSignals(t *testing.T) {
 }
 
 // waitHealthy waits until base/healthz answers 200, failing the test when
-// the process ends first (done) or a minute passes.
-func waitHealthy(t *testing.T, base string, done <-chan error, out *syncBuffer) {
+// the process ends first (ended is closed) or within passes.
+func waitHealthy(t *testing.T, base string, ended <-chan struct{}, within time.Duration, out *syncBuffer) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(within)
 	for {
-		resp, err := http.Get(base + "/healthz")
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", nil)
+		resp, err := http.DefaultClient.Do(req)
+		cancel()
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -356,12 +334,12 @@ func waitHealthy(t *testing.T, base string, done <-chan error, out *syncBuffer) 
 			}
 		}
 		select {
-		case err := <-done:
-			t.Fatalf("kirjuri serve ended before serving (%v); output:\n%s", err, out)
-		case <-time.After(100 * time.Millisecond):
+		case <-ended:
+			t.Fatalf("kirjuri ended before serving; output:\n%s", out)
+		case <-time.After(200 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("/healthz did not answer within a minute; output:\n%s", out)
+			t.Fatalf("/healthz did not answer within %s; output:\n%s", within, out)
 		}
 	}
 }
