@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 )
 
@@ -35,6 +36,21 @@ func report(in io.Reader, out io.Writer) int {
 		skipped  []string
 		failed   bool
 	)
+	// Tests that never pass, fail or skip: the test binary died under them
+	// (a panic, go test's -timeout with its goroutine dump, a kill), and
+	// test2json gives that output to the test last named, which then has
+	// no end. What they printed is shown when their package fails.
+	show := func(key string) {
+		fmt.Fprintf(out, "--- %s did not finish; its output:\n%s", key, strings.Join(buffered[key], ""))
+		delete(buffered, key)
+	}
+	unfinished := func(pkg string) {
+		for _, k := range sortedKeys(buffered) {
+			if strings.HasPrefix(k, pkg+" ") {
+				show(k)
+			}
+		}
+	}
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	for sc.Scan() {
@@ -54,11 +70,15 @@ func report(in io.Reader, out io.Writer) int {
 			// Package lines: "ok  \tpkg\t0.1s", "FAIL\tpkg", "?   \tpkg\t[no
 			// test files]", panics outside tests. The bare "PASS" of the test
 			// binary is left out, as go test does without -v.
+			if strings.HasPrefix(e.Output, "FAIL\t") {
+				unfinished(e.Package)
+			}
 			if e.Output != "PASS\n" && !strings.HasPrefix(e.Output, "=== ") {
 				fmt.Fprint(out, e.Output)
 			}
 		case e.Test == "" && e.Action == "fail":
 			failed = true
+			unfinished(e.Package)
 		case e.Test == "":
 			// A package's start, pass, or skip (no test files).
 		case e.Action == "output":
@@ -81,6 +101,12 @@ func report(in io.Reader, out io.Writer) int {
 		fmt.Fprintln(out, "noskip: reading go test -json:", err)
 		return 1
 	}
+	if failed {
+		// Packages that never ended: go test itself was stopped.
+		for _, k := range sortedKeys(buffered) {
+			show(k)
+		}
+	}
 	if len(skipped) > 0 {
 		fmt.Fprintf(out, "\n%d skipped (go tool task test runs every test; a skipped test did not run):\n", len(skipped))
 		for _, s := range skipped {
@@ -93,6 +119,15 @@ func report(in io.Reader, out io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+func sortedKeys(m map[string][]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // isProgress tells the lines -v adds (which -json implies) from a test's

@@ -125,3 +125,43 @@ func TestPackageWithoutTestsIsNoSkip(t *testing.T) {
 		t.Errorf("want go test's no-test-files line only, got:\n%s", got)
 	}
 }
+
+// A test binary that dies (here: go test's -timeout, as a hung test ends
+// in CI) leaves tests that never pass or fail; what they and the panic
+// printed is shown, not dropped with them.
+func TestTimedOutTestShowsItsOutputAndThePanic(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"go.mod": "module x\n\ngo 1.26\n",
+		"x_test.go": `package x
+
+import (
+	"testing"
+	"time"
+)
+
+func TestHangs(t *testing.T) {
+	t.Log("waiting for the query")
+	time.Sleep(time.Minute)
+}
+`,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command("go", "test", "-count=1", "-json", "-timeout", "1s", ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
+	in, _ := cmd.Output()
+	var out bytes.Buffer
+	if code := report(bytes.NewReader(in), &out); code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	got := out.String()
+	for _, want := range []string{"panic: test timed out after 1s", "TestHangs", "x_test.go:", "FAIL\tx\t"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s\n--- go test -json:\n%s", want, got, in)
+		}
+	}
+}
