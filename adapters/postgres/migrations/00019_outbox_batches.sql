@@ -59,7 +59,9 @@ FROM consent_outbox_batches b,
         source, source_system_id, actor, request_id, import_id, evidence, ord);
 
 -- +goose Down
-DROP VIEW consent_outbox;
+-- The view already expands the rows: it fills the table that takes its
+-- name, with the events still waiting.
+ALTER VIEW consent_outbox RENAME TO consent_outbox_events;
 CREATE TABLE consent_outbox (
     seq              bigserial   NOT NULL,
     event_id         uuid        NOT NULL,
@@ -83,15 +85,10 @@ CREATE TABLE consent_outbox (
 CREATE INDEX consent_outbox_unshipped_idx ON consent_outbox (seq) WHERE shipped_at IS NULL;
 INSERT INTO consent_outbox (event_id, occurred_at, customer_id, customer_number, consent, old_value,
     new_value, source, source_system_id, actor, request_id, import_id, evidence, created_at)
-SELECT e.event_id, e.occurred_at, e.customer_id, e.customer_number, e.consent, e.old_value,
-    e.new_value, e.source, e.source_system_id, e.actor, e.request_id, e.import_id, e.evidence, b.created_at
-FROM consent_outbox_batches b,
-    ROWS FROM (json_to_recordset(convert_from(b.events, 'UTF8')::json) AS (
-        event_id uuid, occurred_at timestamptz, customer_id uuid, customer_number bigint,
-        consent text, old_value boolean, new_value boolean, source text, source_system_id integer,
-        actor text, request_id text, import_id text, evidence text)) WITH ORDINALITY AS e(
-        event_id, occurred_at, customer_id, customer_number, consent, old_value, new_value,
-        source, source_system_id, actor, request_id, import_id, evidence, ord)
-WHERE e.ord > b.shipped
-ORDER BY b.seq, e.ord;
+SELECT event_id, occurred_at, customer_id, customer_number, consent, old_value,
+    new_value, source, source_system_id, actor, request_id, import_id, evidence, created_at
+FROM consent_outbox_events
+WHERE shipped_at IS NULL
+ORDER BY seq;
+DROP VIEW consent_outbox_events;
 DROP TABLE consent_outbox_batches;
